@@ -1,0 +1,55 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway import http
+from gateway.auth.issue import keyring_from
+from gateway.context import Services
+from gateway.indexes import ensure_indexes
+from gateway.keys import SERVICES, SETTINGS
+from gateway.metrics import Metrics
+from gateway.mongo import CommandTally, database, open_client
+from gateway.settings import Settings
+from gateway.view import GraphQLView
+from schema import build_schema
+
+TALLY = web.AppKey("command_tally", CommandTally)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the gateway app. Nothing connects until the app starts.
+
+    `settings.mongodb_uri` must be set by then (the CLI fills it in with the
+    embedded store's URI when the environment has none).
+    """
+    app = web.Application(middlewares=[http.timing_middleware])
+    app[SETTINGS] = settings
+    metrics = Metrics()
+    app[TALLY] = CommandTally(metrics)
+    schema = build_schema(settings)
+
+    async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not settings.mongodb_uri:
+            raise RuntimeError("MONGODB_URI is not set and no embedded store was started")
+        client = open_client(settings.mongodb_uri, app[TALLY], settings.mongo_timeout_ms)
+        try:
+            db = database(client, settings.db_name)
+            await ensure_indexes(db)
+            services = Services(
+                settings=settings, db=db, keyring=keyring_from(settings), metrics=metrics
+            )
+            app[SERVICES] = services
+            yield
+        finally:
+            await client.close()
+
+    app.cleanup_ctx.append(mongo_ctx)
+    app.router.add_route("*", "/graphql", GraphQLView(schema, settings))
+    app.router.add_get("/healthz", http.healthz)
+    app.router.add_get("/readyz", http.readyz)
+    app.router.add_get("/metrics", http.metrics)
+    return app

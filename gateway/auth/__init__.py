@@ -1,0 +1,1 @@
+"""Identity: principals, credentials and their verification."""

@@ -1,0 +1,111 @@
+"""Signed JWTs for operators, partner staff and members (RFC 8725 rules).
+
+- One algorithm, pinned (HS256); the header's `alg` is never trusted.
+- Each kind has its own audience and `typ` header, so one kind never passes as another.
+- `iss`, `aud`, `exp`, `iat`, `jti` required; `nbf` honoured; small leeway.
+- `kid` is looked up only in the server's own key map: one key signs, every key in the
+  map verifies, so keys rotate without logging anyone out.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+LEEWAY_SECONDS = 10
+
+
+class TokenKind(StrEnum):
+    OPERATOR = "operator"
+    PARTNER = "partner"
+    MEMBER = "member"
+
+
+_TYP = {kind: f"{kind.value}+jwt" for kind in TokenKind}
+
+
+class InvalidToken(Exception):
+    """Any reason a token is refused; the reason is logged, never shown to the caller."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    jti: str
+    expires_at: datetime
+    expires_in: int
+
+
+class Keyring:
+    """Signs and verifies the gateway's JWTs."""
+
+    def __init__(self, issuer: str, signing_kid: str, keys: dict[str, str]) -> None:
+        if signing_kid not in keys:
+            raise ValueError("signing kid must be one of the keys")
+        self.issuer = issuer
+        self.signing_kid = signing_kid
+        self._keys = dict(keys)
+
+    def issue(
+        self,
+        kind: TokenKind,
+        subject: str,
+        ttl_seconds: int,
+        claims: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> IssuedToken:
+        now = now or datetime.now(UTC)
+        expires = now + timedelta(seconds=ttl_seconds)
+        jti = secrets.token_urlsafe(16)
+        payload = {
+            **(claims or {}),
+            "iss": self.issuer,
+            "aud": kind.value,
+            "sub": subject,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "jti": jti,
+        }
+        token = jwt.encode(
+            payload,
+            self._keys[self.signing_kid],
+            algorithm=ALGORITHM,
+            headers={"kid": self.signing_kid, "typ": _TYP[kind]},
+        )
+        return IssuedToken(token=token, jti=jti, expires_at=expires, expires_in=ttl_seconds)
+
+    def verify(self, token: str, kind: TokenKind) -> dict[str, Any]:
+        """Claims of a valid token of `kind`; InvalidToken otherwise."""
+        if len(token) > 4096:
+            raise InvalidToken("token too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"malformed header: {exc}") from None
+        kid = header.get("kid")
+        if not isinstance(kid, str) or kid not in self._keys:
+            raise InvalidToken("unknown kid")
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("algorithm not allowed")
+        if header.get("typ") != _TYP[kind]:
+            raise InvalidToken("wrong token type")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._keys[kid],
+                algorithms=[ALGORITHM],
+                audience=kind.value,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["iss", "aud", "exp", "iat", "jti", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from None
+        return claims

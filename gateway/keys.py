@@ -1,0 +1,11 @@
+"""Typed aiohttp application keys for state shared by handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.context import Services
+from gateway.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,45 @@
+"""Prometheus metrics: one registry per app, so several apps in one process stay apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class Metrics:
+    """Every metric the gateway exports (names fixed by docs/api: clients scrape them)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.mongo_commands = Counter(
+            "gateway_mongo_commands_total",
+            "MongoDB commands sent by this process, by command name.",
+            ["command"],
+            registry=self.registry,
+        )
+        self.graphql_operations = Counter(
+            "gateway_graphql_operations_total",
+            "GraphQL operations executed, by type and outcome (ok | error).",
+            ["operation_type", "outcome"],
+            registry=self.registry,
+        )
+        self.http_duration = Histogram(
+            "gateway_http_request_duration_seconds",
+            "HTTP request duration by route and status class.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.active_subscriptions = Gauge(
+            "gateway_active_subscriptions",
+            "GraphQL subscriptions currently open on this process.",
+            registry=self.registry,
+        )
+        self.change_stream_watchers = Gauge(
+            "gateway_change_stream_watchers",
+            "Open change-stream watchers on this process, by collection.",
+            ["collection"],
+            registry=self.registry,
+        )

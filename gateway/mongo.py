@@ -1,0 +1,62 @@
+"""The process's one MongoDB client and the command listener behind the metrics.
+
+PyMongo's native async API is used (not Motor, which reached end of life in 2026).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter as TallyCounter
+from datetime import UTC
+from typing import Any
+
+from bson.codec_options import CodecOptions
+from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.database import AsyncDatabase
+
+from gateway.metrics import Metrics
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+
+
+class CommandTally(monitoring.CommandListener):
+    """Counts every command the driver actually sends (fed to metrics and N+1 tests)."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._counts: TallyCounter[str] = TallyCounter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        with self._lock:
+            self._counts[event.command_name] += 1
+        if self._metrics is not None:
+            self._metrics.mongo_commands.labels(command=event.command_name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def snapshot(self) -> TallyCounter[str]:
+        with self._lock:
+            return TallyCounter(self._counts)
+
+
+def open_client(uri: str, tally: CommandTally, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
+    """Create the process's client: tz-aware UTC datetimes, bounded timeouts, the tally attached."""
+    return AsyncMongoClient(
+        uri,
+        tz_aware=True,
+        tzinfo=UTC,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        event_listeners=[tally],
+        appname="oooc-gateway",
+    )
+
+
+def database(client: AsyncMongoClient[Document], name: str) -> Database:
+    return client.get_database(name, codec_options=CodecOptions(tz_aware=True, tzinfo=UTC))

@@ -1,0 +1,34 @@
+"""Resolving where MongoDB is: `MONGODB_URI`, or the embedded store under the data dir."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+from gateway.indexes import ensure_indexes
+from gateway.mongo import CommandTally, Database, database, open_client
+from gateway.settings import Settings
+from gateway.store import embedded_store
+
+
+@contextlib.contextmanager
+def resolved_store(settings: Settings) -> Iterator[Settings]:
+    """Settings whose `mongodb_uri` is set, starting the embedded store when needed."""
+    if settings.mongodb_uri:
+        yield settings
+        return
+    with embedded_store(settings.data_dir, settings.store_start_timeout_seconds) as store:
+        yield settings.model_copy(update={"mongodb_uri": store.uri})
+
+
+@contextlib.asynccontextmanager
+async def connected(settings: Settings) -> AsyncIterator[Database]:
+    """A database handle with indexes ensured, for CLI commands (`settings` resolved)."""
+    assert settings.mongodb_uri
+    client = open_client(settings.mongodb_uri, CommandTally(), settings.mongo_timeout_ms)
+    try:
+        db = database(client, settings.db_name)
+        await ensure_indexes(db)
+        yield db
+    finally:
+        await client.close()

@@ -1,0 +1,157 @@
+"""Settings read from the environment and validated once, at start.
+
+Every knob has a production-safe default; development and demo only relax what
+cannot hurt (generated JWT keys under the data dir, GraphiQL, introspection,
+unmasked error messages in development).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"change-me", "changeme", "secret", "placeholder", "example", "password", "dev", "test"}
+)
+MIN_SECRET_BYTES = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """Raised when the environment does not describe a startable gateway."""
+
+
+def _parse_key_map(raw: str) -> dict[str, str]:
+    """`kid1:secret1,kid2:secret2` -> {kid: secret}; order kept (first signs by default)."""
+    keys: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        kid, sep, secret = item.partition(":")
+        if not sep or not kid or not secret:
+            raise ValueError("must look like 'kid:secret[,kid:secret…]'")
+        keys[kid] = secret
+    return keys
+
+
+class Settings(BaseSettings):
+    """The gateway's configuration, one field per environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    mongodb_uri: str | None = Field(default=None, validation_alias="MONGODB_URI")
+    db_name: str = Field(default="gateway", pattern=r"^[A-Za-z0-9_-]{1,60}$")
+    data_dir: Path = Path("./var")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # JWT: "kid:secret,…"; the signing kid must be one of them, the others only verify.
+    jwt_keys: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    jwt_signing_kid: str | None = None
+    jwt_issuer: str = "oooc-gateway"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
+    member_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=300)
+    operator_token_ttl_seconds: int = Field(default=3600, ge=60)
+
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    introspection: bool | None = None
+    graphiql: bool | None = None
+    mask_errors: bool | None = None
+    store_start_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    mongo_timeout_ms: int = Field(default=5000, ge=100)
+
+    @field_validator("jwt_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        return _parse_key_map(value) if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(filter(None, (o.strip() for o in value.split(","))))
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        if not self.mongodb_uri:
+            raise ValueError("MONGODB_URI is required in production (the embedded store is for dev)")
+        if not self.jwt_keys:
+            raise ValueError("GATEWAY_JWT_KEYS is required in production")
+        for kid, secret in self.jwt_keys.items():
+            if secret.lower() in PLACEHOLDER_SECRETS or len(secret.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"GATEWAY_JWT_KEYS: key {kid!r} is a placeholder or shorter than "
+                    f"{MIN_SECRET_BYTES} bytes"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _signing_kid_is_known(self) -> Settings:
+        if self.jwt_signing_kid and self.jwt_keys and self.jwt_signing_kid not in self.jwt_keys:
+            raise ValueError("GATEWAY_JWT_SIGNING_KID must name one of GATEWAY_JWT_KEYS")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env is Environment.DEVELOPMENT
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def errors_masked(self) -> bool:
+        return self.mask_errors if self.mask_errors is not None else self.is_production
+
+    def signing_keys(self) -> tuple[str, dict[str, str]]:
+        """The kid that signs and every verifying key; dev/demo keys live in the data dir."""
+        keys = dict(self.jwt_keys) or _load_or_create_dev_keys(self.data_dir)
+        kid = self.jwt_signing_kid or next(iter(keys))
+        return kid, keys
+
+
+def _load_or_create_dev_keys(data_dir: Path) -> dict[str, str]:
+    # Generated once so tokens survive restarts of a dev/demo gateway.
+    path = data_dir / "secrets" / "jwt_keys.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = {f"dev-{secrets.token_hex(4)}": secrets.token_urlsafe(48)}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(keys, fh)
+    os.replace(tmp, path)
+    return keys
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (plus explicit overrides); raise SettingsError with readable lines."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            lines.append(f"{where}: {err['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(lines)) from None

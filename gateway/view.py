@@ -1,0 +1,84 @@
+"""The Strawberry view at /graphql: credentials to principal, context, JSON encoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.base import BaseSchema
+from strawberry.types import ExecutionResult
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from gateway.auth.authenticate import bearer_from_header, principal_from_credentials
+from gateway.auth.principal import ANONYMOUS, Principal
+from gateway.context import Context, Services
+from gateway.errors import GatewayError
+from gateway.keys import SERVICES
+from gateway.settings import Settings
+from schema.extensions import public_error
+
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+
+
+def error_body(exc: GatewayError) -> dict[str, Any]:
+    return {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+
+
+async def principal_for_request(services: Services, request: web.Request) -> Principal:
+    """Principal from the request's headers; raises Unauthenticated on a bad credential."""
+    return await principal_from_credentials(
+        services.db,
+        services.keyring,
+        bearer=bearer_from_header(request.headers.get("Authorization")),
+        api_key=request.headers.get("X-API-Key"),
+    )
+
+
+class GraphQLView(StrawberryAiohttpView[Context, None]):
+    """Strawberry's aiohttp view with the gateway's context and orjson encoding.
+
+    Only `graphql-transport-ws` is offered for WebSockets: the legacy `graphql-ws`
+    subprotocol let clients skip `connection_init` (CVE-2026-35523).
+    """
+
+    def __init__(self, schema: BaseSchema, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            **kwargs,
+        )
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        if not self.is_websocket_request(request):
+            try:
+                request[PRINCIPAL_KEY] = await principal_for_request(
+                    request.app[SERVICES], request
+                )
+            except GatewayError as exc:
+                return web.json_response(
+                    error_body(exc), status=401, dumps=lambda v: orjson.dumps(v).decode()
+                )
+        return await super().__call__(request)
+
+    async def get_context(
+        self, request: web.Request, response: web.Response | web.WebSocketResponse
+    ) -> Context:
+        principal: Principal = request.get(PRINCIPAL_KEY, ANONYMOUS)
+        return Context.build(request.app[SERVICES], principal, request=request, response=response)
+
+    async def process_result(
+        self, request: web.Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # Parse errors never reach schema extensions; give them their public code here too.
+        if result.errors:
+            masked = request.app[SERVICES].settings.errors_masked
+            result.errors = [public_error(e, masked) for e in result.errors]
+        return process_result(result)
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)

@@ -1,0 +1,239 @@
+"""Building blocks of data access: the tenant scope, the loader registry, keyset paging.
+
+Tenancy lives here, below the resolvers: every query a domain module builds starts
+from `Scope.tenant()`, so a resolver cannot forget the partner filter, and loaders
+are created per request from the caller's scope, so a cached row never crosses
+tenants.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from aiodataloader import DataLoader
+from pymongo.asynchronous.collection import AsyncCollection
+
+from gateway.auth.principal import Principal, PrincipalKind
+from gateway.errors import BadUserInput, Forbidden, NotFound
+from gateway.mongo import Database, Document
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+L = TypeVar("L", bound="ScopedLoader[Any, Any]")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What data the caller may touch, derived from its principal."""
+
+    principal: Principal
+
+    @property
+    def is_operator(self) -> bool:
+        return self.principal.kind is PrincipalKind.OPERATOR
+
+    def tenant(self) -> dict[str, Any]:
+        """The filter every tenant-owned query starts from ({} for the operator)."""
+        if self.is_operator:
+            return {}
+        if self.principal.partner_id is None:
+            raise Forbidden("This credential is not bound to a partner.")
+        return {"partner_id": self.principal.partner_id}
+
+    def partner_id_for_write(self, requested: str | None = None) -> str:
+        """The partner a write lands in: the caller's own, or the one an operator names."""
+        if self.is_operator:
+            if requested is None:
+                raise BadUserInput("operators must name the partner", field="partnerId")
+            return requested
+        own = self.principal.partner_id
+        if own is None:
+            raise Forbidden("This credential is not bound to a partner.")
+        if requested is not None and requested != own:
+            raise NotFound("Partner not found.")
+        return own
+
+
+class ScopedLoader(DataLoader[K, V], Generic[K, V]):
+    """A dataloader bound to one request's database and scope.
+
+    Subclasses implement `batch(keys)` with one query and return values in key order.
+    """
+
+    def __init__(self, db: Database, scope: Scope, registry: Loaders) -> None:
+        super().__init__()
+        self.db = db
+        self.scope = scope
+        self.registry = registry
+
+    async def batch_load_fn(self, keys: list[K]) -> list[V]:
+        return await self.batch(keys)
+
+    async def batch(self, keys: list[K]) -> list[V]:
+        raise NotImplementedError
+
+
+class Loaders:
+    """Per-request registry: each loader class is created lazily, once per request."""
+
+    def __init__(self, db: Database, scope: Scope) -> None:
+        self.db = db
+        self.scope = scope
+        self._made: dict[type[Any], Any] = {}
+
+    def get(self, loader_cls: type[L]) -> L:
+        loader = self._made.get(loader_cls)
+        if loader is None:
+            loader = loader_cls(self.db, self.scope, self)
+            self._made[loader_cls] = loader
+        return loader  # type: ignore[no-any-return]
+
+
+def in_key_order(keys: Sequence[K], rows: Sequence[Document], key: str = "_id") -> list[Any]:
+    """Rows matched back to the keys that asked for them (None where missing)."""
+    by_key = {row[key]: row for row in rows}
+    return [by_key.get(k) for k in keys]
+
+
+def grouped_by(keys: Sequence[K], rows: Sequence[Document], key: str) -> list[list[Document]]:
+    groups: dict[Any, list[Document]] = {k: [] for k in keys}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return [groups[k] for k in keys]
+
+
+# --- keyset pagination ---------------------------------------------------------------
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.astimezone(UTC).isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$dt"} and isinstance(value["$dt"], str):
+            return datetime.fromisoformat(value["$dt"])
+        raise ValueError("unexpected object in cursor")
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError("unexpected value in cursor")
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = orjson.dumps([_encode_value(v) for v in values])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """Decode an opaque cursor; anything not produced by `encode_cursor` is BAD_USER_INPUT."""
+    try:
+        if len(cursor) > 512:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+        if not isinstance(values, list) or len(values) != width:
+            raise ValueError("wrong shape")
+        return [_decode_value(v) for v in values]
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        raise BadUserInput("not a cursor from this list", field="after") from None
+
+
+def check_first(first: int | None, maximum: int = MAX_PAGE_SIZE) -> int:
+    if first is None:
+        return min(DEFAULT_PAGE_SIZE, maximum)
+    if not 1 <= first <= maximum:
+        raise BadUserInput(f"must be between 1 and {maximum}", field="first")
+    return first
+
+
+def _value_at(doc: Mapping[str, Any], path: str) -> Any:
+    current: Any = doc
+    for part in path.split("."):
+        current = current.get(part) if isinstance(current, Mapping) else None
+    return current
+
+
+def _after_filter(sort: Sequence[tuple[str, int]], values: Sequence[Any]) -> dict[str, Any]:
+    # (k1 > v1) or (k1 == v1 and k2 > v2) or … with > / < per sort direction.
+    branches: list[dict[str, Any]] = []
+    for i, (field, direction) in enumerate(sort):
+        branch: dict[str, Any] = {sort[j][0]: values[j] for j in range(i)}
+        branch[field] = {"$gt" if direction > 0 else "$lt": values[i]}
+        branches.append(branch)
+    return {"$or": branches}
+
+
+@dataclass
+class Page:
+    """One page of documents with the cursor of each, and a lazy total count."""
+
+    rows: list[Document]
+    cursors: list[str]
+    has_next_page: bool
+    count: Callable[[], Awaitable[int]]
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
+
+
+async def paginate(
+    collection: AsyncCollection[Document],
+    query: Mapping[str, Any],
+    *,
+    sort: Sequence[tuple[str, int]],
+    first: int | None,
+    after: str | None,
+    max_first: int = MAX_PAGE_SIZE,
+    projection: Mapping[str, Any] | None = None,
+) -> Page:
+    """Keyset-paginate `query` ordered by `sort` (which must end with a unique key).
+
+    One `find` per page; the total count runs only if the client selects it.
+    """
+    limit = check_first(first, max_first)
+    keys = [field for field, _ in sort]
+    query = dict(query)
+    full_query = dict(query)
+    if after is not None:
+        values = decode_cursor(after, len(sort))
+        full_query = {"$and": [query, _after_filter(sort, values)]} if query else _after_filter(
+            sort, values
+        )
+    cursor = collection.find(full_query, projection=projection, sort=list(sort), limit=limit + 1)
+    rows = await cursor.to_list(length=limit + 1)
+    has_next = len(rows) > limit
+    rows = rows[:limit]
+
+    async def count() -> int:
+        return await collection.count_documents(query)
+
+    cursors = [encode_cursor([_value_at(row, k) for k in keys]) for row in rows]
+    return Page(rows=rows, cursors=cursors, has_next_page=has_next, count=count)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """An index a domain needs; created idempotently at start (`gateway.indexes`)."""
+
+    collection: str
+    keys: Sequence[tuple[str, int]]
+    unique: bool = False
+    partial: Mapping[str, Any] | None = None
+    expire_after_seconds: int | None = None
+    name: str | None = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,277 @@
+"""Credentials in MongoDB: staff accounts, sessions and refresh tokens, app clients.
+
+Secrets are stored only as digests (app keys, refresh tokens) or argon2 hashes
+(passwords). Refresh tokens rotate on every use; presenting a spent one revokes its
+whole session family (RFC 6819 §5.2.2.3 / OAuth 2.0 Security BCP reuse detection).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from gateway.auth import secrets as creds
+from gateway.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+from gateway.auth.scopes import ROLE_SCOPES, Role
+from gateway.errors import BadUserInput
+from gateway.ids import new_id
+from gateway.mongo import Database, Document
+from loaders.base import IndexSpec, Page, Scope, ScopedLoader, in_key_order, paginate, utcnow
+
+INDEXES = [
+    IndexSpec("staff", [("email", 1)], unique=True),
+    IndexSpec("staff", [("partner_id", 1), ("_id", 1)]),
+    IndexSpec("app_clients", [("key_digest", 1)], unique=True),
+    IndexSpec("app_clients", [("partner_id", 1), ("_id", 1)]),
+    IndexSpec("sessions", [("staff_id", 1)]),
+    IndexSpec("refresh_tokens", [("session_id", 1)]),
+    IndexSpec("refresh_tokens", [("expires_at", 1)], expire_after_seconds=0),
+    IndexSpec("activations", [("token_digest", 1)], unique=True),
+]
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
+
+
+def normalize_email(email: str, field: str = "email") -> str:
+    email = email.strip().lower()
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise BadUserInput("not a valid email address", field=field)
+    return email
+
+
+def validate_password(password: str) -> str:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise BadUserInput(
+            f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters", field="password"
+        )
+    return password
+
+
+# --- staff ---------------------------------------------------------------------------
+
+
+async def insert_staff(
+    db: Database, partner_id: str, email: str, password: str, role: Role, name: str = ""
+) -> Document:
+    doc: Document = {
+        "_id": new_id("stf"),
+        "partner_id": partner_id,
+        "email": normalize_email(email),
+        "name": name.strip()[:120],
+        "role": role.value,
+        "password_hash": hash_password(validate_password(password)),
+        "active": True,
+        "created_at": utcnow(),
+    }
+    await db.staff.insert_one(doc)
+    return doc
+
+
+async def find_staff_by_email(db: Database, email: str) -> Document | None:
+    return await db.staff.find_one({"email": email.strip().lower(), "active": True})
+
+
+def staff_scopes(doc: Document) -> frozenset[str]:
+    return ROLE_SCOPES[Role(doc["role"])]
+
+
+class StaffByIdLoader(ScopedLoader[str, Document | None]):
+    """Staff accounts by id, within the caller's tenant."""
+
+    async def batch(self, keys: list[str]) -> list[Document | None]:
+        query = {**self.scope.tenant(), "_id": {"$in": keys}}
+        rows = await self.db.staff.find(query, projection={"password_hash": 0}).to_list(None)
+        return in_key_order(keys, rows)
+
+
+async def list_staff(db: Database, scope: Scope, first: int | None, after: str | None) -> Page:
+    return await paginate(
+        db.staff, scope.tenant(), sort=[("_id", 1)], first=first, after=after,
+        projection={"password_hash": 0},
+    )  # fmt: skip
+
+
+# --- sessions and refresh tokens -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """Result of presenting a refresh token: the new one, or why it was refused."""
+
+    staff: Document | None
+    session_id: str | None
+    refresh_token: str | None
+    reuse_detected: bool = False
+
+
+async def open_session(db: Database, staff: Document, ttl_seconds: int) -> tuple[str, str]:
+    """A new session family with its first refresh token: (session id, refresh token)."""
+    now = utcnow()
+    session_id = new_id("ses")
+    await db.sessions.insert_one(
+        {
+            "_id": session_id,
+            "staff_id": staff["_id"],
+            "partner_id": staff["partner_id"],
+            "revoked": False,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl_seconds),
+        }
+    )
+    token = await _insert_refresh_token(db, session_id, staff, now + timedelta(seconds=ttl_seconds))
+    return session_id, token
+
+
+async def _insert_refresh_token(
+    db: Database, session_id: str, staff: Document, expires_at: datetime
+) -> str:
+    token = creds.new_refresh_token()
+    await db.refresh_tokens.insert_one(
+        {
+            "_id": creds.digest(token),
+            "session_id": session_id,
+            "staff_id": staff["_id"],
+            "partner_id": staff["partner_id"],
+            "used": False,
+            "created_at": utcnow(),
+            "expires_at": expires_at,
+        }
+    )
+    return token
+
+
+async def rotate_refresh_token(db: Database, token: str) -> RefreshOutcome:
+    """Spend `token` once and mint its successor in the same family.
+
+    The spend is one atomic find-and-modify on `used: False`, so two racing
+    requests cannot both succeed; the loser is treated as reuse.
+    """
+    refused = RefreshOutcome(staff=None, session_id=None, refresh_token=None)
+    if not creds.looks_like(token, creds.REFRESH_TOKEN_PREFIX):
+        return refused
+    now = utcnow()
+    spent = await db.refresh_tokens.find_one_and_update(
+        {"_id": creds.digest(token), "used": False},
+        {"$set": {"used": True, "used_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if spent is None:
+        earlier = await db.refresh_tokens.find_one({"_id": creds.digest(token)})
+        if earlier is None:
+            return refused
+        await revoke_session(db, earlier["session_id"])
+        return RefreshOutcome(None, earlier["session_id"], None, reuse_detected=True)
+    session = await db.sessions.find_one({"_id": spent["session_id"]})
+    if session is None or session["revoked"] or session["expires_at"] <= now:
+        return refused
+    staff = await db.staff.find_one({"_id": spent["staff_id"], "active": True})
+    if staff is None:
+        return refused
+    successor = await _insert_refresh_token(db, session["_id"], staff, session["expires_at"])
+    return RefreshOutcome(staff=staff, session_id=session["_id"], refresh_token=successor)
+
+
+async def revoke_session(db: Database, session_id: str) -> None:
+    await db.sessions.update_one({"_id": session_id}, {"$set": {"revoked": True}})
+    await db.refresh_tokens.update_many(
+        {"session_id": session_id, "used": False}, {"$set": {"used": True}}
+    )
+
+
+async def session_is_live(db: Database, session_id: str, staff_id: str) -> bool:
+    session = await db.sessions.find_one({"_id": session_id, "staff_id": staff_id})
+    return bool(session) and not session["revoked"] and session["expires_at"] > utcnow()
+
+
+# --- app clients ---------------------------------------------------------------------
+
+
+def validate_client_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise BadUserInput("must be 1 to 80 characters", field="name")
+    return name
+
+
+async def insert_app_client(db: Database, partner_id: str, name: str) -> tuple[Document, str]:
+    """Create an app client; returns the document and the key (shown this once)."""
+    key, visible = creds.new_app_key()
+    doc: Document = {
+        "_id": new_id("app"),
+        "partner_id": partner_id,
+        "name": validate_client_name(name),
+        "key_prefix": visible,
+        "key_digest": creds.digest(key),
+        "revoked": False,
+        "created_at": utcnow(),
+        "last_used_at": None,
+        "revoked_at": None,
+    }
+    await db.app_clients.insert_one(doc)
+    return doc, key
+
+
+async def find_app_client_by_key(db: Database, key: str) -> Document | None:
+    if not creds.looks_like(key, creds.APP_KEY_PREFIX):
+        return None
+    doc = await db.app_clients.find_one({"key_digest": creds.digest(key)})
+    if doc is None or doc["revoked"] or not creds.matches(key, doc["key_digest"]):
+        return None
+    return doc
+
+
+async def touch_app_client(db: Database, doc: Document, min_interval_seconds: int = 60) -> None:
+    # Recorded at most once a minute per key: last-used is for support, not an audit log.
+    now = utcnow()
+    last = doc.get("last_used_at")
+    if last is None or now - last > timedelta(seconds=min_interval_seconds):
+        await db.app_clients.update_one({"_id": doc["_id"]}, {"$set": {"last_used_at": now}})
+
+
+async def revoke_app_client(db: Database, scope: Scope, client_id: str) -> Document | None:
+    return await db.app_clients.find_one_and_update(
+        {**scope.tenant(), "_id": client_id},
+        {"$set": {"revoked": True, "revoked_at": utcnow()}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+class AppClientByIdLoader(ScopedLoader[str, Document | None]):
+    """App clients by id, within the caller's tenant (digests never leave data access)."""
+
+    async def batch(self, keys: list[str]) -> list[Document | None]:
+        query: dict[str, Any] = {**self.scope.tenant(), "_id": {"$in": keys}}
+        rows = await self.db.app_clients.find(query, projection={"key_digest": 0}).to_list(None)
+        return in_key_order(keys, rows)
+
+
+async def list_app_clients(
+    db: Database, scope: Scope, partner_id: str, first: int | None, after: str | None
+) -> Page:
+    query = {**scope.tenant(), "partner_id": partner_id}
+    return await paginate(
+        db.app_clients, query, sort=[("_id", 1)], first=first, after=after,
+        projection={"key_digest": 0},
+    )  # fmt: skip
+
+
+# --- activation tokens ---------------------------------------------------------------
+
+
+async def find_activation_by_token(
+    db: Database, token: str, activation_id: str | None = None
+) -> Document | None:
+    """The live (not deleted) activation this token opens; None for any other token."""
+    if not creds.looks_like(token, creds.ACTIVATION_TOKEN_PREFIX):
+        return None
+    query: dict[str, Any] = {"token_digest": creds.digest(token)}
+    if activation_id is not None:
+        query["_id"] = activation_id
+    doc = await db.activations.find_one(query)
+    if doc is None or doc.get("status") == "deleted":
+        return None
+    return doc if creds.matches(token, doc["token_digest"]) else None

@@ -1,0 +1,1 @@
+"""Thin resolvers: validate arguments, call data access and loaders, return documents."""

@@ -1,0 +1,89 @@
+"""Logins, sessions and onboarding of staff and app clients."""
+
+from __future__ import annotations
+
+from pymongo.errors import DuplicateKeyError
+
+from gateway.auth.issue import staff_access_token
+from gateway.auth.passwords import verify_password
+from gateway.auth.scopes import Role
+from gateway.auth.tokens import IssuedToken
+from gateway.context import Info
+from gateway.errors import BadUserInput, Conflict, NotFound, Unauthenticated
+from gateway.ids import parse_id
+from gateway.mongo import Document
+from loaders import identity as data
+from loaders.partners import PartnerByIdLoader
+
+LOGIN_FAILED = "Invalid email or password."
+REFRESH_FAILED = "Invalid or expired refresh token."
+
+
+async def partner_login(info: Info, email: str, password: str) -> tuple[IssuedToken, str]:
+    """Access token and refresh token; the same answer for unknown email and wrong password."""
+    staff = None
+    if len(email) <= 254 and len(password) <= 256:
+        staff = await data.find_staff_by_email(info.context.db, email)
+    if not verify_password(staff["password_hash"] if staff else None, password) or staff is None:
+        raise Unauthenticated(LOGIN_FAILED)
+    settings = info.context.settings
+    session_id, refresh = await data.open_session(
+        info.context.db, staff, settings.refresh_token_ttl_seconds
+    )
+    return staff_access_token(info.context.services.keyring, settings, staff, session_id), refresh
+
+
+async def refresh_session(info: Info, refresh_token: str) -> tuple[IssuedToken, str]:
+    outcome = await data.rotate_refresh_token(info.context.db, refresh_token)
+    if outcome.staff is None or outcome.refresh_token is None or outcome.session_id is None:
+        raise Unauthenticated(REFRESH_FAILED)
+    access = staff_access_token(
+        info.context.services.keyring, info.context.settings, outcome.staff, outcome.session_id
+    )
+    return access, outcome.refresh_token
+
+
+async def logout(info: Info) -> bool:
+    session_id = info.context.principal.session_family
+    if session_id is None:
+        return False
+    await data.revoke_session(info.context.db, session_id)
+    return True
+
+
+async def _existing_partner(info: Info, partner_id: str) -> str:
+    partner_id = info.context.scope.partner_id_for_write(parse_id(partner_id, "par", "partnerId"))
+    if await info.context.loaders.get(PartnerByIdLoader).load(partner_id) is None:
+        raise NotFound("Partner not found.", field="partnerId")
+    return partner_id
+
+
+async def create_staff(
+    info: Info, partner_id: str, email: str, password: str, role: Role, name: str
+) -> Document:
+    partner_id = await _existing_partner(info, partner_id)
+    try:
+        return await data.insert_staff(info.context.db, partner_id, email, password, role, name)
+    except DuplicateKeyError:
+        raise Conflict("A staff account with this email exists.", field="email") from None
+
+
+async def create_app_client(info: Info, partner_id: str, name: str) -> tuple[Document, str]:
+    partner_id = await _existing_partner(info, partner_id)
+    return await data.insert_app_client(info.context.db, partner_id, name)
+
+
+async def revoke_app_client(info: Info, client_id: str) -> Document:
+    doc = await data.revoke_app_client(
+        info.context.db, info.context.scope, parse_id(client_id, "app")
+    )
+    if doc is None:
+        raise NotFound("App client not found.")
+    return doc
+
+
+def check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise BadUserInput("unknown role", field="role") from None

@@ -1,0 +1,58 @@
+"""The public GraphQL schema, composed from one module per domain.
+
+Each domain module may define `Query`, `Mutation` and `Subscription` classes; they
+are merged into the root types here. Add a domain by listing its module below.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from types import ModuleType
+from typing import Any
+
+import strawberry
+from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from gateway.settings import Settings
+from schema import identity, partners
+from schema.extensions import OperationMetrics, PublicErrors
+from schema.scalars import SCALAR_OVERRIDES
+
+DOMAINS: tuple[ModuleType, ...] = (identity, partners)
+
+CACHE_SIZE = 1024
+
+
+def _root(name: str) -> type | None:
+    parts = tuple(getattr(m, name) for m in DOMAINS if hasattr(m, name))
+    return merge_types(name, parts) if parts else None
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the gateway's extensions; production settings harden it."""
+    production = settings.is_production if settings else False
+    introspection = settings.introspection_enabled if settings else True
+    extensions: list[type[SchemaExtension] | Any] = [
+        partial(ParserCache, maxsize=CACHE_SIZE),
+        partial(ValidationCache, maxsize=CACHE_SIZE),
+        PublicErrors,
+        OperationMetrics,
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    query = _root("Query")
+    assert query is not None
+    return strawberry.Schema(
+        query=query,
+        mutation=_root("Mutation"),
+        subscription=_root("Subscription"),
+        extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+def schema_sdl() -> str:
+    return str(build_schema()).rstrip() + "\n"

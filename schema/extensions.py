@@ -1,0 +1,71 @@
+"""Schema extensions: public error codes and masking, and operation metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gateway.errors import PUBLIC_CODES, GatewayError
+
+log = logging.getLogger("gateway.errors")
+
+MASKED_MESSAGE = "Internal server error."
+
+
+def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
+    """The error as clients see it: a public code always, internals never when masked."""
+    code = (error.extensions or {}).get("code")
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return GraphQLError(
+            original.message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": original.code, **original.extensions},
+        )
+    if code in PUBLIC_CODES:
+        return error
+    if original is None:
+        # Parse, validation and variable-coercion errors: the client's input is at fault.
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return GraphQLError(
+        MASKED_MESSAGE if masked else str(original),
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR"},
+    )
+
+
+class PublicErrors(SchemaExtension):
+    """Gives every error a public `extensions.code` and masks unexpected ones."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        masked = self.execution_context.context.settings.errors_masked
+        result.errors = [public_error(e, masked) for e in result.errors]
+
+
+class OperationMetrics(SchemaExtension):
+    """Counts operations by type and outcome."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        try:
+            op_type = ctx.operation_type.value
+        except Exception:  # unparsable document: no operation type to report
+            op_type = "unknown"
+        outcome = "error" if ctx.result is not None and ctx.result.errors else "ok"
+        ctx.context.services.metrics.graphql_operations.labels(op_type, outcome).inc()
