@@ -99,9 +99,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run_with_db(
-    settings: Settings, work: Callable[[Any, Settings], Awaitable[Any]]
-) -> Any:
+def _run_with_db(settings: Settings, work: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
     with resolved_store(settings) as resolved:
 
         async def runner() -> Any:
@@ -148,7 +146,7 @@ def _admin(args: argparse.Namespace, settings: Settings) -> int:
                 db, args.partner, args.email, args.password, Role(args.role), args.name
             )
             return str(doc["_id"])
-        _, key = await identity.insert_app_client(db, args.partner, args.name)
+        _client, key = await identity.insert_app_client(db, args.partner, args.name)
         return key
 
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from gateway.mongo import Database
 from loaders import identity, partners
@@ -29,7 +30,7 @@ async def ensure_indexes(db: Database, specs: Iterable[IndexSpec] | None = None)
     """Create every declared index; idempotent, so it runs at each start."""
     strip_id = await store_cannot_index_id_in_compound(db)
     for spec in specs if specs is not None else all_indexes():
-        options: dict[str, object] = {"unique": spec.unique}
+        options: dict[str, Any] = {"unique": spec.unique}
         if spec.partial is not None:
             options["partialFilterExpression"] = dict(spec.partial)
         if spec.expire_after_seconds is not None:

@@ -45,7 +45,9 @@ class CommandTally(monitoring.CommandListener):
             return TallyCounter(self._counts)
 
 
-def open_client(uri: str, tally: CommandTally, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
+def open_client(
+    uri: str, tally: CommandTally, timeout_ms: int = 5000
+) -> AsyncMongoClient[Document]:
     """Create the process's client: tz-aware UTC datetimes, bounded timeouts, the tally attached."""
     return AsyncMongoClient(
         uri,

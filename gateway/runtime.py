@@ -24,7 +24,8 @@ def resolved_store(settings: Settings) -> Iterator[Settings]:
 @contextlib.asynccontextmanager
 async def connected(settings: Settings) -> AsyncIterator[Database]:
     """A database handle with indexes ensured, for CLI commands (`settings` resolved)."""
-    assert settings.mongodb_uri
+    if not settings.mongodb_uri:
+        raise RuntimeError("settings must be resolved (see resolved_store)")
     client = open_client(settings.mongodb_uri, CommandTally(), settings.mongo_timeout_ms)
     try:
         db = database(client, settings.db_name)

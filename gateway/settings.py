@@ -89,7 +89,9 @@ class Settings(BaseSettings):
         if self.env is not Environment.PRODUCTION:
             return self
         if not self.mongodb_uri:
-            raise ValueError("MONGODB_URI is required in production (the embedded store is for dev)")
+            raise ValueError(
+                "MONGODB_URI is required in production (the embedded store is for dev)"
+            )
         if not self.jwt_keys:
             raise ValueError("GATEWAY_JWT_KEYS is required in production")
         for kid, secret in self.jwt_keys.items():

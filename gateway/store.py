@@ -144,7 +144,7 @@ def _spawn(store_dir: Path, start_timeout: float) -> Iterator[RunningStore]:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     try:
         deadline = time.monotonic() + start_timeout

@@ -9,8 +9,8 @@ from aiohttp import web
 from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema.base import BaseSchema
-from strawberry.types import ExecutionResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from gateway.auth.authenticate import bearer_from_header, principal_from_credentials
 from gateway.auth.principal import ANONYMOUS, Principal
@@ -56,9 +56,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if not self.is_websocket_request(request):
             try:
-                request[PRINCIPAL_KEY] = await principal_for_request(
-                    request.app[SERVICES], request
-                )
+                request[PRINCIPAL_KEY] = await principal_for_request(request.app[SERVICES], request)
             except GatewayError as exc:
                 return web.json_response(
                     error_body(exc), status=401, dumps=lambda v: orjson.dumps(v).decode()
@@ -80,5 +78,5 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             result.errors = [public_error(e, masked) for e in result.errors]
         return process_result(result)
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

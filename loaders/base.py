@@ -66,7 +66,7 @@ class Scope:
 class ScopedLoader(DataLoader[K, V], Generic[K, V]):
     """A dataloader bound to one request's database and scope.
 
-    Subclasses implement `batch(keys)` with one query and return values in key order.
+    Subclasses implement `load_batch(keys)` with one query and return values in key order.
     """
 
     def __init__(self, db: Database, scope: Scope, registry: Loaders) -> None:
@@ -76,9 +76,9 @@ class ScopedLoader(DataLoader[K, V], Generic[K, V]):
         self.registry = registry
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
-        return await self.batch(keys)
+        return await self.load_batch(keys)
 
-    async def batch(self, keys: list[K]) -> list[V]:
+    async def load_batch(self, keys: list[K]) -> list[V]:
         raise NotImplementedError
 
 
@@ -95,7 +95,7 @@ class Loaders:
         if loader is None:
             loader = loader_cls(self.db, self.scope, self)
             self._made[loader_cls] = loader
-        return loader  # type: ignore[no-any-return]
+        return loader
 
 
 def in_key_order(keys: Sequence[K], rows: Sequence[Document], key: str = "_id") -> list[Any]:
@@ -208,8 +208,8 @@ async def paginate(
     full_query = dict(query)
     if after is not None:
         values = decode_cursor(after, len(sort))
-        full_query = {"$and": [query, _after_filter(sort, values)]} if query else _after_filter(
-            sort, values
+        full_query = (
+            {"$and": [query, _after_filter(sort, values)]} if query else _after_filter(sort, values)
         )
     cursor = collection.find(full_query, projection=projection, sort=list(sort), limit=limit + 1)
     rows = await cursor.to_list(length=limit + 1)

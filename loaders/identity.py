@@ -82,7 +82,7 @@ def staff_scopes(doc: Document) -> frozenset[str]:
 class StaffByIdLoader(ScopedLoader[str, Document | None]):
     """Staff accounts by id, within the caller's tenant."""
 
-    async def batch(self, keys: list[str]) -> list[Document | None]:
+    async def load_batch(self, keys: list[str]) -> list[Document | None]:
         query = {**self.scope.tenant(), "_id": {"$in": keys}}
         rows = await self.db.staff.find(query, projection={"password_hash": 0}).to_list(None)
         return in_key_order(keys, rows)
@@ -184,7 +184,9 @@ async def revoke_session(db: Database, session_id: str) -> None:
 
 async def session_is_live(db: Database, session_id: str, staff_id: str) -> bool:
     session = await db.sessions.find_one({"_id": session_id, "staff_id": staff_id})
-    return bool(session) and not session["revoked"] and session["expires_at"] > utcnow()
+    if session is None:
+        return False
+    return not session["revoked"] and bool(session["expires_at"] > utcnow())
 
 
 # --- app clients ---------------------------------------------------------------------
@@ -243,7 +245,7 @@ async def revoke_app_client(db: Database, scope: Scope, client_id: str) -> Docum
 class AppClientByIdLoader(ScopedLoader[str, Document | None]):
     """App clients by id, within the caller's tenant (digests never leave data access)."""
 
-    async def batch(self, keys: list[str]) -> list[Document | None]:
+    async def load_batch(self, keys: list[str]) -> list[Document | None]:
         query: dict[str, Any] = {**self.scope.tenant(), "_id": {"$in": keys}}
         rows = await self.db.app_clients.find(query, projection={"key_digest": 0}).to_list(None)
         return in_key_order(keys, rows)

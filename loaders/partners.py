@@ -15,14 +15,13 @@ INDEXES = [IndexSpec("partners", [("name_lower", 1)], unique=True)]
 class PartnerByIdLoader(ScopedLoader[str, Document | None]):
     """Partners by id, limited to the ones the caller may see (its own, or all for operators)."""
 
-    async def batch(self, keys: list[str]) -> list[Document | None]:
+    async def load_batch(self, keys: list[str]) -> list[Document | None]:
         query: dict[str, Any] = {"_id": {"$in": keys}}
         if not self.scope.is_operator:
             allowed = self.scope.principal.partner_id
             query = {"_id": {"$in": [k for k in keys if k == allowed]}}
         rows = await self.db.partners.find(query).to_list(None)
         return in_key_order(keys, rows)
-
 
 
 async def list_partners(db: Database, scope: Scope, first: int | None, after: str | None) -> Page:

@@ -11,7 +11,12 @@ from types import ModuleType
 from typing import Any
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -43,7 +48,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not introspection:
         extensions.append(DisableIntrospection)
     query = _root("Query")
-    assert query is not None
+    if query is None:
+        raise RuntimeError("no domain defines a Query")
     return strawberry.Schema(
         query=query,
         mutation=_root("Mutation"),

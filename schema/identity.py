@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
@@ -17,8 +16,7 @@ from schema.partners import Partner, load_partner
 from schema.permissions import OPERATOR, STAFF, allow, public
 
 PrincipalKindEnum = strawberry.enum(
-    Enum("PrincipalKind", {k.name: k.value for k in PrincipalKind}),  # type: ignore[misc]
-    description="The kind of credential a request carries.",
+    PrincipalKind, name="PrincipalKind", description="The kind of credential a request carries."
 )
 StaffRole = strawberry.enum(Role, name="StaffRole", description="Staff roles; see the scope table.")
 
@@ -119,7 +117,7 @@ class CreateAppClientInput:
 def _viewer(info: Info) -> Viewer:
     p = info.context.principal
     return Viewer(
-        kind=PrincipalKindEnum(p.kind.value),
+        kind=p.kind,
         subject_id=strawberry.ID(p.subject_id) if p.subject_id else None,
         partner_id=strawberry.ID(p.partner_id) if p.partner_id else None,
         scopes=sorted(p.scopes),

@@ -153,7 +153,9 @@ class World:
 
 async def make_staff(db: Database, settings: Settings, partner_id: str, role: Role) -> Persona:
     email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
-    doc = await identity.insert_staff(db, partner_id, email, "correct-horse-battery", role, role.value)
+    doc = await identity.insert_staff(
+        db, partner_id, email, "correct-horse-battery", role, role.value
+    )
     session_id, refresh = await identity.open_session(db, doc, 3600)
     token = staff_access_token(keyring_from(settings), settings, doc, session_id).token
     return Persona(
@@ -174,9 +176,7 @@ async def make_app_persona(db: Database, partner_id: str) -> Persona:
     )  # fmt: skip
 
 
-def make_member_persona(
-    settings: Settings, app: Persona, member_id: str | None = None
-) -> Persona:
+def make_member_persona(settings: Settings, app: Persona, member_id: str | None = None) -> Persona:
     member_id = member_id or f"mem_{uuid.uuid4().hex[:12]}"
     assert app.partner_id
     token = member_token(keyring_from(settings), settings, member_id, app.partner_id).token

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_committed_schema_matches_code() -> None:
     committed = (ROOT / "schema.graphql").read_text()
-    assert committed == schema_sdl(), "schema.graphql drifted: run `gateway export-schema > schema.graphql`"
+    assert committed == schema_sdl(), (
+        "schema.graphql drifted: run `gateway export-schema > schema.graphql`"
+    )
 
 
 def test_every_type_and_field_has_a_description() -> None:

@@ -9,7 +9,9 @@ from loaders.identity import staff_scopes
 
 
 def operator_token(keyring: Keyring, settings: Settings, name: str = "operator") -> IssuedToken:
-    return keyring.issue(TokenKind.OPERATOR, f"operator:{name}", settings.operator_token_ttl_seconds)
+    return keyring.issue(
+        TokenKind.OPERATOR, f"operator:{name}", settings.operator_token_ttl_seconds
+    )
 
 
 def staff_access_token(
@@ -28,7 +30,9 @@ def staff_access_token(
     )
 
 
-def member_token(keyring: Keyring, settings: Settings, member_id: str, partner_id: str) -> IssuedToken:
+def member_token(
+    keyring: Keyring, settings: Settings, member_id: str, partner_id: str
+) -> IssuedToken:
     return keyring.issue(
         TokenKind.MEMBER, member_id, settings.member_token_ttl_seconds, {"pid": partner_id}
     )

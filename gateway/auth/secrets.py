@@ -11,8 +11,8 @@ import hmac
 import secrets
 
 APP_KEY_PREFIX = "gk_"
-ACTIVATION_TOKEN_PREFIX = "tok_"
-REFRESH_TOKEN_PREFIX = "rt_"
+ACTIVATION_TOKEN_PREFIX = "tok_"  # noqa: S105 - a prefix, not a secret
+REFRESH_TOKEN_PREFIX = "rt_"  # noqa: S105 - a prefix, not a secret
 
 
 def digest(secret: str) -> str:
