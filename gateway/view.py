@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from aiohttp import web
 from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth.authenticate import bearer_from_header, principal_from_credentials
 from gateway.auth.principal import ANONYMOUS, Principal
@@ -18,7 +22,10 @@ from gateway.context import Context, Services
 from gateway.errors import GatewayError
 from gateway.keys import SERVICES
 from gateway.settings import Settings
+from loaders.base import Loaders, Scope
 from schema.extensions import public_error
+
+WS_INIT_TIMEOUT_SECONDS = 5
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
@@ -50,6 +57,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=WS_INIT_TIMEOUT_SECONDS),
             **kwargs,
         )
 
@@ -69,6 +77,35 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         principal: Principal = request.get(PRINCIPAL_KEY, ANONYMOUS)
         return Context.build(request.app[SERVICES], principal, request=request, response=response)
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its `connection_init` payload, or close it with 4403.
+
+        Accepted payloads: `{"authorization": "Bearer …"}` (with `"apiKey"` for members),
+        `{"apiKey": "…"}`, or `{"token": "tok_…"}` for one activation's stats.
+        """
+        params = context.connection_params
+        if not isinstance(params, Mapping):
+            raise ConnectionRejectionError()
+        values = {name: params.get(name) for name in ("authorization", "apiKey", "token")}
+        if any(v is not None and not isinstance(v, str) for v in values.values()):
+            raise ConnectionRejectionError()
+        services = context.services
+        try:
+            principal = await principal_from_credentials(
+                services.db,
+                services.keyring,
+                bearer=bearer_from_header(values["authorization"]),
+                api_key=values["apiKey"],
+                activation_token=values["token"],
+            )
+        except GatewayError:
+            raise ConnectionRejectionError() from None
+        if not principal.is_authenticated:
+            raise ConnectionRejectionError()
+        context.principal = principal
+        context.loaders = Loaders(services.db, Scope(principal))
+        return UNSET
+
     async def process_result(
         self, request: web.Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -78,5 +115,6 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             result.errors = [public_error(e, masked) for e in result.errors]
         return process_result(result)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # str, not bytes: the WebSocket adapter would send bytes as binary frames.
+        return orjson.dumps(data).decode()
