@@ -104,7 +104,8 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             raise ConnectionRejectionError()
         context.principal = principal
         context.loaders = Loaders(services.db, Scope(principal))
-        return UNSET
+        acknowledged: UnsetType = UNSET
+        return acknowledged
 
     async def process_result(
         self, request: web.Request, result: ExecutionResult
