@@ -168,7 +168,6 @@ async def insert_activation(
         "status": fields.status.value,
         "token_digest": creds.digest(token),
         "created_at": now,
-        "updated_at": now,
     }
     await db.activations.insert_one(doc)
     return _public(doc), token
@@ -182,8 +181,9 @@ async def delete_activation(db: Database, scope: Scope, activation_id: str) -> D
     """Mark deleted (kills the token); None when not visible to the caller."""
     return await db.activations.find_one_and_update(
         {**scope.tenant(), "_id": activation_id, "status": {"$in": list(VISIBLE_STATUSES)}},
-        {"$set": {"status": ActivationStatus.DELETED.value, "deleted_at": utcnow(),
-                  "updated_at": utcnow()}},
+        # Only the status is read back: the embedded store turns a `$set` datetime into a
+        # string, so `deleted_at` is audit data, never compared.
+        {"$set": {"status": ActivationStatus.DELETED.value, "deleted_at": utcnow()}},
         projection={"token_digest": 0},
         return_document=ReturnDocument.AFTER,
     )  # fmt: skip
@@ -195,7 +195,7 @@ async def set_status(
     """Move to `status` only if still at `current` (a racing change makes this return None)."""
     return await db.activations.find_one_and_update(
         {**scope.tenant(), "_id": activation_id, "status": current},
-        {"$set": {"status": status.value, "updated_at": utcnow()}},
+        {"$set": {"status": status.value}},
         projection={"token_digest": 0},
         return_document=ReturnDocument.AFTER,
     )
@@ -272,6 +272,8 @@ def _fact(activation: Document, whole_window: bool, day: str, kind: str, session
         "day": day,
         "kind": kind,
         "session": session,
+        # One scalar to group on: the embedded store cannot `$group` by a document `_id`.
+        "kind_session": f"{kind}:{session}",
     }
 
 
@@ -412,7 +414,7 @@ async def range_metrics(
 ) -> Metrics:
     """Metrics over whole UTC days first_day..last_day: one find + one aggregation.
 
-    Distinct sessions come from the per-day facts: group by (kind, session) to make each
+    Distinct sessions come from the per-day facts: group by "kind:session" to make each
     session count once across the days, then count per kind.
     """
     base = {"partner_id": activation["partner_id"], "activation_id": activation["_id"]}
@@ -421,8 +423,8 @@ async def range_metrics(
     ).to_list(None)
     pipeline: list[dict[str, Any]] = [
         {"$match": {**base, "bucket": "day", "day": {"$gte": first_day, "$lte": last_day}}},
-        {"$group": {"_id": {"k": "$kind", "s": "$session"}}},
-        {"$group": {"_id": "$_id.k", "n": {"$sum": 1}}},
+        {"$group": {"_id": "$kind_session", "kind": {"$first": "$kind"}}},
+        {"$group": {"_id": "$kind", "n": {"$sum": 1}}},
     ]
     cursor = await db.activation_sessions.aggregate(pipeline)
     unique = {row["_id"]: int(row["n"]) async for row in cursor}

@@ -230,7 +230,8 @@ async def touch_app_client(db: Database, doc: Document, min_interval_seconds: in
     # Recorded at most once a minute per key: last-used is for support, not an audit log.
     now = utcnow()
     last = doc.get("last_used_at")
-    if last is None or now - last > timedelta(seconds=min_interval_seconds):
+    # Not a datetime: the embedded store reads a `$set` datetime back as a string (README).
+    if not isinstance(last, datetime) or now - last > timedelta(seconds=min_interval_seconds):
         await db.app_clients.update_one({"_id": doc["_id"]}, {"$set": {"last_used_at": now}})
 
 

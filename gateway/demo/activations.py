@@ -56,8 +56,10 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
                 {**existing, "status": status.value}, now
             ):
                 updates |= {"start_at": start, "end_at": end}
-            await db.activations.update_one({"_id": activation_id}, {"$set": updates})
             doc = {**existing, **updates}
+            # A whole-document replace keeps datetimes datetimes on the embedded store,
+            # where a `$set` of one reads back as a string.
+            await db.activations.replace_one({"_id": activation_id}, doc)
         partner.activations.append({"id": activation_id, "eventKey": doc["event_key"],
                                     "token": token})  # fmt: skip
         if (
