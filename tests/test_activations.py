@@ -7,11 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.auth import secrets as creds
+from gateway.auth.authenticate import principal_from_credentials
+from gateway.context import Context
+from gateway.keys import SERVICES
 from gateway.mongo import Database
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind
 from loaders.base import utcnow
 from loaders.identity import find_activation_by_token
+from schema import build_schema
 from tests.activations_fixtures import given_activation
 from tests.conftest import CommandCounter, GraphQL, Persona, World, error_codes, only_error
 
@@ -468,3 +472,28 @@ async def test_list_with_stats_costs_the_same_for_2_and_20(
     # then a page of 2 and a page of 20 (with partner and stats) send the same commands
     small, large = await cost(2), await cost(20)
     assert small == large
+
+
+async def test_an_activation_principal_reads_only_its_own_stats(
+    app: Any, world: World, db: Database
+) -> None:
+    # given two activations and a principal built from A1's token (as a WebSocket would)
+    a1, token = await given_activation(db, world.partner_a)
+    a2, _ = await given_activation(db, world.partner_a)
+    services = app[SERVICES]
+    principal = await principal_from_credentials(db, services.keyring, activation_token=token)
+    schema = build_schema(services.settings)
+
+    async def ask(activation_id: str) -> Any:
+        return await schema.execute(
+            STATS, {"id": activation_id}, context_value=Context.build(services, principal)
+        )
+
+    # when it asks for A1 without passing the token, then it gets A1's stats
+    own = await ask(a1["_id"])
+    assert own.errors is None and own.data is not None
+    assert own.data["activationStats"]["activationId"] == a1["_id"]
+    # and A2 is refused
+    other = await ask(a2["_id"])
+    assert other.data is None and other.errors is not None
+    assert [e.extensions["code"] for e in other.errors if e.extensions] == ["FORBIDDEN"]
