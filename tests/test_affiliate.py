@@ -455,3 +455,39 @@ async def test_record_click_and_conversion(
     conv_doc = await db.affiliate_conversions.find_one({"_id": conv["id"]})
     assert conv_doc is not None and conv_doc["partner_id"] == world.partner_a
     assert isinstance(conv_doc["ts"], int) and len(conv_doc["day"]) == 10
+
+
+# --- demo seed -----------------------------------------------------------------------
+
+DEMO_COUNT = """
+query D($pid: ID!) {
+  partnerAnalytics(shape: COUNT, partnerId: $pid, textDate: "last 90 days",
+                   metrics: ["total_clicks", "total_conversions"]) {
+    rows { metrics { name value } }
+  }
+  campaigns(partnerId: $pid) { edges { node { participationStatus } } }
+}"""
+
+
+async def test_demo_seed_is_idempotent_and_queryable(
+    gql: GraphQL, world: World, db: Database, tmp_path: Any
+) -> None:
+    from gateway.demo import affiliate as demo_affiliate
+    from gateway.demo.base import DemoPartner, DemoSecrets
+
+    # given the demo seed run twice for one partner
+    partner = DemoPartner(id=world.partner_a, name="Alpha", index=0)
+    secrets = DemoSecrets(tmp_path)
+    await demo_affiliate.seed(db, partner, secrets)
+    counts = (await db.affiliate_clicks.count_documents({}),
+              await db.affiliate_conversions.count_documents({}))  # fmt: skip
+    await demo_affiliate.seed(db, partner, secrets)
+    # then it made enough traffic once, and nothing more the second time
+    assert counts[0] >= 2000 and counts[1] >= 300
+    assert counts == (await db.affiliate_clicks.count_documents({}),
+                      await db.affiliate_conversions.count_documents({}))  # fmt: skip
+    body = await gql(DEMO_COUNT, {"pid": world.partner_a}, as_=world.operator)
+    values = {m["name"]: m["value"] for m in body["data"]["partnerAnalytics"]["rows"][0]["metrics"]}
+    assert values["total_clicks"] > 1000 and values["total_conversions"] > 100
+    states = {e["node"]["participationStatus"] for e in body["data"]["campaigns"]["edges"]}
+    assert {"APPROVED", "PENDING", "REJECTED", "AVAILABLE"} <= states
