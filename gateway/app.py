@@ -15,6 +15,7 @@ from gateway.metrics import Metrics
 from gateway.mongo import CommandTally, database, open_client
 from gateway.settings import Settings
 from gateway.view import GraphQLView
+from resolvers.affiliate import EXPORT_ROUTES as AFFILIATE_EXPORTS
 from schema import build_schema
 
 TALLY = web.AppKey("command_tally", CommandTally)
@@ -53,4 +54,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/metrics", http.metrics)
     partner_stats.register(app)
+    app.router.add_routes(AFFILIATE_EXPORTS)
     return app

@@ -6,10 +6,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.mongo import Database
-from loaders import activations, identity, partners
+from loaders import activations, affiliate, identity, partners
 from loaders.base import IndexSpec
 
-INDEX_SOURCES = (identity, partners, activations)
+INDEX_SOURCES = (
+    identity,
+    partners,
+    activations,
+    affiliate,
+)
 
 
 def all_indexes() -> list[IndexSpec]:

@@ -21,11 +21,16 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gateway.settings import Settings
-from schema import activations, identity, partners
+from schema import activations, affiliate, identity, partners
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
 
-DOMAINS: tuple[ModuleType, ...] = (identity, partners, activations)
+DOMAINS: tuple[ModuleType, ...] = (
+    identity,
+    partners,
+    activations,
+    affiliate,
+)
 
 CACHE_SIZE = 1024
 

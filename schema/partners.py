@@ -3,14 +3,92 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 import strawberry
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
 from gateway.mongo import Document
+from loaders.affiliate import WebsitesByPartnerLoader, profile_value
 from resolvers import partners as resolve
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow
+
+
+@strawberry.enum(description="First day of the partner's reporting week.")
+class WeekStart(Enum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+@strawberry.enum(description="Standing of the partner on the affiliate network (a/p/r/n).")
+class NetworkStatus(Enum):
+    ACTIVE = "active"
+    PENDING = "pending"
+    REJECTED = "rejected"
+    INACTIVE = "inactive"
+
+
+@strawberry.enum(description="Market vertical of a partner, website, brand or campaign.")
+class Vertical(Enum):
+    RETAIL = "retail"
+    FASHION = "fashion"
+    TRAVEL = "travel"
+    FINANCE = "finance"
+    TECHNOLOGY = "technology"
+    HEALTH_AND_BEAUTY = "health_and_beauty"
+    ENTERTAINMENT = "entertainment"
+    SPORTS = "sports"
+    FOOD_AND_DRINK = "food_and_drink"
+    OTHER = "other"
+
+
+@strawberry.enum(description="How a partner (or one of its websites) promotes brands.")
+class PromotionalMethod(Enum):
+    CONTENT = "content"
+    PPC = "ppc"
+    CASHBACK = "cashback"
+    VOUCHER_CODES = "voucher_codes"
+    EMAIL = "email"
+    SOCIAL = "social"
+    COMPARISON = "comparison"
+    LOYALTY = "loyalty"
+    INFLUENCER = "influencer"
+    OTHER = "other"
+
+
+def _enum(cls: type[Enum], value: Any) -> Any:
+    return cls(value) if value is not None else None
+
+
+@strawberry.type(description="A website through which a partner promotes campaigns.")
+class Website:
+    id: strawberry.ID = strawberry.field(description="Website id (`web_…`).")
+    url: str = strawberry.field(description="Address, http(s).")
+    name: str = strawberry.field(description="Label.")
+    description: str = strawberry.field(description="Free text.")
+    type: PromotionalMethod | None = strawberry.field(description="Kind of site.")
+    vertical: Vertical | None = strawberry.field(description="Market vertical.")
+    country: str | None = strawberry.field(description="Main audience country (ISO 3166-1).")
+    primary: bool = strawberry.field(description="The partner's primary website (at most one).")
+    active: bool = strawberry.field(description="Whether it is in use.")
+    created_at: datetime = strawberry.field(description="When it was added.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Website:
+        return cls(
+            id=strawberry.ID(doc["_id"]), url=doc["url"], name=doc.get("name", ""),
+            description=doc.get("description", ""), type=_enum(PromotionalMethod, doc.get("type")),
+            vertical=_enum(Vertical, doc.get("vertical")), country=doc.get("country"),
+            primary=bool(doc.get("primary")), active=bool(doc.get("active")),
+            created_at=doc["created_at"],
+        )  # fmt: skip
 
 
 @strawberry.type(description="A partner (tenant): a company whose data the gateway serves.")
@@ -19,6 +97,31 @@ class Partner:
     name: str = strawberry.field(description="Display name, unique across partners.")
     status: str = strawberry.field(description="Lifecycle status (`active`).")
     created_at: datetime = strawberry.field(description="When the partner was onboarded.")
+    account_name: str = strawberry.field(description="Publisher account name.")
+    company_name: str = strawberry.field(description="Legal company name.")
+    contact_name: str = strawberry.field(description="Main contact person.")
+    contact_email: str | None = strawberry.field(description="Main contact email.")
+    contact_locale: str = strawberry.field(description="Contact's locale (e.g. `en`, `de_at`).")
+    default_currency: str = strawberry.field(description="Default currency (ISO 4217).")
+    reporting_timezone: str = strawberry.field(
+        description="IANA timezone reports default to (e.g. `Europe/London`)."
+    )
+    operating_country: str | None = strawberry.field(
+        description="Country the partner operates from (ISO 3166-1 alpha-2)."
+    )
+    vertical: Vertical | None = strawberry.field(description="Market vertical.")
+    promotional_method: PromotionalMethod | None = strawberry.field(
+        description="Main promotional method."
+    )
+    week_start: WeekStart = strawberry.field(description="First day of the reporting week.")
+    network_status: NetworkStatus = strawberry.field(
+        description="Standing on the affiliate network (set by operators)."
+    )
+
+    @strawberry.field(description="The partner's websites, oldest first.")
+    async def websites(self, info: Info) -> list[Website]:
+        rows = await info.context.loaders.get(WebsitesByPartnerLoader).load(str(self.id))
+        return [Website.from_doc(row) for row in rows]
 
     @classmethod
     def from_doc(cls, doc: Document) -> Partner:
@@ -27,6 +130,18 @@ class Partner:
             name=doc["name"],
             status=doc["status"],
             created_at=doc["created_at"],
+            account_name=profile_value(doc, "account_name"),
+            company_name=profile_value(doc, "company_name"),
+            contact_name=profile_value(doc, "contact_name"),
+            contact_email=profile_value(doc, "contact_email"),
+            contact_locale=profile_value(doc, "contact_locale"),
+            default_currency=profile_value(doc, "default_currency"),
+            reporting_timezone=profile_value(doc, "reporting_timezone"),
+            operating_country=profile_value(doc, "operating_country"),
+            vertical=_enum(Vertical, profile_value(doc, "vertical")),
+            promotional_method=_enum(PromotionalMethod, profile_value(doc, "promotional_method")),
+            week_start=WeekStart(profile_value(doc, "week_start")),
+            network_status=NetworkStatus(profile_value(doc, "network_status")),
         )
 
 

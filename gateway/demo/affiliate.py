@@ -1,0 +1,162 @@
+"""Demo affiliate data: network-wide brands and campaigns, and per partner a profile,
+websites, participations in every state, tracking links, and 90 days of clicks and
+conversions (deterministic ids; skipped when already present)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from gateway.demo.base import DemoPartner, DemoSecrets
+from gateway.mongo import Database
+from loaders import affiliate as data
+from loaders.base import utcnow
+
+BRANDS = (
+    ("brd_demo-northwind", "Northwind Outfitters", "fashion"),
+    ("brd_demo-skyline", "Skyline Travel", "travel"),
+    ("brd_demo-voltage", "Voltage Electronics", "technology"),
+)
+# (id, brand, title, currency, custom terms, auto approve, status)
+CAMPAIGNS = (
+    ("cmp_demo-nw-spring", "brd_demo-northwind", "Spring Collection", "GBP", False, True, "active"),
+    ("cmp_demo-nw-outlet", "brd_demo-northwind", "Outlet", "GBP", True, False, "active"),
+    ("cmp_demo-sky-city", "brd_demo-skyline", "City Breaks", "EUR", False, True, "active"),
+    ("cmp_demo-sky-long", "brd_demo-skyline", "Long Haul", "EUR", True, False, "active"),
+    ("cmp_demo-volt-audio", "brd_demo-voltage", "Audio Week", "USD", False, False, "active"),
+    ("cmp_demo-volt-old", "brd_demo-voltage", "Last Season", "USD", False, False, "paused"),
+)
+# Participation state per partner index and campaign: approved campaigns get traffic.
+STATES = (
+    {"cmp_demo-nw-spring": "approved", "cmp_demo-sky-city": "approved",
+     "cmp_demo-volt-audio": "pending", "cmp_demo-nw-outlet": "rejected"},
+    {"cmp_demo-sky-city": "approved", "cmp_demo-volt-audio": "approved",
+     "cmp_demo-sky-long": "pending", "cmp_demo-nw-spring": "rejected"},
+)  # fmt: skip
+CLICKS_PER_PARTNER = 2400
+CONVERSIONS_PER_PARTNER = 360
+COUNTRIES = ("GB", "GB", "US", "DE", "FR", "NL", "IE", "ES")
+DEVICES = ("desktop", "desktop", "mobile", "mobile", "mobile", "tablet")
+
+
+async def _catalogue(db: Database) -> dict[str, dict[str, Any]]:
+    now = utcnow()
+    for brand_id, name, vertical in BRANDS:
+        await db.affiliate_brands.update_one(
+            {"_id": brand_id},
+            {"$setOnInsert": {"name": name, "vertical": vertical, "created_at": now}},
+            upsert=True,
+        )
+    campaigns: dict[str, dict[str, Any]] = {}
+    for cid, brand_id, title, currency, terms, auto, status in CAMPAIGNS:
+        doc = {
+            "brand_id": brand_id, "title": title, "currency": currency, "vertical": "retail",
+            "status": status, "default_destination_url": f"https://{brand_id[9:]}.example/",
+            "custom_terms": terms, "terms": "No brand bidding on search." if terms else "",
+            "auto_approve": auto, "description": f"{title} by {brand_id[9:].title()}",
+        }  # fmt: skip
+        await db.affiliate_campaigns.update_one(
+            {"_id": cid}, {"$setOnInsert": {**doc, "created_at": now}}, upsert=True
+        )
+        campaigns[cid] = {"_id": cid, **doc}
+    return campaigns
+
+
+async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
+    """Idempotent: every write is an upsert or is skipped when its rows exist."""
+    campaigns = await _catalogue(db)
+    slug = partner.id.removeprefix("par_demo-")
+    now = utcnow()
+    current = await db.partners.find_one({"_id": partner.id}, projection={"account_name": 1})
+    if current is not None and "account_name" not in current:
+        await _profile(db, partner, slug)
+    await db.affiliate_websites.update_one(
+        {"_id": f"web_demo-{slug}-main"},
+        {"$setOnInsert": {
+            "partner_id": partner.id, "url": f"https://www.{slug}.demo/", "name": "Main site",
+            "description": "", "type": "content", "vertical": "entertainment", "country": "GB",
+            "primary": True, "active": True, "created_at": now,
+        }},
+        upsert=True,
+    )  # fmt: skip
+    approved: list[dict[str, Any]] = []
+    for cid, status in STATES[partner.index % len(STATES)].items():
+        await db.affiliate_participations.update_one(
+            {"partner_id": partner.id, "campaign_id": cid},
+            {"$setOnInsert": {
+                "_id": f"ptc_demo-{slug}-{cid[9:]}", "brand_id": campaigns[cid]["brand_id"],
+                "status": status, "terms_accepted": True, "requested_at": now - timedelta(days=95),
+                "decided_at": None if status == "pending" else now - timedelta(days=94),
+            }},
+            upsert=True,
+        )  # fmt: skip
+        if status == "approved":
+            approved.append(campaigns[cid])
+            await db.affiliate_links.update_one(
+                {"_id": f"lnk_demo-{slug}-{cid[9:]}"},
+                {"$setOnInsert": {
+                    "partner_id": partner.id, "campaign_id": cid, "description": "Homepage",
+                    "destination_url": campaigns[cid]["default_destination_url"],
+                    "params": [{"key": "pubref", "value": f"{slug}-home"}], "active": True,
+                    "created_at": now, "updated_at": now,
+                }},
+                upsert=True,
+            )  # fmt: skip
+    if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
+        await _traffic(db, partner.id, slug, approved, partner.index)
+
+
+async def _profile(db: Database, partner: DemoPartner, slug: str) -> None:
+    await db.partners.update_one(
+        {"_id": partner.id},
+        {"$set": {
+            "account_name": f"{slug}-publisher", "company_name": f"{partner.name} Ltd",
+            "contact_name": f"{partner.name} Partnerships",
+            "contact_email": f"affiliates@{slug}.demo", "contact_locale": "en",
+            "default_currency": "GBP", "reporting_timezone": "Europe/London",
+            "operating_country": "GB", "vertical": "entertainment",
+            "promotional_method": "content",
+            "week_start": "monday", "network_status": "active",
+        }},
+    )  # fmt: skip
+
+
+async def _traffic(
+    db: Database, partner_id: str, slug: str, campaigns: list[dict[str, Any]], index: int
+) -> None:
+    rng = random.Random(f"affiliate-demo-{slug}")  # noqa: S311 - demo data, not secrets
+    now = utcnow()
+    clicks: list[dict[str, Any]] = []
+    for i in range(CLICKS_PER_PARTNER):
+        moment = now - timedelta(seconds=rng.randint(60, 90 * 86_400))
+        campaign = campaigns[i % len(campaigns)]
+        clicks.append(data.click_doc(
+            partner_id, campaign, moment, click_id=f"clk_demo-{slug}-{i:05d}",
+            cookie_id=f"ck-{slug}-{rng.randint(0, 1500)}", country=rng.choice(COUNTRIES),
+            device=rng.choice(DEVICES), link_id=f"lnk_demo-{slug}-{campaign['_id'][9:]}",
+            publisher_reference=rng.choice(("", "newsletter", "homepage", "blog")),
+        ))  # fmt: skip
+    conversions: list[dict[str, Any]] = []
+    for i, click in enumerate(rng.sample(clicks, CONVERSIONS_PER_PARTNER)):
+        click["converted"] = 1
+        campaign = next(c for c in campaigns if c["_id"] == click["campaign_id"])
+        status = rng.choices(("approved", "pending", "rejected"), (6, 3, 1))[0]
+        items = [
+            {"sku": f"SKU-{rng.randint(100, 999)}",
+             "category": rng.choice(("shoes", "bags", "audio")),
+             "quantity": rng.randint(1, 3), "value": (v := rng.randint(1500, 25_000)),
+             "commission": v * (8 + index) // 100}
+            for _ in range(rng.randint(1, 3))
+        ]  # fmt: skip
+        moment = click["occurred_at"] + timedelta(minutes=rng.randint(1, 600))
+        conversions.append(data.conversion_doc(
+            partner_id, campaign, min(moment, now), currency=campaign["currency"], status=status,
+            items=items, conversion_id=f"cnv_demo-{slug}-{i:05d}", click=click,
+            country=click["country"], device=click["device"],
+            conversion_reference=f"ORDER-{slug.upper()}-{i:05d}",
+            publisher_reference=click["publisher_reference"],
+            customer_type=rng.choice(("new", "existing")),
+        ))  # fmt: skip
+    await db.affiliate_clicks.insert_many(clicks, ordered=False)
+    await db.affiliate_conversions.insert_many(conversions, ordered=False)
