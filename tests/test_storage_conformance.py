@@ -22,6 +22,8 @@ from pymongo import AsyncMongoClient, DeleteOne, InsertOne, MongoClient, ReturnD
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
+from gateway.indexes import all_indexes, ensure_indexes
+
 Doc = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -841,6 +843,27 @@ async def test_the_id_index_cannot_be_dropped(mdb: AsyncDatabase[Doc]) -> None:
     await mdb.c.insert_one({"_id": "x"})
     with pytest.raises(OperationFailure):
         await mdb.c.drop_index("_id_")
+
+
+@pytest.mark.parametrize("name", ["order", "group", "index", "values", "limit", "in", "nothing"])
+@embedded_deviation("a collection named like an SQL keyword fails with a syntax error")
+async def test_collection_named_like_an_sql_keyword(mdb: AsyncDatabase[Doc], name: str) -> None:
+    await mdb[name].insert_one({"_id": "x"})
+    assert await mdb[name].count_documents({}) == 1
+
+
+async def test_every_declared_collection_accepts_writes_after_ensure_indexes(
+    mdb: AsyncDatabase[Doc],
+) -> None:
+    # Given a fresh database with every index the domains declare (as at gateway start)
+    await ensure_indexes(mdb)
+    collections = sorted({spec.collection for spec in all_indexes()})
+    assert collections
+    # Then each collection takes a write and answers a count: no keyword names, no index
+    # shape that breaks inserts on the store in use.
+    for name in collections:
+        await mdb[name].insert_one({"_id": f"probe-{name}", "partner_id": "par_probe"})
+        assert await mdb[name].count_documents({"partner_id": "par_probe"}) == 1, name
 
 
 def test_every_deviation_test_names_its_reason() -> None:
