@@ -20,7 +20,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset(
     {"change-me", "changeme", "secret", "placeholder", "example", "password", "dev", "test"}
 )
+# Words that mark a long secret as a template value ("change-me-to-a-long-random-string");
+# long enough not to occur by chance in a random secret.
+PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "placeholder", "example", "password")
 MIN_SECRET_BYTES = 32
+MIN_DISTINCT_CHARS = 10
 
 
 class Environment(StrEnum):
@@ -31,6 +35,16 @@ class Environment(StrEnum):
 
 class SettingsError(Exception):
     """Raised when the environment does not describe a startable gateway."""
+
+
+def _looks_like_placeholder(secret: str) -> bool:
+    lowered = secret.lower()
+    return (
+        lowered in PLACEHOLDER_SECRETS
+        or any(word in lowered for word in PLACEHOLDER_WORDS)
+        # "aaaa…", "0000…": long enough, but not random.
+        or len(set(secret)) < MIN_DISTINCT_CHARS
+    )
 
 
 def _parse_key_map(raw: str) -> dict[str, str]:
@@ -95,7 +109,7 @@ class Settings(BaseSettings):
         if not self.jwt_keys:
             raise ValueError("GATEWAY_JWT_KEYS is required in production")
         for kid, secret in self.jwt_keys.items():
-            if secret.lower() in PLACEHOLDER_SECRETS or len(secret.encode()) < MIN_SECRET_BYTES:
+            if _looks_like_placeholder(secret) or len(secret.encode()) < MIN_SECRET_BYTES:
                 raise ValueError(
                     f"GATEWAY_JWT_KEYS: key {kid!r} is a placeholder or shorter than "
                     f"{MIN_SECRET_BYTES} bytes"
@@ -104,7 +118,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _signing_kid_is_known(self) -> Settings:
-        if self.jwt_signing_kid and self.jwt_keys and self.jwt_signing_kid not in self.jwt_keys:
+        # Also without GATEWAY_JWT_KEYS: generated dev keys have random kids, so a named
+        # signing kid could never match and the keyring would fail later, at first use.
+        if self.jwt_signing_kid and self.jwt_signing_kid not in self.jwt_keys:
             raise ValueError("GATEWAY_JWT_SIGNING_KID must name one of GATEWAY_JWT_KEYS")
         return self
 
@@ -137,13 +153,21 @@ def _load_or_create_dev_keys(data_dir: Path) -> dict[str, str]:
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     keys = {f"dev-{secrets.token_hex(4)}": secrets.token_urlsafe(48)}
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".jwt_keys.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(keys, fh)
-    os.replace(tmp, path)
+    try:
+        # link() never replaces: when `serve` and `seed` start together, the first key
+        # file wins and both use it (os.replace would let each sign with its own key).
+        os.link(tmp, path)
+    except FileExistsError:
+        loaded = json.loads(path.read_text())
+        return loaded
+    finally:
+        tmp.unlink()
     return keys
 
 
@@ -154,6 +178,25 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            lines.append(f"{where}: {err['msg']}")
+            where = _env_name(err["loc"]) or "settings"
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {message}")
         raise SettingsError("invalid configuration: " + "; ".join(lines)) from None
+
+
+def env_names() -> dict[str, str]:
+    """Field name -> the environment variable that sets it."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    names: dict[str, str] = {}
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        names[name] = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
+    return names
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    # Users set environment variables, so errors name those, not the Python fields.
+    if not loc:
+        return ""
+    head = env_names().get(str(loc[0]), str(loc[0]))
+    return ".".join([head, *(str(p) for p in loc[1:])])
