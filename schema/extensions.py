@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
 from gateway.errors import PUBLIC_CODES, GatewayError
@@ -28,7 +29,7 @@ def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
         )
     if code in PUBLIC_CODES:
         return error
-    if original is None:
+    if original is None or isinstance(original, GraphQLError | StrawberryInputCoercionError):
         # Parse, validation and variable-coercion errors: the client's input is at fault.
         return GraphQLError(
             error.message,
