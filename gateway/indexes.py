@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.mongo import Database
-from loaders import identity, members, partners, vouchers
+from loaders import identity, members, partners, products, vouchers
 from loaders.base import IndexSpec
 
-INDEX_SOURCES = (identity, partners, vouchers, members)
+INDEX_SOURCES = (identity, partners, vouchers, members, products)
 
 
 def all_indexes() -> list[IndexSpec]:
