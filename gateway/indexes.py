@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.mongo import Database
-from loaders import identity, members, partners, products, vouchers
+from loaders import content, identity, members, partners, products, vouchers
 from loaders.base import IndexSpec
 
-INDEX_SOURCES = (identity, partners, vouchers, members, products)
+INDEX_SOURCES = (identity, partners, vouchers, members, products, content)
 
 
 def all_indexes() -> list[IndexSpec]:

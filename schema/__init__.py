@@ -21,11 +21,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gateway.settings import Settings
-from schema import identity, members, partners, products, vouchers
+from schema import content, identity, members, partners, products, vouchers
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
 
-DOMAINS: tuple[ModuleType, ...] = (identity, partners, vouchers, members, products)
+DOMAINS: tuple[ModuleType, ...] = (identity, partners, vouchers, members, products, content)
 
 CACHE_SIZE = 1024
 

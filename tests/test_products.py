@@ -29,7 +29,7 @@ query List($status: ProductStatus, $productType: String, $search: String, $sort:
 ONE = "query One($id: ID!) { product(id: $id) { id name status } }"
 TYPES = "{ productTypes { name count } }"
 WITH_PARTNER = (
-    "query P($first: Int) { products(first: $first) { edges { node { id partner { name } } } } }"  # noqa: E501
+    "query P($first: Int) { products(first: $first) { edges { node { id partner { name } } } } }"
 )
 
 PROTEIN = {
