@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import http
+from gateway import exports, http
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
 from gateway.indexes import ensure_indexes
@@ -52,4 +52,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", http.healthz)
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/metrics", http.metrics)
+    exports.register(app)
     return app

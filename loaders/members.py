@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.errors import BadUserInput
@@ -283,3 +283,165 @@ def history_key(member_id: str, first: int | None, after: str | None) -> History
     if after is not None:
         decode_cursor(after, 2)  # reject foreign cursors before batching
     return (member_id, limit, after)
+
+
+# --- analytics, dashboard, billing ---------------------------------------------------
+# Aggregations match on `day` strings (lexicographic = chronological), never datetimes.
+
+PERIOD_DAYS = {"WEEK": 7, "MONTH": 30, "QUARTER": 90}
+MAX_RANGE_DAYS = 366
+TREND_WINDOW_DAYS = 30
+POPULAR_CLASSES = 10
+
+
+def analytics_range(
+    period: str | None, start: date | None, end: date | None, today: date
+) -> tuple[date, date]:
+    """The inclusive day range asked for: a period ending today, or explicit dates."""
+    if period is not None and (start is not None or end is not None):
+        raise BadUserInput("give a period or start and end dates, not both", field="period")
+    if start is None and end is None:
+        days = PERIOD_DAYS[period or "MONTH"]
+        return today - timedelta(days=days - 1), today
+    if start is None:
+        raise BadUserInput("required with endDate", field="startDate")
+    if end is None:
+        raise BadUserInput("required with startDate", field="endDate")
+    if end < start:
+        raise BadUserInput("must not be before startDate", field="endDate")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise BadUserInput(f"at most {MAX_RANGE_DAYS} days", field="startDate")
+    return start, end
+
+
+def _days(start: date, end: date) -> list[str]:
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+async def analytics(db: Database, scope: Scope, start: date, end: date) -> dict[str, Any]:
+    """Watch time by day, popular categories and classes, totals: one aggregation."""
+    match = {**scope.tenant(), "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
+    views = {"minutes": {"$sum": "$minutes"}, "views": {"$sum": 1}}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": match},
+        {
+            "$facet": {
+                "by_day": [{"$group": {"_id": "$day", **views}}],
+                "by_category": [{"$group": {"_id": "$category", **views}}],
+                "by_class": [
+                    {"$group": {"_id": "$class_id", "title": {"$first": "$class_title"},
+                                "category": {"$first": "$category"}, **views}},
+                ],
+                "totals": [{"$group": {"_id": None, **views}}],
+                "members": [{"$group": {"_id": "$member_id"}}, {"$count": "n"}],
+            }
+        },
+    ]  # fmt: skip
+    result = await (await db.watch_events.aggregate(pipeline)).to_list(None)
+    out: dict[str, Any] = result[0] if result else {}
+    by_day = {row["_id"]: row for row in out.get("by_day") or []}
+    totals = (out.get("totals") or [{}])[0]
+    members = (out.get("members") or [{}])[0]
+
+    def ranked(rows: list[Document]) -> list[Document]:
+        return sorted(rows, key=lambda r: (-int(r["minutes"]), -int(r["views"]), str(r["_id"])))
+
+    return {
+        "start": start,
+        "end": end,
+        "by_day": [
+            {"day": day, "minutes": int(by_day.get(day, {}).get("minutes", 0)),
+             "views": int(by_day.get(day, {}).get("views", 0))}
+            for day in _days(start, end)
+        ],
+        "by_category": ranked(out.get("by_category") or []),
+        "by_class": ranked(out.get("by_class") or [])[:POPULAR_CLASSES],
+        "minutes": int(totals.get("minutes", 0)),
+        "views": int(totals.get("views", 0)),
+        "members": int(members.get("n", 0)),
+    }  # fmt: skip
+
+
+def percent_change(current: int, previous: int) -> str:
+    """Formatted like the portal: "+12%", "-5%"; from nothing to something is "+100%"."""
+    if previous == 0:
+        change = 100 if current > 0 else 0
+    else:
+        change = round((current - previous) * 100 / previous)
+    return f"{'+' if change >= 0 else ''}{change}%"
+
+
+async def dashboard(db: Database, scope: Scope) -> dict[str, Any]:
+    """Totals from the member counters; trends compare the last 30 days with the 30 before."""
+    now = utcnow()
+    tenant = scope.tenant()
+    totals_rows = await (
+        await db.members.aggregate([
+            {"$match": tenant},
+            {"$group": {"_id": None, "members": {"$sum": 1},
+                        "minutes": {"$sum": "$watch_minutes"},
+                        "views": {"$sum": "$classes_watched"}}},
+        ])
+    ).to_list(None)  # fmt: skip
+    totals = totals_rows[0] if totals_rows else {}
+    active = await db.members.count_documents(
+        {**tenant, "last_watched_ms": {"$gte": active_since_ms(now)}}
+    )
+    window = timedelta(days=TREND_WINDOW_DAYS)
+    recent_from, previous_from = epoch_ms(now - window), epoch_ms(now - 2 * window)
+    joined_recent = await db.members.count_documents(
+        {**tenant, "created_ms": {"$gte": recent_from}}
+    )
+    joined_before = await db.members.count_documents(
+        {**tenant, "created_ms": {"$gte": previous_from, "$lt": recent_from}}
+    )
+    today = now.date()
+    cutoff = (today - timedelta(days=TREND_WINDOW_DAYS - 1)).isoformat()
+    first_day = (today - timedelta(days=2 * TREND_WINDOW_DAYS - 1)).isoformat()
+    by_day = await (
+        await db.watch_events.aggregate([
+            {"$match": {**tenant, "day": {"$gte": first_day, "$lte": today.isoformat()}}},
+            {"$group": {"_id": "$day", "minutes": {"$sum": "$minutes"}}},
+        ])
+    ).to_list(None)  # fmt: skip
+    watch_recent = sum(int(r["minutes"]) for r in by_day if r["_id"] >= cutoff)
+    watch_before = sum(int(r["minutes"]) for r in by_day if r["_id"] < cutoff)
+    return {
+        "total_members": int(totals.get("members", 0)),
+        "active_members": active,
+        "total_watch_minutes": int(totals.get("minutes", 0)),
+        "total_classes_watched": int(totals.get("views", 0)),
+        "members_change": percent_change(joined_recent, joined_before),
+        "watch_time_change": percent_change(watch_recent, watch_before),
+    }
+
+
+def billing_month(month: int, year: int) -> tuple[str, str]:
+    """First and last day ("YYYY-MM-DD") of a billing month."""
+    if not 1 <= month <= 12:
+        raise BadUserInput("must be 1 to 12", field="month")
+    if not 2000 <= year <= 2100:
+        raise BadUserInput("must be 2000 to 2100", field="year")
+    first = date(year, month, 1)
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return first.isoformat(), last.isoformat()
+
+
+async def billing_usage(db: Database, scope: Scope, month: int, year: int) -> list[Document]:
+    """Members billed for a month (those who watched in it) with their usage, by member id."""
+    first, last = billing_month(month, year)
+    pipeline = [
+        {"$match": {**scope.tenant(), "day": {"$gte": first, "$lte": last}}},
+        {"$group": {"_id": "$member_id", "minutes": {"$sum": "$minutes"}, "views": {"$sum": 1}}},
+    ]
+    rows = await (await db.watch_events.aggregate(pipeline)).to_list(None)
+    return sorted(
+        ({"member_id": r["_id"], "minutes": int(r["minutes"]), "views": int(r["views"])}
+         for r in rows),
+        key=lambda r: str(r["member_id"]),
+    )  # fmt: skip
+
+
+async def members_by_ids(db: Database, scope: Scope, ids: list[str]) -> dict[str, Document]:
+    rows = await db.members.find({**scope.tenant(), "_id": {"$in": ids}}, HIDDEN).to_list(None)
+    return {row["_id"]: row for row in rows}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
@@ -16,7 +18,7 @@ from gateway.ids import new_id, parse_id
 from gateway.mongo import Document
 from loaders import members as data
 from loaders import vouchers as voucher_data
-from loaders.base import Page
+from loaders.base import Page, utcnow
 from loaders.identity import normalize_email, validate_password
 from resolvers.vouchers import ALREADY_USED, UNKNOWN, invalid_reason
 
@@ -140,3 +142,26 @@ async def load_member(info: Info, member_id: str) -> Document | None:
 async def load_class(info: Info, class_id: str) -> Document | None:
     loaded: Document | None = await info.context.loaders.get(data.ClassByIdLoader).load(class_id)
     return loaded
+
+
+async def analytics(
+    info: Info, period: str | None, start: date | None, end: date | None
+) -> dict[str, Any]:
+    first, last = data.analytics_range(period, start, end, utcnow().date())
+    return await data.analytics(info.context.db, info.context.scope, first, last)
+
+
+async def dashboard(info: Info) -> dict[str, Any]:
+    return await data.dashboard(info.context.db, info.context.scope)
+
+
+async def billing(info: Info, month: int, year: int) -> list[tuple[Document, Document]]:
+    """(usage, member) pairs of the members billed for the month, by member name."""
+    scope = info.context.scope
+    usage = await data.billing_usage(info.context.db, scope, month, year)
+    members = await data.members_by_ids(info.context.db, scope, [u["member_id"] for u in usage])
+    loader = info.context.loaders.get(data.MemberByIdLoader)
+    for member_id, doc in members.items():
+        loader.prime(member_id, doc)
+    pairs = [(u, members[u["member_id"]]) for u in usage if u["member_id"] in members]
+    return sorted(pairs, key=lambda pair: (pair[1]["name_lower"], pair[1]["_id"]))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date as date_type
 from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.tools import merge_types
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
@@ -123,7 +125,7 @@ class RegisterMemberInput:
 
 
 @strawberry.type
-class Query:
+class MembersQuery:
     @strawberry.field(
         description="Members: search by name or email, filter by status, sort.",
         extensions=allow(STAFF, OPERATOR, scope=Scope.MEMBERS_READ),
@@ -186,3 +188,153 @@ class Mutation:
     )
     async def record_watch(self, info: Info, class_id: strawberry.ID, minutes: int) -> WatchEvent:
         return WatchEvent.from_doc(await resolve.record_watch(info, class_id, minutes))
+
+
+@strawberry.enum(description="Predefined analytics periods, ending today.")
+class AnalyticsPeriod(Enum):
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    QUARTER = "QUARTER"
+
+
+@strawberry.type(description="Watch time of one day.")
+class DayWatchTime:
+    date: date_type = strawberry.field(description="The day (UTC).")
+    minutes: int = strawberry.field(description="Minutes watched.")
+    views: int = strawberry.field(description="Classes watched.")
+
+
+@strawberry.type(description="Watch time of one category.")
+class CategoryWatchTime:
+    category: str = strawberry.field(description="The category.")
+    minutes: int = strawberry.field(description="Minutes watched.")
+    views: int = strawberry.field(description="Classes watched.")
+
+
+@strawberry.type(description="Watch time of one class.")
+class ClassWatchTime:
+    class_id: strawberry.ID = strawberry.field(description="The class id.")
+    title: str = strawberry.field(description="Title when watched.")
+    category: str = strawberry.field(description="Category when watched.")
+    minutes: int = strawberry.field(description="Minutes watched.")
+    views: int = strawberry.field(description="Times watched.")
+
+    @strawberry.field(name="class", description="The class (null if it left the catalogue).")
+    async def klass(self, info: Info) -> Class | None:
+        doc = await resolve.load_class(info, self.class_id)
+        return Class.from_doc(doc) if doc else None
+
+
+@strawberry.type(description="Totals over the analytics range.")
+class AnalyticsTotals:
+    watch_time_minutes: int = strawberry.field(description="Minutes watched.")
+    classes_watched: int = strawberry.field(description="Classes watched (views).")
+    active_members: int = strawberry.field(description="Members who watched anything.")
+
+
+@strawberry.type(description="Usage analytics over a range of days.")
+class Analytics:
+    start_date: date_type = strawberry.field(description="First day of the range.")
+    end_date: date_type = strawberry.field(description="Last day of the range (inclusive).")
+    watch_time_by_day: list[DayWatchTime] = strawberry.field(
+        description="Every day of the range, zero where nothing was watched."
+    )
+    popular_categories: list[CategoryWatchTime] = strawberry.field(
+        description="Categories by minutes watched."
+    )
+    popular_classes: list[ClassWatchTime] = strawberry.field(
+        description="Top 10 classes by minutes watched."
+    )
+    totals: AnalyticsTotals = strawberry.field(description="Totals over the range.")
+
+
+@strawberry.type(description='Change over the last 30 days vs the 30 before ("+12%").')
+class DashboardTrends:
+    members_change: str = strawberry.field(description="New members, change in percent.")
+    watch_time_change: str = strawberry.field(description="Minutes watched, change in percent.")
+
+
+@strawberry.type(description="The partner's overview.")
+class Dashboard:
+    total_members: int = strawberry.field(description="All members.")
+    active_members: int = strawberry.field(description="Members who watched in the last 30 days.")
+    total_watch_time_minutes: int = strawberry.field(description="Minutes watched, all time.")
+    total_classes_watched: int = strawberry.field(description="Classes watched, all time.")
+    trends: DashboardTrends = strawberry.field(description="Recent change.")
+
+
+@strawberry.type(description="A member billed for the month, with that month's usage.")
+class BillingMember:
+    member: Member = strawberry.field(description="The member.")
+    watch_minutes: int = strawberry.field(description="Minutes watched in the month.")
+    classes_watched: int = strawberry.field(description="Classes watched in the month.")
+
+
+@strawberry.type(description="Billing report: members active (watched) in a month.")
+class Billing:
+    month: int = strawberry.field(description="Month, 1..12.")
+    year: int = strawberry.field(description="Year.")
+    active_member_count: int = strawberry.field(description="Members billed for the month.")
+    members: list[BillingMember] = strawberry.field(description="Those members, by name.")
+
+
+@strawberry.type
+class ReportsQuery:
+    @strawberry.field(
+        description="Usage analytics for a period (default MONTH) or startDate..endDate.",
+        extensions=allow(STAFF, OPERATOR, scope=Scope.ANALYTICS_READ),
+    )
+    async def analytics(
+        self, info: Info, period: AnalyticsPeriod | None = None,
+        start_date: date_type | None = None, end_date: date_type | None = None,
+    ) -> Analytics:  # fmt: skip
+        out = await resolve.analytics(info, period.value if period else None, start_date, end_date)
+        return Analytics(
+            start_date=out["start"], end_date=out["end"],
+            watch_time_by_day=[
+                DayWatchTime(date=date_type.fromisoformat(d["day"]), minutes=d["minutes"],
+                             views=d["views"]) for d in out["by_day"]
+            ],
+            popular_categories=[
+                CategoryWatchTime(category=str(c["_id"]), minutes=int(c["minutes"]),
+                                  views=int(c["views"])) for c in out["by_category"]
+            ],
+            popular_classes=[
+                ClassWatchTime(class_id=strawberry.ID(c["_id"]), title=str(c["title"]),
+                               category=str(c["category"]), minutes=int(c["minutes"]),
+                               views=int(c["views"])) for c in out["by_class"]
+            ],
+            totals=AnalyticsTotals(watch_time_minutes=out["minutes"],
+                                   classes_watched=out["views"], active_members=out["members"]),
+        )  # fmt: skip
+
+    @strawberry.field(
+        description="Overview: members, watch time, and 30-day trends.",
+        extensions=allow(STAFF, OPERATOR, scope=Scope.ANALYTICS_READ),
+    )
+    async def dashboard(self, info: Info) -> Dashboard:
+        out = await resolve.dashboard(info)
+        return Dashboard(
+            total_members=out["total_members"], active_members=out["active_members"],
+            total_watch_time_minutes=out["total_watch_minutes"],
+            total_classes_watched=out["total_classes_watched"],
+            trends=DashboardTrends(members_change=out["members_change"],
+                                   watch_time_change=out["watch_time_change"]),
+        )  # fmt: skip
+
+    @strawberry.field(
+        description="Billing report for a month: members who watched in it.",
+        extensions=allow(STAFF, OPERATOR, scope=Scope.BILLING_READ),
+    )
+    async def billing(self, info: Info, month: int, year: int) -> Billing:
+        pairs = await resolve.billing(info, month, year)
+        return Billing(
+            month=month, year=year, active_member_count=len(pairs),
+            members=[
+                BillingMember(member=Member.from_doc(doc), watch_minutes=usage["minutes"],
+                              classes_watched=usage["views"]) for usage, doc in pairs
+            ],
+        )  # fmt: skip
+
+
+Query = merge_types("Query", (MembersQuery, ReportsQuery))
