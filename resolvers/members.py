@@ -60,6 +60,10 @@ async def register_member(
         # Lost an email race after winning the voucher: give the voucher back.
         await voucher_data.release_voucher(db, voucher["_id"], member_id)
         raise Conflict("A member with this email exists.", field="email") from None
+    except Exception:
+        # Any other failure must not burn the voucher either.
+        await voucher_data.release_voucher(db, voucher["_id"], member_id)
+        raise
     member.pop("password_hash")
     info.context.loaders.get(data.MemberByIdLoader).prime(member_id, member)
     return _token(info, member), member

@@ -12,7 +12,7 @@ from gateway.mongo import Database
 from loaders import vouchers as voucher_data
 from loaders.base import utcnow
 from tests.conftest import GraphQL, World, error_codes, only_error
-from tests.portal_fixtures import given_voucher
+from tests.portal_fixtures import given_member, given_voucher
 
 GENERATE = """
 mutation Gen($input: GenerateVouchersInput!) {
@@ -223,3 +223,26 @@ async def test_validate_explains_why_and_hides_other_partners(
     assert await check("A-GONE1") == {"valid": False, "reason": "REVOKED"}
     assert await check("A-OLD1") == {"valid": False, "reason": "EXPIRED"}
     assert await check(" a-valid1 ") == {"valid": True, "reason": None}
+
+
+LIST_WITH_MEMBER = """
+query L($first: Int) {
+  vouchers(status: REDEEMED, first: $first) { edges { node { code redeemedBy { id name } } } }
+}"""
+
+
+async def test_redeemed_by_loads_members_in_one_batch(
+    gql: GraphQL, world: World, db: Database, commands: Any
+) -> None:
+    for i in range(20):
+        await given_member(db, world.partner_a, name=f"Holder {i:02d}")
+
+    async def cost(first: int) -> int:
+        commands.start()
+        body = await gql(LIST_WITH_MEMBER, {"first": first}, as_=world.a_owner)
+        edges = body["data"]["vouchers"]["edges"]
+        assert len(edges) == first
+        assert all(e["node"]["redeemedBy"]["name"].startswith("Holder") for e in edges)
+        return commands.total  # type: ignore[no-any-return]
+
+    assert await cost(2) == await cost(20)
