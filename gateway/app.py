@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import http, partner_stats
+from gateway import exports, http, partner_stats
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
 from gateway.indexes import ensure_indexes
@@ -55,4 +55,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", http.metrics)
     partner_stats.register(app)
     app.router.add_routes(AFFILIATE_EXPORTS)
+    exports.register(app)
     return app

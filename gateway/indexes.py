@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.mongo import Database
-from loaders import activations, affiliate, identity, partners
+from loaders import activations, affiliate, content, identity, members, partners, products, vouchers
 from loaders.base import IndexSpec
 
 INDEX_SOURCES = (
@@ -14,6 +14,10 @@ INDEX_SOURCES = (
     partners,
     activations,
     affiliate,
+    vouchers,
+    members,
+    products,
+    content,
 )
 
 

@@ -21,7 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gateway.settings import Settings
-from schema import activations, affiliate, identity, partners
+from schema import activations, affiliate, content, identity, members, partners, products, vouchers
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -30,6 +30,10 @@ DOMAINS: tuple[ModuleType, ...] = (
     partners,
     activations,
     affiliate,
+    vouchers,
+    members,
+    products,
+    content,
 )
 
 CACHE_SIZE = 1024

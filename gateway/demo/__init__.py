@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auth.issue import keyring_from, operator_token
-from gateway.demo import activations, affiliate, identity
+from gateway.demo import activations, affiliate, content, identity, members, products, vouchers
 from gateway.demo.base import DemoPartner, DemoSecrets, DomainSeeder
 from gateway.mongo import Database
 from gateway.settings import Settings
@@ -22,6 +22,10 @@ SEEDERS: list[DomainSeeder] = [
     identity.seed,
     activations.seed,
     affiliate.seed,
+    vouchers.seed,
+    members.seed,
+    products.seed,
+    content.seed,
 ]
 
 

@@ -1,0 +1,171 @@
+"""Members: registration by voucher, login, watch events, and the staff's member views."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from gateway.auth.issue import member_token
+from gateway.auth.passwords import hash_password, verify_password
+from gateway.auth.principal import PrincipalKind
+from gateway.auth.tokens import IssuedToken
+from gateway.context import Info
+from gateway.errors import BadUserInput, Conflict, NotFound, Unauthenticated
+from gateway.ids import new_id, parse_id
+from gateway.mongo import Document
+from loaders import members as data
+from loaders import vouchers as voucher_data
+from loaders.base import Page, utcnow
+from loaders.identity import normalize_email, validate_password
+from resolvers.vouchers import ALREADY_USED, UNKNOWN, invalid_reason
+
+LOGIN_FAILED = "Invalid email or password."
+
+
+def _token(info: Info, member: Document) -> IssuedToken:
+    services = info.context.services
+    return member_token(services.keyring, services.settings, member["_id"], member["partner_id"])
+
+
+async def register_member(
+    info: Info, voucher_code: str, name: str, email: str, password: str
+) -> tuple[IssuedToken, Document]:
+    """Redeem the voucher and create the member: one voucher, one member, even under races."""
+    partner_id = info.context.scope.partner_id_for_write()
+    db = info.context.db
+    clean_name = data.validate_name(name)
+    clean_email = normalize_email(email)
+    validate_password(password)
+    code = voucher_data.normalize_code(voucher_code)
+    if code is None:
+        raise BadUserInput("voucher is not valid", field="voucherCode", reason=UNKNOWN)
+    if await data.find_member_by_email(db, partner_id, clean_email) is not None:
+        raise Conflict("A member with this email exists.", field="email")
+    password_hash = await asyncio.to_thread(hash_password, password)
+
+    member_id = new_id("mem")
+    voucher = await voucher_data.claim_voucher(db, partner_id, code, member_id)
+    if voucher is None:
+        reason = invalid_reason(await voucher_data.find_by_code(db, partner_id, code))
+        if reason == ALREADY_USED:
+            raise Conflict("voucher already used", field="voucherCode", reason=reason)
+        raise BadUserInput("voucher is not valid", field="voucherCode", reason=reason or UNKNOWN)
+    member = data.new_member(partner_id, clean_name, clean_email, password_hash, voucher, member_id)
+    try:
+        await data.insert_member(db, member)
+    except DuplicateKeyError:
+        # Lost an email race after winning the voucher: give the voucher back.
+        await voucher_data.release_voucher(db, voucher["_id"], member_id)
+        raise Conflict("A member with this email exists.", field="email") from None
+    except Exception:
+        # Any other failure must not burn the voucher either.
+        await voucher_data.release_voucher(db, voucher["_id"], member_id)
+        raise
+    member.pop("password_hash")
+    info.context.loaders.get(data.MemberByIdLoader).prime(member_id, member)
+    return _token(info, member), member
+
+
+async def member_login(info: Info, email: str, password: str) -> tuple[IssuedToken, Document]:
+    """Member token for the app's partner; one answer for unknown email and wrong password."""
+    partner_id = info.context.scope.partner_id_for_write()
+    member = None
+    if len(email) <= 254 and len(password) <= 256:
+        member = await data.find_member_by_email(info.context.db, partner_id, email.strip().lower())
+    stored = member["password_hash"] if member else None
+    if not await asyncio.to_thread(verify_password, stored, password) or member is None:
+        raise Unauthenticated(LOGIN_FAILED)
+    member.pop("password_hash")
+    return _token(info, member), member
+
+
+async def member(info: Info, member_id: str) -> Document:
+    """A member by id; a member token reads only itself."""
+    member_id = parse_id(member_id, "mem")
+    principal = info.context.principal
+    if principal.kind is PrincipalKind.MEMBER and principal.subject_id != member_id:
+        raise NotFound("Member not found.")
+    doc: Document | None = await info.context.loaders.get(data.MemberByIdLoader).load(member_id)
+    if doc is None:
+        raise NotFound("Member not found.")
+    return doc
+
+
+async def members(
+    info: Info, search: str | None, status: str | None, sort: str, first: int | None,
+    after: str | None,
+) -> Page:  # fmt: skip
+    page = await data.list_members(
+        info.context.db, info.context.scope, search, status, sort, first, after
+    )
+    loader = info.context.loaders.get(data.MemberByIdLoader)
+    for row in page.rows:
+        loader.prime(row["_id"], row)
+    return page
+
+
+async def classes(info: Info, category: str | None, first: int | None, after: str | None) -> Page:
+    page = await data.list_classes(info.context.db, info.context.scope, category, first, after)
+    loader = info.context.loaders.get(data.ClassByIdLoader)
+    for row in page.rows:
+        loader.prime(row["_id"], row)
+    return page
+
+
+async def record_watch(info: Info, class_id: str, minutes: int) -> Document:
+    class_id = parse_id(class_id, "cls", "classId")
+    if not data.MIN_WATCH_MINUTES <= minutes <= data.MAX_WATCH_MINUTES:
+        raise BadUserInput(
+            f"must be {data.MIN_WATCH_MINUTES} to {data.MAX_WATCH_MINUTES}", field="minutes"
+        )
+    loaders = info.context.loaders
+    klass = await loaders.get(data.ClassByIdLoader).load(class_id)
+    if klass is None:
+        raise NotFound("Class not found.", field="classId")
+    member_id = info.context.principal.subject_id or ""
+    member_doc = await loaders.get(data.MemberByIdLoader).load(member_id)
+    if member_doc is None:
+        raise NotFound("Member not found.")
+    return await data.record_watch(info.context.db, member_doc, klass, minutes)
+
+
+async def history(info: Info, member_id: str, first: int | None, after: str | None) -> Page:
+    key = data.history_key(member_id, first, after)
+    page: Page = await info.context.loaders.get(data.WatchHistoryLoader).load(key)
+    return page
+
+
+async def load_member(info: Info, member_id: str) -> Document | None:
+    loaded: Document | None = await info.context.loaders.get(data.MemberByIdLoader).load(member_id)
+    return loaded
+
+
+async def load_class(info: Info, class_id: str) -> Document | None:
+    loaded: Document | None = await info.context.loaders.get(data.ClassByIdLoader).load(class_id)
+    return loaded
+
+
+async def analytics(
+    info: Info, period: str | None, start: date | None, end: date | None
+) -> dict[str, Any]:
+    first, last = data.analytics_range(period, start, end, utcnow().date())
+    return await data.analytics(info.context.db, info.context.scope, first, last)
+
+
+async def dashboard(info: Info) -> dict[str, Any]:
+    return await data.dashboard(info.context.db, info.context.scope)
+
+
+async def billing(info: Info, month: int, year: int) -> list[tuple[Document, Document]]:
+    """(usage, member) pairs of the members billed for the month, by member name."""
+    scope = info.context.scope
+    usage = await data.billing_usage(info.context.db, scope, month, year)
+    members = await data.members_by_ids(info.context.db, scope, [u["member_id"] for u in usage])
+    loader = info.context.loaders.get(data.MemberByIdLoader)
+    for member_id, doc in members.items():
+        loader.prime(member_id, doc)
+    pairs = [(u, members[u["member_id"]]) for u in usage if u["member_id"] in members]
+    return sorted(pairs, key=lambda pair: (pair[1]["name_lower"], pair[1]["_id"]))
