@@ -21,11 +21,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gateway.settings import Settings
-from schema import identity, partners
+from schema import crm, identity, partners
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
 
-DOMAINS: tuple[ModuleType, ...] = (identity, partners)
+DOMAINS: tuple[ModuleType, ...] = (identity, partners, crm)
 
 CACHE_SIZE = 1024
 
