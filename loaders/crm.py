@@ -42,7 +42,8 @@ INDEXES = [
               name="fans_partner_email_unique"),
     IndexSpec("fans", [("partner_id", 1), ("phone", 1)], unique=True, partial={"phone": _STRING},
               name="fans_partner_phone_unique"),
-    IndexSpec("fans", [("partner_id", 1), ("created_at", -1), ("_id", -1)]),
+    IndexSpec("fans", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
+    IndexSpec("fans", [("partner_id", 1), ("created_at", 1)]),
     IndexSpec("fans", [("partner_id", 1), ("tags", 1)]),
     IndexSpec("tickets", [("partner_id", 1), ("ticket_key", 1)], unique=True,
               partial={"ticket_key": _STRING}, name="tickets_partner_key_unique"),
@@ -65,7 +66,9 @@ INDEXES = [
 
 TICKET_SORT: list[tuple[str, int]] = [("seq", 1), ("_id", 1)]
 ACTIVITY_SORT: list[tuple[str, int]] = [("seq", 1), ("_id", 1)]
-FAN_SORT: list[tuple[str, int]] = [("created_at", -1), ("_id", -1)]
+# Keyset paging sorts on integers: the embedded store compares datetimes at whole seconds
+# in filters but sorts them at milliseconds, so a datetime cursor skips rows.
+FAN_SORT: list[tuple[str, int]] = [("created_ms", -1), ("_id", -1)]
 
 
 # --- time helpers ----------------------------------------------------------------------
@@ -122,9 +125,10 @@ def new_fan_doc(partner_id: str, fields: Document, now: datetime | None = None) 
         "is_subscribed": False, "is_phone_subscribed": False, "is_optout": False,
         "business_opt_ins": [], "tags": [], "fields": {},
         "country_code": "", "province": "", "city": "", "postal_code": "", "source": "",
-        "created_at": now, "updated_ms": to_ms(now),
+        "created_at": now, "created_ms": to_ms(now), "updated_ms": to_ms(now),
     }  # fmt: skip
     doc.update({k: v for k, v in fields.items() if v is not None})
+    doc["created_ms"] = to_ms(doc["created_at"])
     doc["name_lower"] = name_lower(doc)
     return doc
 
@@ -169,9 +173,11 @@ async def update_fan(
     update: Document = {"$set": {**sets, "updated_ms": to_ms(utcnow())}}
     if unsets:
         update["$unset"] = {k: "" for k in unsets}
-    return await db.fans.find_one_and_update(
-        {**scope.tenant(), "_id": fan_id}, update, return_document=ReturnDocument.AFTER
-    )
+    # update_one, not find_one_and_update: on the embedded store the latter swallows a
+    # unique-index violation and returns None instead of raising DuplicateKeyError.
+    query = {**scope.tenant(), "_id": fan_id}
+    result = await db.fans.update_one(query, update)
+    return await db.fans.find_one(query) if result.matched_count else None
 
 
 async def delete_fan(db: Database, scope: Scope, fan_id: str) -> bool:
@@ -590,11 +596,11 @@ async def insert_ticket_event(db: Database, partner_id: str, fields: Document) -
 async def update_ticket_event(
     db: Database, scope: Scope, event_id: str, fields: Document
 ) -> Document | None:
-    return await db.ticket_events.find_one_and_update(
-        {**scope.tenant(), "_id": event_id},
-        {"$set": {**fields, "updated_ms": to_ms(utcnow())}},
-        return_document=ReturnDocument.AFTER,
-    )
+    query = {**scope.tenant(), "_id": event_id}
+    result = await db.ticket_events.update_one(
+        query, {"$set": {**fields, "updated_ms": to_ms(utcnow())}}
+    )  # update_one so a unique-index violation raises (see update_fan)
+    return await db.ticket_events.find_one(query) if result.matched_count else None
 
 
 async def delete_ticket_event(db: Database, scope: Scope, event_id: str) -> Document | None:
