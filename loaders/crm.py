@@ -215,8 +215,18 @@ async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dic
         query["created_at"] = created
     ticket_query = _ticket_filter_for_fans(scope, filters)
     if ticket_query is not None:
-        query["_id"] = {"$in": await db.tickets.distinct("fan_id", ticket_query)}
+        query["_id"] = {"$in": sorted(await fan_ids_of_tickets(db, ticket_query))}
     return query
+
+
+async def fan_ids_of_tickets(db: Database, query: dict[str, Any]) -> set[str]:
+    """Buyers of the matching tickets.
+
+    A `find` with a projection rather than `distinct`: the embedded store's `distinct`
+    ignores a filter that contains `$in`.
+    """
+    rows = await db.tickets.find(query, projection={"fan_id": 1, "_id": 0}).to_list(None)
+    return {row["fan_id"] for row in rows}
 
 
 def _ticket_filter_for_fans(scope: Scope, filters: Document) -> dict[str, Any] | None:
@@ -560,7 +570,7 @@ async def ticket_stats(
     returning: set[str] = set()
     if buyers and event_specific:
         earlier = {**base, "fan_id": {"$in": buyers}, "purchased_at": {"$lt": day_start(lo)}}
-        returning = set(await db.tickets.distinct("fan_id", earlier))
+        returning = await fan_ids_of_tickets(db, earlier)
     elif buyers:
         fans = await db.fans.find(
             {"partner_id": partner_id, "_id": {"$in": buyers}},
@@ -572,7 +582,7 @@ async def ticket_stats(
         if gone:  # deleted fans: fall back to their tickets
             earlier = {"partner_id": partner_id, "is_deleted": False, "fan_id": {"$in": gone},
                        "purchased_at": {"$lt": day_start(lo)}}  # fmt: skip
-            returning |= set(await db.tickets.distinct("fan_id", earlier))
+            returning |= await fan_ids_of_tickets(db, earlier)
     return {
         "returning_fans_count": len(returning),
         "new_fans_count": len(buyers) - len(returning),
