@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auth.issue import keyring_from, operator_token
-from gateway.demo import identity
+from gateway.demo import crm, identity
 from gateway.demo.base import DemoPartner, DemoSecrets, DomainSeeder
 from gateway.mongo import Database
 from gateway.settings import Settings
 
 DEMO_PARTNERS = (("par_demo-alpha", "Alpha Fitness"), ("par_demo-bravo", "Bravo Events"))
 
-SEEDERS: list[DomainSeeder] = [identity.seed]
+SEEDERS: list[DomainSeeder] = [identity.seed, crm.seed]
 
 
 async def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
