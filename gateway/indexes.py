@@ -6,7 +6,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.mongo import Database
-from loaders import activations, affiliate, content, identity, members, partners, products, vouchers
+from loaders import (
+    activations,
+    affiliate,
+    content,
+    crm,
+    identity,
+    members,
+    partners,
+    products,
+    vouchers,
+)
 from loaders.base import IndexSpec
 
 INDEX_SOURCES = (
@@ -18,6 +28,7 @@ INDEX_SOURCES = (
     members,
     products,
     content,
+    crm,
 )
 
 

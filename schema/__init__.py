@@ -21,7 +21,17 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gateway.settings import Settings
-from schema import activations, affiliate, content, identity, members, partners, products, vouchers
+from schema import (
+    activations,
+    affiliate,
+    content,
+    crm,
+    identity,
+    members,
+    partners,
+    products,
+    vouchers,
+)
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -34,6 +44,7 @@ DOMAINS: tuple[ModuleType, ...] = (
     members,
     products,
     content,
+    crm,
 )
 
 CACHE_SIZE = 1024

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auth.issue import keyring_from, operator_token
-from gateway.demo import activations, affiliate, content, identity, members, products, vouchers
+from gateway.demo import activations, affiliate, content, crm, identity, members, products, vouchers
 from gateway.demo.base import DemoPartner, DemoSecrets, DomainSeeder
 from gateway.mongo import Database
 from gateway.settings import Settings
@@ -26,6 +26,7 @@ SEEDERS: list[DomainSeeder] = [
     members.seed,
     products.seed,
     content.seed,
+    crm.seed,
 ]
 
 

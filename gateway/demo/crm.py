@@ -1,0 +1,154 @@
+"""Demo CRM data per partner: 60 fans, 4 ticket events, 120 tickets (most buyers return),
+80 activities and 100 point awards.
+
+Idempotent: deterministic ids, documents upserted with `$setOnInsert` (so a re-run never
+changes or duplicates anything), counters only raised with `$max`, all in bulk writes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import UpdateOne
+
+from gateway.demo.base import DemoPartner, DemoSecrets
+from gateway.mongo import Database, Document
+from loaders import crm as data
+from loaders.base import utcnow
+
+FANS = 60
+TICKETS = 120
+ACTIVITIES = 80
+AWARDS = 100
+FIRST_NAMES = ("Ada", "Bo", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Juno")
+LAST_NAMES = ("Berg", "Costa", "Diaz", "Engel", "Fox", "Green")
+TAGS = ("vip", "newsletter", "press", "family")
+EVENTS = (  # (key, name, venue, artist, days from the seed day, price in cents)
+    ("spring-gala", "Spring Gala", "Grand Hall", "The Quartet", -30, 4500),
+    ("summer-open-air", "Summer Open Air", "City Park", "Sunburst", 20, 3900),
+    ("autumn-nights", "Autumn Nights", "Grand Hall", "Nocturne", 60, 5200),
+    ("winter-classics", "Winter Classics", "Opera House", "Philharmonic", 100, 7500),
+)
+CAMPAIGNS = ("Trivia Night", "Poster Vote", "Backstage Draw")
+
+
+def _upsert(doc: Document) -> UpdateOne:
+    fields = {k: v for k, v in doc.items() if k != "_id"}
+    return UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": fields}, upsert=True)
+
+
+async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
+    slug = partner.id.removeprefix("par_demo-")
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=60)
+    fans = [_fan(partner.id, slug, i, start) for i in range(FANS)]
+    tickets = [_ticket(partner.id, slug, i, fans, start, today) for i in range(TICKETS)]
+    await db.fans.bulk_write([_upsert(f) for f in fans], ordered=False)
+    await db.ticket_events.bulk_write(
+        [_upsert(_event(partner.id, slug, i, today)) for i in range(len(EVENTS))], ordered=False
+    )
+    await db.tickets.bulk_write([_upsert(t) for t in tickets], ordered=False)
+    firsts: dict[str, int] = {}
+    for t in tickets:
+        if t["is_deleted"]:
+            continue
+        ms = data.to_ms(t["purchased_at"])
+        firsts[t["fan_id"]] = min(ms, firsts.get(t["fan_id"], ms))
+    await db.fans.bulk_write(
+        [UpdateOne({"_id": f}, {"$min": {"first_purchase_ms": ms}}) for f, ms in firsts.items()],
+        ordered=False,
+    )
+    await db.fan_activities.bulk_write(
+        [_upsert(_activity(partner.id, slug, i, fans, start)) for i in range(ACTIVITIES)],
+        ordered=False,
+    )
+    await db.fan_point_awards.bulk_write(
+        [_upsert(_award(partner.id, slug, i, fans, start)) for i in range(AWARDS)], ordered=False
+    )
+    # Keep the sequences ahead of the demo rows so API-created rows sort after them.
+    for name, top in (("tickets", TICKETS), ("activities", ACTIVITIES)):
+        await db.crm_counters.update_one(
+            {"_id": f"{partner.id}:{name}"}, {"$max": {"seq": top}}, upsert=True
+        )
+
+
+def _fan(partner_id: str, slug: str, i: int, start: datetime) -> Document:
+    fields: dict[str, Any] = {
+        "email": f"fan{i:02d}@{slug}.demo",
+        "first_name": FIRST_NAMES[i % len(FIRST_NAMES)],
+        "last_name": LAST_NAMES[i % len(LAST_NAMES)],
+        "gender": ("female", "male", "diverse", "other")[i % 4],
+        "is_subscribed": i % 3 != 0, "is_phone_subscribed": i % 5 == 0, "is_optout": i % 17 == 0,
+        "tags": [TAGS[i % len(TAGS)]] + (["vip"] if i % 10 == 0 and i % 4 else []),
+        "fields": {"favourite_genre": ("jazz", "rock", "classical")[i % 3]},
+        "country_code": ("DE", "AT", "CH")[i % 3],
+        "province": ("Bavaria", "Vienna", "Zurich")[i % 3],
+        "city": ("Munich", "Vienna", "Zurich")[i % 3],
+        "postal_code": f"{10000 + i * 37}",
+        "source": "demo",
+        "created_at": start - timedelta(days=30) + timedelta(hours=i * 7),
+    }  # fmt: skip
+    if i % 4 == 0:
+        fields["phone"] = f"+4915100{i:05d}"
+    doc = data.new_fan_doc(partner_id, fields)
+    doc["_id"] = f"fan_demo-{slug}-{i:03d}"
+    return doc
+
+
+def _event(partner_id: str, slug: str, i: int, today: datetime) -> Document:
+    key, name, venue, artist, offset, _ = EVENTS[i]
+    created = today - timedelta(days=90)
+    return {
+        "_id": f"tev_demo-{slug}-{key}", "partner_id": partner_id, "event_key": key,
+        "event_name": name, "event_date": (today + timedelta(days=offset)).date().isoformat(),
+        "network": "demo-tix", "venue_name": venue, "artist_name": artist, "notes": "",
+        "label_name": "", "event_type": "concert", "created_at": created,
+        "updated_ms": data.to_ms(created),
+    }  # fmt: skip
+
+
+def _ticket(partner_id: str, slug: str, i: int, fans: list[Document], start: datetime,
+            today: datetime) -> Document:  # fmt: skip
+    # Each fan buys twice (i and i + 60 hit the same fan): half of the buyers return.
+    fan = fans[(i * 7) % FANS]
+    key, name, venue, artist, offset, price = EVENTS[i % len(EVENTS)]
+    purchased = start + timedelta(hours=i * 12 + 9)
+    seats = 1 + i % 4
+    return {
+        "_id": f"tkt_demo-{slug}-{i:04d}", "partner_id": partner_id, "seq": i + 1,
+        "ticket_key": f"demo-{slug}-{i:04d}", "email": fan["email"],
+        "first_name": fan["first_name"], "last_name": fan["last_name"],
+        "phone": fan.get("phone", ""), "purchased_at": purchased,
+        "purchase_day": purchased.date().isoformat(), "paid_amount": price * seats,
+        "currency": "EUR", "num_seats": seats,
+        "event_date": (today + timedelta(days=offset)).date().isoformat(), "event_name": name,
+        "event_key": key, "customer_key": f"cust-{fan['_id']}", "price_code": "A",
+        "city": fan["city"], "province": fan["province"], "postal_code": fan["postal_code"],
+        "country_code": fan["country_code"], "artist_name": artist, "venue_name": venue,
+        "network": "demo-tix", "order_key": f"ord-{slug}-{i // 2:04d}", "is_deleted": i % 41 == 40,
+        "fan_id": fan["_id"], "created_at": purchased, "updated_ms": data.to_ms(purchased),
+    }  # fmt: skip
+
+
+def _activity(partner_id: str, slug: str, i: int, fans: list[Document],
+              start: datetime) -> Document:  # fmt: skip
+    at = start + timedelta(hours=i * 17)
+    return {
+        "_id": f"fac_demo-{slug}-{i:04d}", "partner_id": partner_id, "seq": i + 1,
+        "fan_id": fans[(i * 11) % FANS]["_id"], "campaign_title": CAMPAIGNS[i % len(CAMPAIGNS)],
+        "props": {"score": str(i % 10), "answer": ("a", "b", "c")[i % 3]},
+        "day": at.date().isoformat(), "created_at": at,
+    }  # fmt: skip
+
+
+def _award(partner_id: str, slug: str, i: int, fans: list[Document], start: datetime) -> Document:
+    fan = fans[(i * 13) % 25]  # 25 fans share the points: a leaderboard with ties and gaps
+    point = ("stars", "badges")[i % 2]
+    at = start + timedelta(hours=i * 14)
+    return {
+        "_id": f"fpa_demo-{slug}-{i:04d}", "partner_id": partner_id, "fan_id": fan["_id"],
+        "point_name": point, "count": 5 + (i * 3) % 20 if i % 9 else -5,
+        "fan_point": f"{fan['_id']}|{point}", "award_key": f"demo-{slug}-{i:04d}",
+        "day": at.date().isoformat(), "created_at": at,
+    }  # fmt: skip
