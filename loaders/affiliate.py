@@ -34,6 +34,7 @@ from loaders.base import (
     Page,
     Scope,
     ScopedLoader,
+    epoch_ms,
     grouped_by,
     in_key_order,
     paginate,
@@ -208,7 +209,7 @@ async def update_partner_profile(
     db: Database, partner_id: str, changes: Mapping[str, Any]
 ) -> Document | None:
     """Set the given profile fields (already validated); None when the partner is missing."""
-    update: dict[str, Any] = {"$set": {**changes, "profile_updated_at": utcnow()}}
+    update: dict[str, Any] = {"$set": {**changes, "profile_updated_ms": epoch_ms(utcnow())}}
     return await db.partners.find_one_and_update(
         {"_id": partner_id}, update, return_document=ReturnDocument.AFTER
     )
@@ -223,8 +224,9 @@ async def reporting_timezone(db: Database, partner_id: str) -> str:
 
 
 async def insert_website(db: Database, partner_id: str, fields: Mapping[str, Any]) -> Document:
+    now = utcnow()
     doc: Document = {"_id": new_id("web"), "partner_id": partner_id, **fields,
-                     "created_at": utcnow()}  # fmt: skip
+                     "created_at": now, "created_ms": epoch_ms(now)}  # fmt: skip
     await db.affiliate_websites.insert_one(doc)
     if doc.get("primary"):
         await _demote_other_primaries(db, partner_id, doc["_id"])
@@ -236,7 +238,7 @@ async def update_website(
 ) -> Document | None:
     doc = await db.affiliate_websites.find_one_and_update(
         {**scope.tenant(), "_id": website_id},
-        {"$set": {**changes, "updated_at": utcnow()}},
+        {"$set": {**changes, "updated_ms": epoch_ms(utcnow())}},
         return_document=ReturnDocument.AFTER,
     )
     if doc is not None and changes.get("primary"):
@@ -258,7 +260,9 @@ class WebsitesByPartnerLoader(ScopedLoader[str, list[Document]]):
     async def load_batch(self, keys: list[str]) -> list[list[Document]]:
         self.scope.tenant()  # refuses credentials bound to no partner
         query = {"partner_id": {"$in": allowed_partners(self.scope, keys)}}
-        rows = await self.db.affiliate_websites.find(query, sort=[("_id", 1)]).to_list(None)
+        rows = await self.db.affiliate_websites.find(
+            query, sort=[("created_ms", 1), ("_id", 1)]
+        ).to_list(None)
         return grouped_by(keys, rows, "partner_id")
 
 
@@ -409,7 +413,7 @@ def validate_link_params(params: Iterable[tuple[str, str]]) -> list[dict[str, st
 
 async def insert_link(db: Database, fields: Mapping[str, Any]) -> Document:
     now = utcnow()
-    doc: Document = {"_id": new_id("lnk"), **fields, "created_at": now, "updated_at": now}
+    doc: Document = {"_id": new_id("lnk"), **fields, "created_at": now, "updated_ms": epoch_ms(now)}
     await db.affiliate_links.insert_one(doc)
     return doc
 
@@ -419,7 +423,7 @@ async def update_link(
 ) -> Document | None:
     return await db.affiliate_links.find_one_and_update(
         {**scope.tenant(), "_id": link_id},
-        {"$set": {**changes, "updated_at": utcnow()}},
+        {"$set": {**changes, "updated_ms": epoch_ms(utcnow())}},
         return_document=ReturnDocument.AFTER,
     )
 

@@ -20,6 +20,7 @@ from gateway.context import Info
 from gateway.errors import BadUserInput
 from gateway.mongo import Document
 from loaders import affiliate as data
+from loaders.base import from_epoch_ms
 from resolvers import affiliate as resolve
 from schema.connection import Connection, Edge, PageInfo
 from schema.partners import NetworkStatus as NetworkStatusEnum
@@ -227,7 +228,8 @@ class TrackingLink:
             destination_url=doc["destination_url"],
             params=[LinkParam(key=p["key"], value=p["value"]) for p in doc.get("params", [])],
             active=bool(doc.get("active")), created_at=doc["created_at"],
-            updated_at=doc["updated_at"], partner_id=strawberry.ID(doc["partner_id"]),
+            updated_at=from_epoch_ms(doc.get("updated_ms")) or doc["created_at"],
+            partner_id=strawberry.ID(doc["partner_id"]),
             campaign_id=doc["campaign_id"],
         )  # fmt: skip
 

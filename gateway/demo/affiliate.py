@@ -11,7 +11,7 @@ from typing import Any
 from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.mongo import Database
 from loaders import affiliate as data
-from loaders.base import utcnow
+from loaders.base import epoch_ms, utcnow
 
 BRANDS = (
     ("brd_demo-northwind", "Northwind Outfitters", "fashion"),
@@ -76,7 +76,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
         {"$setOnInsert": {
             "partner_id": partner.id, "url": f"https://www.{slug}.demo/", "name": "Main site",
             "description": "", "type": "content", "vertical": "entertainment", "country": "GB",
-            "primary": True, "active": True, "created_at": now,
+            "primary": True, "active": True, "created_at": now, "created_ms": epoch_ms(now),
         }},
         upsert=True,
     )  # fmt: skip
@@ -99,7 +99,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
                     "partner_id": partner.id, "campaign_id": cid, "description": "Homepage",
                     "destination_url": campaigns[cid]["default_destination_url"],
                     "params": [{"key": "pubref", "value": f"{slug}-home"}], "active": True,
-                    "created_at": now, "updated_at": now,
+                    "created_at": now, "updated_ms": epoch_ms(now),
                 }},
                 upsert=True,
             )  # fmt: skip
