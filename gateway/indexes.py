@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.mongo import Database
-from loaders import identity, partners
+from loaders import hardening, identity, partners
 from loaders.base import IndexSpec
 
-INDEX_SOURCES = (identity, partners)
+INDEX_SOURCES = (identity, partners, hardening)
 
 
 def all_indexes() -> list[IndexSpec]:

@@ -12,6 +12,7 @@ from gateway.context import Info
 from gateway.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from gateway.ids import parse_id
 from gateway.mongo import Document
+from gateway.ratelimit import login_guard
 from loaders import identity as data
 from loaders.partners import PartnerByIdLoader
 
@@ -22,10 +23,14 @@ REFRESH_FAILED = "Invalid or expired refresh token."
 async def partner_login(info: Info, email: str, password: str) -> tuple[IssuedToken, str]:
     """Access token and refresh token; the same answer for unknown email and wrong password."""
     staff = None
-    if len(email) <= 254 and len(password) <= 256:
+    guard = await login_guard(info.context, "staff", email)
+    if not guard.locked and len(email) <= 254 and len(password) <= 256:
         staff = await data.find_staff_by_email(info.context.db, email)
+    # A locked account does the same hash work and gets the same answer as a wrong password.
     if not verify_password(staff["password_hash"] if staff else None, password) or staff is None:
+        await guard.failed()
         raise Unauthenticated(LOGIN_FAILED)
+    await guard.succeeded()
     settings = info.context.settings
     session_id, refresh = await data.open_session(
         info.context.db, staff, settings.refresh_token_ttl_seconds
