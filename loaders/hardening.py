@@ -42,9 +42,11 @@ async def charge_window(
 ) -> int:
     """Add `amount` to the bucket's counter for this window; returns the new total."""
     window_end = datetime.fromtimestamp(window_start + window_seconds, UTC)
+    # `$set` (same value for every charge of the window), not `$setOnInsert`: the
+    # embedded store ignores `$setOnInsert` in an upserting find_one_and_update.
     doc = await db.rate_limits.find_one_and_update(
         {"_id": f"{bucket}|{window_start}"},
-        {"$inc": {"count": amount}, "$setOnInsert": {"expires_at": window_end}},
+        {"$inc": {"count": amount}, "$set": {"expires_at": window_end}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
@@ -75,22 +77,20 @@ async def record_failure(db: Database, key: str, policy: LockPolicy) -> datetime
     now = utcnow()
     doc = await db.login_attempts.find_one_and_update(
         {"_id": key},
-        {
-            "$inc": {"failures": 1},
-            "$setOnInsert": {"window_start": now, "lockouts": 0, "locked_until": EPOCH},
-            "$set": {"expires_at": now + LOGIN_STATE_TTL},
-        },
+        {"$inc": {"failures": 1}, "$set": {"expires_at": now + LOGIN_STATE_TTL}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
     if doc is None:  # pragma: no cover - upsert with AFTER always returns the document
         return None
-    if doc["window_start"] < now - policy.window:
-        # The earlier failures are too old to count: this one starts a new window.
+    # A new document has no window yet (no `$setOnInsert`: see charge_window); a window
+    # older than the policy's no longer counts, so this failure starts a new one.
+    started = doc.get("window_start")
+    if started is None or started < now - policy.window:
         await db.login_attempts.update_one(
             {"_id": key}, {"$set": {"failures": 1, "window_start": now}}
         )
-        return None
+        doc["failures"] = 1
     if int(doc["failures"]) < policy.max_failures:
         return None
     lockouts = int(doc.get("lockouts", 0))
