@@ -123,5 +123,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             sub_response.set_status(429)  # Retry-After and X-RateLimit-*: security.install
         return super().create_response(response_data, sub_response)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # str, not bytes: the WebSocket adapter sends bytes as BINARY frames, which
+        # graphql-transport-ws clients do not read (HTTP responses decode to str anyway).
+        return orjson.dumps(data).decode()

@@ -45,9 +45,10 @@ def nested(depth: int) -> str:
 
 
 def test_defaults_are_the_documented_values() -> None:
-    assert Limits(
-        depth=10, aliases=15, directives=50, tokens=2000, cost=10_000, string_length=10_000
-    ) == DEFAULTS
+    assert (
+        Limits(depth=10, aliases=15, directives=50, tokens=2000, cost=10_000, string_length=10_000)
+        == DEFAULTS
+    )
     settings = Settings(jwt_keys={})
     assert (settings.max_batch, settings.max_body_bytes) == (0, 256 * 1024)
 
@@ -215,9 +216,7 @@ async def test_string_arguments_just_under_and_over_the_default(gql: GraphQL) ->
 
 async def test_string_variables_just_under_and_over_the_default(gql: GraphQL) -> None:
     n = DEFAULTS.string_length
-    assert error_codes(await gql(LOGIN, {"email": "e" * n, "password": "x"})) == [
-        "UNAUTHENTICATED"
-    ]
+    assert error_codes(await gql(LOGIN, {"email": "e" * n, "password": "x"})) == ["UNAUTHENTICATED"]
     too_complex(await gql(LOGIN, {"email": "e", "password": "p" * (n + 1)}), "stringLength")
 
 
