@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     apq: bool = True
     safelist: bool = False
     rate_limit: bool | None = None
-    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
     rate_limit_cost: int = Field(default=20_000, ge=1)
     rate_limit_anonymous_cost: int = Field(default=2_000, ge=1)
     rate_limit_login_requests: int = Field(default=10, ge=1)

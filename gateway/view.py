@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from aiohttp import web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.accesslog import note_errors
 from gateway.auth.authenticate import bearer_from_header, principal_from_credentials
@@ -22,7 +26,10 @@ from gateway.errors import GatewayError
 from gateway.keys import SERVICES
 from gateway.security import graphql_error_response
 from gateway.settings import Settings
+from loaders.base import Loaders, Scope
 from schema.extensions import public_error
+
+WS_INIT_TIMEOUT_SECONDS = 5
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
@@ -54,6 +61,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=WS_INIT_TIMEOUT_SECONDS),
             allowed_origins=settings.cors_origins,  # WebSocket handshakes: Origin check
             **kwargs,
         )
@@ -98,6 +106,36 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         principal: Principal = request.get(PRINCIPAL_KEY, ANONYMOUS)
         return Context.build(request.app[SERVICES], principal, request=request, response=response)
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its `connection_init` payload, or close it with 4403.
+
+        Accepted payloads: `{"authorization": "Bearer …"}` (with `"apiKey"` for members),
+        `{"apiKey": "…"}`, or `{"token": "tok_…"}` for one activation's stats.
+        """
+        params = context.connection_params
+        if not isinstance(params, Mapping):
+            raise ConnectionRejectionError()
+        values = {name: params.get(name) for name in ("authorization", "apiKey", "token")}
+        if any(v is not None and not isinstance(v, str) for v in values.values()):
+            raise ConnectionRejectionError()
+        services = context.services
+        try:
+            principal = await principal_from_credentials(
+                services.db,
+                services.keyring,
+                bearer=bearer_from_header(values["authorization"]),
+                api_key=values["apiKey"],
+                activation_token=values["token"],
+            )
+        except GatewayError:
+            raise ConnectionRejectionError() from None
+        if not principal.is_authenticated:
+            raise ConnectionRejectionError()
+        context.principal = principal
+        context.loaders = Loaders(services.db, Scope(principal))
+        acknowledged: UnsetType = UNSET
+        return acknowledged
+
     async def process_result(
         self, request: web.Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -124,6 +162,5 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         return super().create_response(response_data, sub_response)
 
     def encode_json(self, data: object) -> str:
-        # str, not bytes: the WebSocket adapter sends bytes as BINARY frames, which
-        # graphql-transport-ws clients do not read (HTTP responses decode to str anyway).
+        # str, not bytes: the WebSocket adapter would send bytes as binary frames.
         return orjson.dumps(data).decode()

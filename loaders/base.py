@@ -237,3 +237,12 @@ class IndexSpec:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Timestamps written by updates are epoch-ms ints (see README: embedded store deviations)."""
+    return int(moment.timestamp() * 1000)
+
+
+def from_epoch_ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)

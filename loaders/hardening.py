@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from gateway.mongo import Database, Document
-from loaders.base import IndexSpec, utcnow
+from loaders.base import IndexSpec, epoch_ms, utcnow
 
 INDEXES = [
     IndexSpec("rate_limits", [("expires_at", 1)], expire_after_seconds=0),
@@ -29,7 +30,6 @@ INDEXES = [
 SAFELIST = "safelist"
 APQ = "apq"
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 APQ_TTL = timedelta(days=30)
 LOGIN_STATE_TTL = timedelta(days=1)
 
@@ -37,20 +37,40 @@ LOGIN_STATE_TTL = timedelta(days=1)
 # --- rate limits ---------------------------------------------------------------------
 
 
+async def _inc_or_insert(
+    collection: Any, key: str, inc: dict[str, int], fresh: Document
+) -> Document:
+    """`$inc` an existing document, or insert `fresh` (racing inserts retry the `$inc`).
+
+    Not an upserting find_one_and_update: on the embedded store that ignores
+    `$setOnInsert` and stores `$set` datetimes as strings, and TTL needs real dates.
+    """
+    for _ in range(3):
+        doc = await collection.find_one_and_update(
+            {"_id": key}, {"$inc": inc}, return_document=ReturnDocument.AFTER
+        )
+        if doc is not None:
+            return dict(doc)
+        try:
+            await collection.insert_one({"_id": key, **fresh})
+            return {"_id": key, **fresh}
+        except DuplicateKeyError:
+            continue  # another request (or instance) created it first: count on it
+    raise RuntimeError(f"could not count {key}")  # pragma: no cover
+
+
 async def charge_window(
     db: Database, bucket: str, window_start: int, window_seconds: int, amount: int
 ) -> int:
     """Add `amount` to the bucket's counter for this window; returns the new total."""
     window_end = datetime.fromtimestamp(window_start + window_seconds, UTC)
-    # `$set` (same value for every charge of the window), not `$setOnInsert`: the
-    # embedded store ignores `$setOnInsert` in an upserting find_one_and_update.
-    doc = await db.rate_limits.find_one_and_update(
-        {"_id": f"{bucket}|{window_start}"},
-        {"$inc": {"count": amount}, "$set": {"expires_at": window_end}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
+    doc = await _inc_or_insert(
+        db.rate_limits,
+        f"{bucket}|{window_start}",
+        {"count": amount},
+        {"count": amount, "expires_at": window_end},
     )
-    return int(doc["count"]) if doc else amount
+    return int(doc["count"])
 
 
 # --- login attempts ------------------------------------------------------------------
@@ -59,7 +79,7 @@ async def charge_window(
 async def locked_keys(db: Database, keys: list[str], now: datetime) -> list[str]:
     """The keys (account / IP) currently locked out."""
     rows = await db.login_attempts.find({"_id": {"$in": keys}}).to_list(None)
-    return [row["_id"] for row in rows if row.get("locked_until", EPOCH) > now]
+    return [row["_id"] for row in rows if int(row.get("locked_until_ms", 0)) > epoch_ms(now)]
 
 
 @dataclass(frozen=True)
@@ -73,22 +93,28 @@ class LockPolicy:
 
 
 async def record_failure(db: Database, key: str, policy: LockPolicy) -> datetime | None:
-    """Count one failed login for the key; returns the lock end when this one locks it."""
+    """Count one failed login for the key; returns the lock end when this one locks it.
+
+    Times are epoch-ms integers (the embedded store turns `$set` datetimes into
+    strings); only `expires_at`, written at insert, is a date for the TTL index.
+    """
     now = utcnow()
-    doc = await db.login_attempts.find_one_and_update(
-        {"_id": key},
-        {"$inc": {"failures": 1}, "$set": {"expires_at": now + LOGIN_STATE_TTL}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
+    doc = await _inc_or_insert(
+        db.login_attempts,
+        key,
+        {"failures": 1},
+        {
+            "failures": 1,
+            "window_start_ms": epoch_ms(now),
+            "lockouts": 0,
+            "locked_until_ms": 0,
+            "expires_at": now + LOGIN_STATE_TTL,
+        },
     )
-    if doc is None:  # pragma: no cover - upsert with AFTER always returns the document
-        return None
-    # A new document has no window yet (no `$setOnInsert`: see charge_window); a window
-    # older than the policy's no longer counts, so this failure starts a new one.
-    started = doc.get("window_start")
-    if started is None or started < now - policy.window:
+    if int(doc.get("window_start_ms", 0)) < epoch_ms(now - policy.window):
+        # The earlier failures are too old to count: this one starts a new window.
         await db.login_attempts.update_one(
-            {"_id": key}, {"$set": {"failures": 1, "window_start": now}}
+            {"_id": key}, {"$set": {"failures": 1, "window_start_ms": epoch_ms(now)}}
         )
         doc["failures"] = 1
     if int(doc["failures"]) < policy.max_failures:
@@ -100,10 +126,9 @@ async def record_failure(db: Database, key: str, policy: LockPolicy) -> datetime
         {"_id": key},
         {
             "$set": {
-                "locked_until": until,
+                "locked_until_ms": epoch_ms(until),
                 "failures": 0,
-                "window_start": now,
-                "expires_at": until + LOGIN_STATE_TTL,
+                "window_start_ms": epoch_ms(now),
             },
             "$inc": {"lockouts": 1},
         },

@@ -20,7 +20,16 @@ from gateway.auth.scopes import ROLE_SCOPES, Role
 from gateway.errors import BadUserInput
 from gateway.ids import new_id
 from gateway.mongo import Database, Document
-from loaders.base import IndexSpec, Page, Scope, ScopedLoader, in_key_order, paginate, utcnow
+from loaders.base import (
+    IndexSpec,
+    Page,
+    Scope,
+    ScopedLoader,
+    epoch_ms,
+    in_key_order,
+    paginate,
+    utcnow,
+)
 
 INDEXES = [
     IndexSpec("staff", [("email", 1)], unique=True),
@@ -156,7 +165,7 @@ async def rotate_refresh_token(db: Database, token: str) -> RefreshOutcome:
     now = utcnow()
     spent = await db.refresh_tokens.find_one_and_update(
         {"_id": creds.digest(token), "used": False},
-        {"$set": {"used": True, "used_at": now}},
+        {"$set": {"used": True, "used_at_ms": epoch_ms(now)}},
         return_document=ReturnDocument.AFTER,
     )
     if spent is None:
@@ -210,8 +219,8 @@ async def insert_app_client(db: Database, partner_id: str, name: str) -> tuple[D
         "key_digest": creds.digest(key),
         "revoked": False,
         "created_at": utcnow(),
-        "last_used_at": None,
-        "revoked_at": None,
+        "last_used_ms": 0,
+        "revoked_at_ms": 0,
     }
     await db.app_clients.insert_one(doc)
     return doc, key
@@ -228,16 +237,15 @@ async def find_app_client_by_key(db: Database, key: str) -> Document | None:
 
 async def touch_app_client(db: Database, doc: Document, min_interval_seconds: int = 60) -> None:
     # Recorded at most once a minute per key: last-used is for support, not an audit log.
-    now = utcnow()
-    last = doc.get("last_used_at")
-    if last is None or now - last > timedelta(seconds=min_interval_seconds):
-        await db.app_clients.update_one({"_id": doc["_id"]}, {"$set": {"last_used_at": now}})
+    now_ms = epoch_ms(utcnow())
+    if now_ms - int(doc.get("last_used_ms") or 0) > min_interval_seconds * 1000:
+        await db.app_clients.update_one({"_id": doc["_id"]}, {"$set": {"last_used_ms": now_ms}})
 
 
 async def revoke_app_client(db: Database, scope: Scope, client_id: str) -> Document | None:
     return await db.app_clients.find_one_and_update(
         {**scope.tenant(), "_id": client_id},
-        {"$set": {"revoked": True, "revoked_at": utcnow()}},
+        {"$set": {"revoked": True, "revoked_at_ms": epoch_ms(utcnow())}},
         return_document=ReturnDocument.AFTER,
     )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from graphql import GraphQLError, VariableDefinitionNode
+from graphql import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
 from gateway.errors import PUBLIC_CODES, GatewayError
@@ -28,14 +29,7 @@ def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
         )
     if code in PUBLIC_CODES:
         return error
-    # Variable coercion errors carry the scalar's exception as original_error but point
-    # at the variable definition, outside any path: the client's input is at fault.
-    coercion = (
-        error.path is None
-        and bool(error.nodes)
-        and all(isinstance(node, VariableDefinitionNode) for node in error.nodes or ())
-    )
-    if original is None or coercion:
+    if original is None or isinstance(original, GraphQLError | StrawberryInputCoercionError):
         # Parse, validation and variable-coercion errors: the client's input is at fault.
         return GraphQLError(
             error.message,

@@ -11,6 +11,7 @@ from gateway.auth.scopes import ROLE_SCOPES, Role
 from gateway.auth.scopes import Scope as StaffScope
 from gateway.context import Info
 from gateway.mongo import Document
+from loaders.base import from_epoch_ms
 from resolvers import identity as resolve
 from schema.partners import Partner, load_partner
 from schema.permissions import OPERATOR, STAFF, allow, public
@@ -87,10 +88,14 @@ class AppClient:
     @classmethod
     def from_doc(cls, doc: Document) -> AppClient:
         return cls(
-            id=strawberry.ID(doc["_id"]), name=doc["name"], key_prefix=doc["key_prefix"],
-            revoked=bool(doc["revoked"]), created_at=doc["created_at"],
-            last_used_at=doc.get("last_used_at"), partner_id=doc["partner_id"],
-        )  # fmt: skip
+            id=strawberry.ID(doc["_id"]),
+            name=doc["name"],
+            key_prefix=doc["key_prefix"],
+            revoked=bool(doc["revoked"]),
+            created_at=doc["created_at"],
+            last_used_at=from_epoch_ms(doc.get("last_used_ms") or None),
+            partner_id=doc["partner_id"],
+        )
 
 
 @strawberry.type(description="A new app client and its key, which is shown only here.")

@@ -161,10 +161,14 @@ async def test_streamed_body_over_the_cap_is_413(client: TestClient[Any, Any]) -
 
 
 async def test_websocket_messages_over_the_cap_close_the_socket(
-    client: TestClient[Any, Any],
+    client: TestClient[Any, Any], world: World
 ) -> None:
+    init = {
+        "type": "connection_init",
+        "payload": {"authorization": world.operator.headers["Authorization"]},
+    }
     async with client.ws_connect("/graphql", protocols=["graphql-transport-ws"]) as ws:
-        await ws.send_str(orjson.dumps({"type": "connection_init", "payload": {}}).decode())
+        await ws.send_str(orjson.dumps(init).decode())
         ack = await ws.receive_json()
         assert ack["type"] == "connection_ack"
         await ws.send_str(orjson.dumps({"type": "ping", "payload": {"x": "y" * 70_000}}).decode())

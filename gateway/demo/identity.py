@@ -47,7 +47,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
         {
             "$set": {"key_digest": creds.digest(key), "key_prefix": visible, "revoked": False},
             "$setOnInsert": {"partner_id": partner.id, "name": f"{partner.name} app",
-                             "created_at": now, "last_used_at": None, "revoked_at": None},
+                             "created_at": now, "last_used_ms": 0, "revoked_at_ms": 0},
         },
         upsert=True,
     )  # fmt: skip
