@@ -20,11 +20,13 @@ x the inner selection. Introspection subtrees (`__schema`, `__type`) are not mea
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from graphql import (
@@ -487,3 +489,58 @@ def hardening_extensions(settings: Settings | None) -> list[Any]:
         partial(PersistedOperations, cache=cache, texts=texts),
         partial(OperationLimits, cache=cache),
     ]
+
+
+# --- measuring the operations clients actually send --------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One operation found in a source file, with its measures (`gateway operations measure`)."""
+
+    source: str
+    name: str
+    tokens: int
+    measures: Measures
+
+
+def _documents_in(path: Path) -> Iterator[tuple[str, str]]:
+    """(label, text) of every candidate document in a .graphql file or a Python module."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".graphql":
+        yield str(path), text
+        return
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "{" in node.value:
+            yield f"{path}:{node.lineno}", node.value
+
+
+def measure_sources(schema: GraphQLSchema, paths: list[Path]) -> list[Measured]:
+    """Measure every executable operation in .graphql files and Python string constants.
+
+    Used to set the limits from the operations the tests (and clients) really send;
+    Python strings that do not parse as GraphQL operations are skipped.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in {".py", ".graphql"}))
+        else:
+            files.append(path)
+    found: list[Measured] = []
+    for file in files:
+        for label, text in _documents_in(file):
+            try:
+                document = parse(text)
+            except GraphQLSyntaxError:
+                continue
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            for operation in operations:
+                name = operation.name.value if operation.name else None
+                if name is None and len(operations) > 1:
+                    continue  # not runnable: an anonymous operation among several
+                measures = measure(schema, document, name)
+                if measures is not None:
+                    tokens = count_tokens(text)
+                    found.append(Measured(label, name or "(anonymous)", tokens, measures))
+    return found

@@ -21,11 +21,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from graphql import GraphQLSchema, GraphQLSyntaxError, OperationDefinitionNode, parse
+from graphql.validation import specified_rules
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
-from gateway.errors import BadUserInput, Forbidden, PersistedQueryNotFound
+from gateway.errors import BadUserInput, Forbidden, GatewayError, PersistedQueryNotFound
 from gateway.limits import LRU, DocumentCache, sha256_hex
 from gateway.mongo import Database
 from loaders import hardening as data
@@ -127,3 +132,58 @@ class PersistedOperations(SchemaExtension):
         if self._register is not None and not ctx.pre_execution_errors:
             sha, text = self._register
             await self.texts.store(ctx.context.db, sha, text)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One safelisted document: its hash, file and operation names."""
+
+    sha256: str
+    path: str
+    operation_names: list[str]
+
+
+def read_operation_files(
+    schema: GraphQLSchema, directory: Path
+) -> list[tuple[Path, str, list[str]]]:
+    """Every `*.graphql` file under the directory, checked against the schema.
+
+    A file is one document (one or more operations plus their fragments), stored under
+    the SHA-256 of its exact UTF-8 text: clients send that text (or its hash). A file
+    that does not parse or validate stops the whole registration (GatewayError).
+    """
+    if not directory.is_dir():
+        raise GatewayError(f"{directory} is not a directory")
+    files = sorted(directory.rglob("*.graphql"))
+    if not files:
+        raise GatewayError(f"no .graphql files under {directory}")
+    checked = []
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        try:
+            document = parse(text)
+        except GraphQLSyntaxError as exc:
+            raise GatewayError(f"{file}: {exc.message}") from None
+        errors = validate_document(schema, document, tuple(specified_rules))
+        if errors:
+            raise GatewayError(f"{file}: {errors[0].message}")
+        names = [
+            d.name.value
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode) and d.name is not None
+        ]
+        checked.append((file, text, names))
+    return checked
+
+
+async def register_directory(
+    db: Database, schema: GraphQLSchema, directory: Path
+) -> list[Registered]:
+    """Put every operation file under the directory on the safelist (idempotent)."""
+    registered = []
+    for file, text, names in read_operation_files(schema, directory):
+        sha = sha256_hex(text)
+        source = str(file.relative_to(directory))
+        await data.store_safelisted(db, sha, text, names, source)
+        registered.append(Registered(sha, source, names))
+    return registered

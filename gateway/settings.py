@@ -89,9 +89,9 @@ class Settings(BaseSettings):
     safelist: bool = False
     rate_limit: bool | None = None
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
-    rate_limit_cost: int = Field(default=20_000, ge=1)
+    rate_limit_cost: int = Field(default=50_000, ge=1)
     rate_limit_anonymous_cost: int = Field(default=2_000, ge=1)
-    rate_limit_login_requests: int = Field(default=10, ge=1)
+    rate_limit_login_requests: int = Field(default=30, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
