@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import exports, http, partner_stats
+from gateway import accesslog, exports, http, partner_stats, security
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
 from gateway.indexes import ensure_indexes
@@ -27,7 +27,16 @@ def create_app(settings: Settings) -> web.Application:
     `settings.mongodb_uri` must be set by then (the CLI fills it in with the
     embedded store's URI when the environment has none).
     """
-    app = web.Application(middlewares=[http.timing_middleware])
+    app = web.Application(
+        middlewares=[
+            accesslog.access_log_middleware,
+            *security.middlewares(settings),
+            http.timing_middleware,
+        ],
+        client_max_size=settings.max_body_bytes,
+    )
+    security.install(app, settings)
+    accesslog.install(app)
     app[SETTINGS] = settings
     metrics = Metrics()
     app[TALLY] = CommandTally(metrics)

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -54,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     client = admin.add_parser("create-app-client", help="create an app client, print its key")
     client.add_argument("--partner", required=True)
     client.add_argument("--name", required=True)
+
+    operations = sub.add_parser("operations", help="persisted operations").add_subparsers(
+        dest="operations_command", required=True
+    )
+    register = operations.add_parser(
+        "register", help="safelist every operation in DIR/**/*.graphql (by SHA-256)"
+    )
+    register.add_argument("directory", type=Path)
+    measure = operations.add_parser(
+        "measure", help="depth/aliases/directives/tokens/cost of operations under PATHs"
+    )
+    measure.add_argument("paths", nargs="+", type=Path)
     return parser
 
 
@@ -157,9 +170,44 @@ def _admin(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _operations(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.limits import measure_sources
+    from gateway.persisted import read_operation_files, register_directory
+    from schema import build_schema
+
+    schema = build_schema(settings)._schema
+    if args.operations_command == "measure":
+        found = measure_sources(schema, args.paths)
+        columns = ("depth", "aliases", "directives", "tokens", "cost")
+        print("\t".join((*columns, "operation", "source")))
+        for item in found:
+            s = item.measures.stats
+            values = (s.depth, s.aliases, s.directives, item.tokens, s.cost)
+            print("\t".join((*map(str, values), item.name, item.source)))
+        if found:
+            maxima = (
+                max(i.measures.stats.depth for i in found),
+                max(i.measures.stats.aliases for i in found),
+                max(i.measures.stats.directives for i in found),
+                max(i.tokens for i in found),
+                max(i.measures.stats.cost for i in found),
+            )
+            print("\t".join((*map(str, maxima), f"MAX of {len(found)} operations", "")))
+        return 0
+    read_operation_files(schema, args.directory)  # everything checks before any write
+
+    async def work(db: Any, _: Settings) -> list[Any]:
+        return await register_directory(db, schema, args.directory)
+
+    for item in _run_with_db(settings, work):
+        print(f"{item.sha256}  {item.path}  {', '.join(item.operation_names) or '(anonymous)'}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": _serve,
     "seed": _seed,
     "export-schema": _export_schema,
     "admin": _admin,
+    "operations": _operations,
 }

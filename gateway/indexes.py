@@ -11,6 +11,7 @@ from loaders import (
     affiliate,
     content,
     crm,
+    hardening,
     identity,
     members,
     partners,
@@ -29,6 +30,7 @@ INDEX_SOURCES = (
     products,
     content,
     crm,
+    hardening,
 )
 
 

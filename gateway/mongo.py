@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter as TallyCounter
+from contextvars import ContextVar
 from datetime import UTC
 from typing import Any
 
@@ -20,6 +21,12 @@ Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 
 
+# Commands sent on behalf of the current request (the access log's `mongoCommands`).
+# The async driver publishes events in the awaiting task, so the value set by the
+# request middleware is visible here, also from dataloader batches it spawned.
+REQUEST_COMMANDS: ContextVar[list[int] | None] = ContextVar("request_commands", default=None)
+
+
 class CommandTally(monitoring.CommandListener):
     """Counts every command the driver actually sends (fed to metrics and N+1 tests)."""
 
@@ -31,6 +38,9 @@ class CommandTally(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         with self._lock:
             self._counts[event.command_name] += 1
+        per_request = REQUEST_COMMANDS.get()
+        if per_request is not None:
+            per_request[0] += 1
         if self._metrics is not None:
             self._metrics.mongo_commands.labels(command=event.command_name).inc()
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 PLACEHOLDER_SECRETS = frozenset(
     {"change-me", "changeme", "secret", "placeholder", "example", "password", "dev", "test"}
@@ -86,6 +87,32 @@ class Settings(BaseSettings):
     store_start_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     mongo_timeout_ms: int = Field(default=5000, ge=100)
 
+    # --- Hardening (README "Hardening"): operation limits, transport, rate limits, APQ ---
+    max_depth: int = Field(default=10, ge=1, le=100)
+    max_aliases: int = Field(default=15, ge=0)
+    max_directives: int = Field(default=50, ge=0)
+    max_tokens: int = Field(default=2000, ge=10)
+    max_cost: int = Field(default=10_000, ge=1)
+    max_string_length: int = Field(default=10_000, ge=1)
+    max_batch: int = Field(default=0, ge=0, le=100)  # 0: array-batched POSTs refused
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    cors_allow_credentials: bool = False
+    introspection_for_operator: bool = True
+    apq: bool = True
+    safelist: bool = False
+    rate_limit: bool | None = None
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    rate_limit_cost: int = Field(default=50_000, ge=1)
+    rate_limit_anonymous_cost: int = Field(default=2_000, ge=1)
+    rate_limit_login_requests: int = Field(default=30, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_ip_max_failures: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_lock_seconds: int = Field(default=60, ge=1)
+    login_lock_max_seconds: int = Field(default=3600, ge=1)
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
     @field_validator("jwt_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
@@ -97,6 +124,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(filter(None, (o.strip() for o in value.split(","))))
         return value
+
+    @model_validator(mode="after")
+    def _cors_origins_are_origins(self) -> Settings:
+        # Same normalisation the WebSocket origin check uses; raises on a path or junk.
+        normalized = normalize_allowed_origins(self.cors_origins)
+        if "*" in normalized and self.cors_allow_credentials:
+            raise ValueError(
+                "GATEWAY_CORS_ORIGINS: '*' cannot be combined with GATEWAY_CORS_ALLOW_CREDENTIALS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
@@ -139,6 +176,15 @@ class Settings(BaseSettings):
     @property
     def errors_masked(self) -> bool:
         return self.mask_errors if self.mask_errors is not None else self.is_production
+
+    @property
+    def rate_limit_enabled(self) -> bool:
+        # Off in development by default: one extra MongoDB command per operation.
+        return (
+            self.rate_limit
+            if self.rate_limit is not None
+            else self.env is not Environment.DEVELOPMENT
+        )
 
     def signing_keys(self) -> tuple[str, dict[str, str]]:
         """The kid that signs and every verifying key; dev/demo keys live in the data dir."""

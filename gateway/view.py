@@ -8,19 +8,23 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway.accesslog import note_errors
 from gateway.auth.authenticate import bearer_from_header, principal_from_credentials
 from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.context import Context, Services
 from gateway.errors import GatewayError
 from gateway.keys import SERVICES
+from gateway.security import graphql_error_response
 from gateway.settings import Settings
 from loaders.base import Loaders, Scope
 from schema.extensions import public_error
@@ -58,8 +62,10 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=WS_INIT_TIMEOUT_SECONDS),
+            allowed_origins=settings.cors_origins,  # WebSocket handshakes: Origin check
             **kwargs,
         )
+        self.settings = settings
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if not self.is_websocket_request(request):
@@ -69,7 +75,30 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
                 return web.json_response(
                     error_body(exc), status=401, dumps=lambda v: orjson.dumps(v).decode()
                 )
-        return await super().__call__(request)
+        try:
+            return await self.run(request=request)
+        except HTTPException as exc:
+            # Transport-level refusals (batching, bad JSON, GET mutation…) as GraphQL errors.
+            return graphql_error_response(exc.status_code, exc.reason)
+        except web.HTTPRequestEntityTooLarge:
+            limit = self.settings.max_body_bytes
+            return graphql_error_response(413, f"Request body too large (limit {limit} bytes).")
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET carrying only an APQ hash (`?extensions=…`) is an operation, not the IDE.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [],
+            max_msg_size=self.settings.ws_max_message_bytes,
+        )
+        await ws.prepare(request)
+        return ws
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
@@ -114,7 +143,23 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         if result.errors:
             masked = request.app[SERVICES].settings.errors_masked
             result.errors = [public_error(e, masked) for e in result.errors]
+            note_errors(request, result.errors)
         return process_result(result)
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: web.Response,
+    ) -> web.Response:
+        results = response_data if isinstance(response_data, list) else [response_data]
+        if any(
+            isinstance(error, dict)
+            and (error.get("extensions") or {}).get("code") == "RATE_LIMITED"
+            for result in results
+            for error in result.get("errors") or ()
+        ):
+            sub_response.set_status(429)  # Retry-After and X-RateLimit-*: security.install
+        return super().create_response(response_data, sub_response)
 
     def encode_json(self, data: object) -> str:
         # str, not bytes: the WebSocket adapter would send bytes as binary frames.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pymongo.errors import DuplicateKeyError
 
 from gateway.auth.issue import staff_access_token
@@ -12,6 +14,7 @@ from gateway.context import Info
 from gateway.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from gateway.ids import parse_id
 from gateway.mongo import Document
+from gateway.ratelimit import login_guard
 from loaders import identity as data
 from loaders.partners import PartnerByIdLoader
 
@@ -22,10 +25,16 @@ REFRESH_FAILED = "Invalid or expired refresh token."
 async def partner_login(info: Info, email: str, password: str) -> tuple[IssuedToken, str]:
     """Access token and refresh token; the same answer for unknown email and wrong password."""
     staff = None
-    if len(email) <= 254 and len(password) <= 256:
+    guard = await login_guard(info.context, "staff", email)
+    if not guard.locked and len(email) <= 254 and len(password) <= 256:
         staff = await data.find_staff_by_email(info.context.db, email)
-    if not verify_password(staff["password_hash"] if staff else None, password) or staff is None:
+    # A locked account does the same hash work and gets the same answer as a wrong password.
+    stored = staff["password_hash"] if staff else None
+    # argon2 runs off the event loop: a login must not stall other requests.
+    if not await asyncio.to_thread(verify_password, stored, password) or staff is None:
+        await guard.failed()
         raise Unauthenticated(LOGIN_FAILED)
+    await guard.succeeded()
     settings = info.context.settings
     session_id, refresh = await data.open_session(
         info.context.db, staff, settings.refresh_token_ttl_seconds

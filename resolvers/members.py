@@ -16,6 +16,7 @@ from gateway.context import Info
 from gateway.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from gateway.ids import new_id, parse_id
 from gateway.mongo import Document
+from gateway.ratelimit import login_guard
 from loaders import members as data
 from loaders import vouchers as voucher_data
 from loaders.base import Page, utcnow
@@ -72,12 +73,17 @@ async def register_member(
 async def member_login(info: Info, email: str, password: str) -> tuple[IssuedToken, Document]:
     """Member token for the app's partner; one answer for unknown email and wrong password."""
     partner_id = info.context.scope.partner_id_for_write()
+    # Members are unique per partner, so the lock-out is per (partner, email).
+    guard = await login_guard(info.context, "member", f"{partner_id}:{email}")
     member = None
-    if len(email) <= 254 and len(password) <= 256:
+    if not guard.locked and len(email) <= 254 and len(password) <= 256:
         member = await data.find_member_by_email(info.context.db, partner_id, email.strip().lower())
     stored = member["password_hash"] if member else None
+    # A locked account does the same hash work and gets the same answer as a wrong password.
     if not await asyncio.to_thread(verify_password, stored, password) or member is None:
+        await guard.failed()
         raise Unauthenticated(LOGIN_FAILED)
+    await guard.succeeded()
     member.pop("password_hash")
     return _token(info, member), member
 

@@ -6,20 +6,15 @@ are merged into the root types here. Add a domain by listing its module below.
 
 from __future__ import annotations
 
-from functools import partial
 from types import ModuleType
 from typing import Any
 
 import strawberry
-from strawberry.extensions import (
-    DisableIntrospection,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from gateway.limits import hardening_extensions
 from gateway.settings import Settings
 from schema import (
     activations,
@@ -47,8 +42,6 @@ DOMAINS: tuple[ModuleType, ...] = (
     crm,
 )
 
-CACHE_SIZE = 1024
-
 
 def _root(name: str) -> type | None:
     parts = tuple(getattr(m, name) for m in DOMAINS if hasattr(m, name))
@@ -58,15 +51,14 @@ def _root(name: str) -> type | None:
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the gateway's extensions; production settings harden it."""
     production = settings.is_production if settings else False
-    introspection = settings.introspection_enabled if settings else True
+    max_batch = settings.max_batch if settings else 0
+    # Hardening (gateway.limits): persisted operations, cached parse + validation with
+    # operation limits, introspection policy, rate limiting, access-log notes.
     extensions: list[type[SchemaExtension] | Any] = [
-        partial(ParserCache, maxsize=CACHE_SIZE),
-        partial(ValidationCache, maxsize=CACHE_SIZE),
+        *hardening_extensions(settings),
         PublicErrors,
         OperationMetrics,
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
     query = _root("Query")
     if query is None:
         raise RuntimeError("no domain defines a Query")
@@ -76,7 +68,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=_root("Subscription"),
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(
+            disable_field_suggestions=production,
+            batching_config={"max_operations": max_batch} if max_batch else None,
+        ),
     )
 
 

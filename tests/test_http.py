@@ -19,7 +19,10 @@ async def test_typename_answers_on_the_embedded_store(gql: GraphQL) -> None:
 
 
 async def test_get_runs_queries(client: TestClient[Any, Any]) -> None:
-    response = await client.get("/graphql", params={"query": VIEWER})
+    # GET needs a preflight-forcing header (CSRF prevention, see tests/test_hardening*.py).
+    response = await client.get(
+        "/graphql", params={"query": VIEWER}, headers={"Apollo-Require-Preflight": "1"}
+    )
     assert response.status == 200
     assert (await response.json())["data"]["viewer"]["kind"] == "ANONYMOUS"
 
@@ -28,7 +31,9 @@ async def test_get_refuses_mutations(
     client: TestClient[Any, Any], world: World, db: Database
 ) -> None:
     response = await client.get(
-        "/graphql", params={"query": CREATE_PARTNER}, headers=world.operator.headers
+        "/graphql",
+        params={"query": CREATE_PARTNER},
+        headers={**world.operator.headers, "Apollo-Require-Preflight": "1"},
     )
     assert response.status == 400
     assert await db.partners.count_documents({"name": "Via Get"}) == 0

@@ -1,0 +1,138 @@
+"""Structured access logs: one JSON line per request on the `gateway.access` logger.
+
+Fields: `requestId` (the caller's `X-Request-ID` when it matches a safe pattern,
+else generated; echoed in the response header), `method`, `path` (never the query
+string: tokens travel in some URLs), `status`, `durationMs`, `principal`
+(`{kind, id}`), `operations` (`[{name, type}]`), `outcome` (`ok` | `error`),
+`errorCodes`, `mongoCommands` (MongoDB commands sent for the request).
+
+Nothing from headers, query strings, variables or bodies is logged, so bearer
+tokens, API keys, activation tokens and passwords never reach the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+import orjson
+from aiohttp import web
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gateway.auth.principal import Principal
+from gateway.mongo import REQUEST_COMMANDS
+
+log = logging.getLogger("gateway.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SAFE_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
+MAX_OPERATIONS_LOGGED = 20
+
+REQUEST_ID = web.RequestKey("request_id", str)
+OPERATIONS = web.RequestKey("graphql_operations", list[dict[str, Any]])
+ERROR_CODES: web.RequestKey[set[str]] = web.RequestKey("graphql_error_codes")
+LOG_PRINCIPAL = web.RequestKey("log_principal", Principal)
+
+
+def request_id_for(request: web.Request) -> str:
+    incoming = request.headers.get("X-Request-ID", "")
+    return incoming if SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def note_errors(request: web.Request | None, errors: Iterable[GraphQLError]) -> None:
+    """Record the public error codes of a GraphQL result for the access log."""
+    if request is None:
+        return
+    codes = request.get(ERROR_CODES)
+    if codes is None:
+        return
+    for error in errors:
+        code = (error.extensions or {}).get("code")
+        codes.add(code if isinstance(code, str) else "UNKNOWN")
+
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost middleware: request id, per-request command count, one log line."""
+    request_id = request_id_for(request)
+    request[REQUEST_ID] = request_id
+    request[OPERATIONS] = []
+    request[ERROR_CODES] = set()
+    commands = [0]
+    token = REQUEST_COMMANDS.set(commands)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        REQUEST_COMMANDS.reset(token)
+        principal = request.get(LOG_PRINCIPAL)
+        noted: set[str] = request[ERROR_CODES]
+        codes = sorted(noted)
+        record = {
+            "requestId": request_id,
+            "method": request.method,
+            "path": request.path,  # no query string, ever
+            "status": status,
+            "durationMs": round((time.perf_counter() - started) * 1000, 2),
+            "principal": {
+                "kind": principal.kind.value if principal else None,
+                "id": principal.subject_id if principal else None,
+            },
+            "operations": request[OPERATIONS],
+            "outcome": "error" if status >= 400 or codes else "ok",
+            "errorCodes": codes,
+            "mongoCommands": commands[0],
+        }
+        log.info(orjson.dumps(record).decode())
+
+
+def install(app: web.Application) -> None:
+    """Echo the request id on every response (also error responses aiohttp builds)."""
+
+    async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+        request_id = request.get(REQUEST_ID)
+        if request_id is not None:
+            response.headers["X-Request-ID"] = request_id
+
+    app.on_response_prepare.append(add_request_id)
+
+
+class OperationLog(SchemaExtension):
+    """Notes the principal and each operation's name and type for the access log."""
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self._note()
+
+    def _note(self) -> None:
+        ctx = self.execution_context
+        request = getattr(ctx.context, "request", None)
+        if not isinstance(request, web.Request):
+            return
+        request[LOG_PRINCIPAL] = ctx.context.principal
+        operations = request.get(OPERATIONS)
+        if operations is None or len(operations) >= MAX_OPERATIONS_LOGGED:
+            return
+        try:
+            op_type: str | None = ctx.operation_type.value
+        except Exception:  # no parsable document: nothing to name
+            op_type = None
+        name = ctx.operation_name
+        operations.append(
+            {"name": name if name and SAFE_NAME.match(name) else None, "type": op_type}
+        )

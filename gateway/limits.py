@@ -1,0 +1,546 @@
+"""Operation limits: depth, aliases, directives, tokens, cost and string lengths.
+
+Everything here runs on the parsed document, after parsing and before execution,
+so an abusive operation costs one bounded parse and one linear walk, never a
+resolver call. A violation is an `OPERATION_TOO_COMPLEX` error naming the limit in
+its message and in `extensions.limit`.
+
+`OperationLimits` also owns the parse and validation caches (it replaces
+Strawberry's ParserCache/ValidationCache): parses are cached by query text,
+validation results by (query text, rule set), limit measures by (query text,
+operation name). Persisted operations feed their stored text, so a persisted hit
+skips parsing and validation as well.
+
+Cost model (measured the same way by `gateway operations measure`): every field
+costs 1; the cost of a connection field's (a field with a `first` argument)
+selection is multiplied by its page size (`first`, or 20 when omitted), so
+`a(first: 100) { edges { node { b(first: 100) { … } } } }` costs about 100 x 100
+x the inner selection. Introspection subtrees (`__schema`, `__type`) are not measured.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+    get_operation_ast,
+    parse,
+)
+from graphql.language import Lexer, Source, TokenKind
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+from gateway.auth.principal import PrincipalKind
+from gateway.errors import OperationTooComplex
+from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.context import Context
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+DEFAULT_PAGE_SIZE = 20  # api.md: `first` defaults to 20
+CACHE_SIZE = 1024
+LOGIN_FIELDS = frozenset({"partnerLogin", "memberLogin"})
+INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+
+LIMIT_LABELS = {
+    "depth": "depth",
+    "aliases": "number of aliases",
+    "directives": "number of directives",
+    "tokens": "number of tokens",
+    "cost": "cost",
+    "stringLength": "longest string argument",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The configured maxima (`GATEWAY_MAX_*`)."""
+
+    depth: int
+    aliases: int
+    directives: int
+    tokens: int
+    cost: int
+    string_length: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None) -> Limits:
+        if settings is None:
+            fields = Settings.model_fields
+            values = {name: fields[f"max_{name}"].default for name in _LIMIT_FIELDS}
+            return cls(**values)
+        return cls(**{name: getattr(settings, f"max_{name}") for name in _LIMIT_FIELDS})
+
+
+_LIMIT_FIELDS = ("depth", "aliases", "directives", "tokens", "cost", "string_length")
+
+
+def too_complex(limit: str, maximum: int, value: int | None = None) -> OperationTooComplex:
+    """The public error for one exceeded limit (`extensions.limit` names it)."""
+    label = LIMIT_LABELS[limit]
+    if value is None:
+        message = f"Operation too complex: {label} exceeds the limit of {maximum}."
+    else:
+        message = f"Operation too complex: {label} is {value}, the limit is {maximum}."
+    return OperationTooComplex(message, limit=limit, maximum=maximum, value=value)
+
+
+def as_graphql_error(exc: OperationTooComplex) -> GraphQLError:
+    return GraphQLError(exc.message, extensions={"code": exc.code, **exc.extensions})
+
+
+# --- measuring ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What one selection (set) contributes; fragments are memoised as Stats."""
+
+    cost: int = 0
+    depth: int = 0
+    aliases: int = 0
+    directives: int = 0
+    longest_string: int = 0
+
+    def plus(self, other: Stats) -> Stats:
+        return Stats(
+            cost=self.cost + other.cost,
+            depth=max(self.depth, other.depth),
+            aliases=self.aliases + other.aliases,
+            directives=self.directives + other.directives,
+            longest_string=max(self.longest_string, other.longest_string),
+        )
+
+
+@dataclass(frozen=True)
+class Measures:
+    """An operation's measures; `login_fields` counts root login mutations."""
+
+    stats: Stats
+    login_fields: int = 0
+    uses_variables: bool = False  # page sizes came from variables: cost is per request
+
+
+def _longest_literal(value: ValueNode) -> int:
+    if isinstance(value, StringValueNode):
+        return len(value.value)
+    if isinstance(value, ListValueNode):
+        return max((_longest_literal(v) for v in value.values), default=0)
+    if isinstance(value, ObjectValueNode):
+        return max((_longest_literal(f.value) for f in value.fields), default=0)
+    return 0
+
+
+class _Walker:
+    """One pass over an operation, fragments expanded once each (memoised)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.variables = variables or {}
+        self.variable_defaults = {
+            d.variable.name.value: d.default_value for d in operation.variable_definitions or ()
+        }
+        self.uses_variables = False
+        self._memo: dict[tuple[str, str | None], Stats] = {}
+
+    def page_size(self, node: FieldNode, field_def: GraphQLField) -> int:
+        arg = next((a for a in node.arguments or () if a.name.value == "first"), None)
+        value: Any = None
+        if arg is None:
+            default = field_def.args["first"].default_value
+            value = default if isinstance(default, int) else None
+        elif isinstance(arg.value, IntValueNode):
+            value = int(arg.value.value)
+        elif isinstance(arg.value, VariableNode):
+            self.uses_variables = True
+            name = arg.value.name.value
+            value = self.variables.get(name)
+            if value is None and isinstance(self.variable_defaults.get(name), IntValueNode):
+                value = int(self.variable_defaults[name].value)  # type: ignore[union-attr]
+        if not isinstance(value, int) or isinstance(value, bool):
+            return DEFAULT_PAGE_SIZE
+        return max(value, 0)
+
+    def selection_set(
+        self, node: SelectionSetNode, parent: GraphQLNamedType | None, visiting: frozenset[str]
+    ) -> Stats:
+        total = Stats()
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                total = total.plus(self.field(selection, parent, visiting))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition else parent
+                stats = self.selection_set(selection.selection_set, inner, visiting)
+                total = total.plus(stats).plus(Stats(directives=len(selection.directives or ())))
+            elif isinstance(selection, FragmentSpreadNode):
+                total = total.plus(Stats(directives=len(selection.directives or ())))
+                total = total.plus(self.fragment(selection.name.value, visiting))
+        return total
+
+    def fragment(self, name: str, visiting: frozenset[str]) -> Stats:
+        definition = self.fragments.get(name)
+        if definition is None or name in visiting:
+            return Stats()  # unknown fragments and cycles are validation errors anyway
+        key = (name, None)
+        if key not in self._memo:
+            inner = self.schema.get_type(definition.type_condition.name.value)
+            stats = self.selection_set(definition.selection_set, inner, visiting | {name})
+            self._memo[key] = stats.plus(Stats(directives=len(definition.directives or ())))
+        return self._memo[key]
+
+    def field(
+        self, node: FieldNode, parent: GraphQLNamedType | None, visiting: frozenset[str]
+    ) -> Stats:
+        name = node.name.value
+        directives = len(node.directives or ())
+        if name in INTROSPECTION_ROOTS:
+            return Stats(cost=1, depth=1, directives=directives)
+        longest = max((_longest_literal(a.value) for a in node.arguments or ()), default=0)
+        aliases = 1 if node.alias is not None and name != "__typename" else 0
+        field_def = None
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            field_def = parent.fields.get(name)
+        if node.selection_set is None:
+            return Stats(
+                cost=1, depth=1, aliases=aliases, directives=directives, longest_string=longest
+            )
+        child_type = get_named_type(field_def.type) if field_def is not None else None
+        child = self.selection_set(node.selection_set, child_type, visiting)
+        multiplier = 1
+        if field_def is not None and "first" in field_def.args:
+            multiplier = self.page_size(node, field_def)
+        return Stats(
+            cost=1 + multiplier * child.cost,
+            depth=1 + child.depth,
+            aliases=aliases + child.aliases,
+            directives=directives + child.directives,
+            longest_string=max(longest, child.longest_string),
+        )
+
+
+def measure(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> Measures | None:
+    """Measures of the operation that would run (None when it cannot be picked)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    walker = _Walker(schema, document, operation, variables)
+    root = schema.get_root_type(operation.operation)
+    stats = walker.selection_set(operation.selection_set, root, frozenset())
+    stats = stats.plus(Stats(directives=len(operation.directives or ())))
+    login_fields = 0
+    if operation.operation.value == "mutation":
+        login_fields = sum(
+            1
+            for s in operation.selection_set.selections
+            if isinstance(s, FieldNode) and s.name.value in LOGIN_FIELDS
+        )
+    return Measures(stats, login_fields, walker.uses_variables)
+
+
+def count_tokens(text: str, stop_after: int | None = None) -> int:
+    """Lexical tokens of a document the way the parser's limit counts them."""
+    lexer = Lexer(Source(text))
+    count = 0
+    while lexer.advance().kind is not TokenKind.EOF:
+        count += 1
+        if stop_after is not None and count > stop_after:
+            break
+    return count
+
+
+def longest_variable_string(variables: Mapping[str, Any] | None) -> int:
+    """The longest string anywhere in the variables (iterative: nesting is unbounded)."""
+    longest = 0
+    stack: list[Any] = [variables or {}]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            longest = max(longest, len(value))
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+            longest = max([longest, *(len(k) for k in value if isinstance(k, str))])
+        elif isinstance(value, list):
+            stack.extend(value)
+    return longest
+
+
+def violations(limits: Limits, measures: Measures) -> list[OperationTooComplex]:
+    """Every limit the operation exceeds, in a fixed order (depth first)."""
+    s = measures.stats
+    found = []
+    for limit, value, maximum in (
+        ("depth", s.depth, limits.depth),
+        ("aliases", s.aliases, limits.aliases),
+        ("directives", s.directives, limits.directives),
+        ("stringLength", s.longest_string, limits.string_length),
+        ("cost", s.cost, limits.cost),
+    ):
+        if value > maximum:
+            found.append(too_complex(limit, maximum, value))
+    return found
+
+
+# --- caches ---------------------------------------------------------------------------
+
+
+class LRU(Generic[K, V]):
+    """A small least-recently-used map (one event loop per process: no locking)."""
+
+    def __init__(self, maxsize: int = CACHE_SIZE) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> V:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.maxsize:
+            self._data.popitem(last=False)
+        return value
+
+
+class DocumentCache:
+    """Per-schema caches of parsed documents, validation results and measures."""
+
+    def __init__(self, limits: Limits, maxsize: int = CACHE_SIZE) -> None:
+        self.limits = limits
+        self.documents: LRU[str, DocumentNode] = LRU(maxsize)
+        self.validations: LRU[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]]
+        self.validations = LRU(maxsize)
+        self.measures: LRU[tuple[str, str | None], Measures] = LRU(maxsize)
+
+    def parse(self, text: str) -> DocumentNode:
+        """Parse with the token limit; too many tokens is OPERATION_TOO_COMPLEX."""
+        cached = self.documents.get(text)
+        if cached is not None:
+            return cached
+        try:
+            document = parse(text, max_tokens=self.limits.tokens)
+        except GraphQLSyntaxError:
+            if count_tokens(text, stop_after=self.limits.tokens) > self.limits.tokens:
+                raise too_complex("tokens", self.limits.tokens) from None
+            raise
+        return self.documents.put(text, document)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- the extension --------------------------------------------------------------------
+
+
+class OperationLimits(SchemaExtension):
+    """Parse (cached, token-limited), limits, validation (cached) and rate limiting."""
+
+    def __init__(self, cache: DocumentCache) -> None:
+        self.cache = cache
+
+    def _rules_for(self, context: Context) -> tuple[type[ASTValidationRule], ...]:
+        rules = self.execution_context.validation_rules
+        settings = context.settings
+        if not settings.introspection_enabled:
+            exempt = (
+                settings.introspection_for_operator
+                and context.principal.kind is PrincipalKind.OPERATOR
+            )
+            if not exempt:
+                rules = (*rules, NoSchemaIntrospectionCustomRule)
+        return rules
+
+    def on_operation(self) -> Iterator[None]:
+        ctx = self.execution_context
+        ctx.validation_rules = self._rules_for(ctx.context)
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is None and ctx.query:
+            ctx.graphql_document = self.cache.parse(ctx.query)
+        yield
+
+    def _measures(self) -> Measures | None:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is None:  # pragma: no cover - validation only runs after a parse
+            return None
+        schema = ctx.schema._schema
+        if ctx.query is None:
+            return measure(schema, document, ctx.operation_name, ctx.variables)
+        key = (ctx.query, ctx.operation_name)
+        cached = self.cache.measures.get(key)
+        if cached is not None and not cached.uses_variables:
+            return cached
+        found = measure(schema, document, ctx.operation_name, ctx.variables)
+        if found is not None:
+            self.cache.measures.put(key, found)
+        return found
+
+    def _validate(self) -> list[GraphQLError]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is None:  # pragma: no cover - validation only runs after a parse
+            return []
+        rules = ctx.validation_rules
+        if ctx.query is None:
+            return validate_document(ctx.schema._schema, document, rules)
+        key = (ctx.query, rules)
+        cached = self.cache.validations.get(key)
+        if cached is None:
+            cached = self.cache.validations.put(
+                key, validate_document(ctx.schema._schema, document, rules)
+            )
+        return list(cached)
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        from gateway.ratelimit import charge_operation
+
+        ctx = self.execution_context
+        limits = self.cache.limits
+        errors: list[GraphQLError] = []
+        measures = self._measures()
+        if measures is not None:
+            errors = [as_graphql_error(e) for e in violations(limits, measures)]
+        longest = longest_variable_string(ctx.variables)
+        if longest > limits.string_length:
+            errors.append(
+                as_graphql_error(too_complex("stringLength", limits.string_length, longest))
+            )
+        if not errors:
+            errors = self._validate()
+        if not errors and measures is not None:
+            refused = await charge_operation(ctx.context, measures)
+            if refused is not None:
+                errors = [
+                    GraphQLError(
+                        refused.message, extensions={"code": refused.code, **refused.extensions}
+                    )
+                ]
+        # Set even when empty: Strawberry then skips its own (uncached) validation.
+        ctx.pre_execution_errors = errors
+        yield
+
+
+def hardening_extensions(settings: Settings | None) -> list[Any]:
+    """The schema extensions of this module and of persisted operations, in order.
+
+    Placed before PublicErrors so that their `on_operation` exits after it: the
+    access-log note then sees the final operation state.
+    """
+    from gateway.accesslog import OperationLog
+    from gateway.persisted import PersistedOperations, PersistedTexts
+
+    cache = DocumentCache(Limits.from_settings(settings))
+    texts = PersistedTexts()
+    return [
+        OperationLog,
+        partial(PersistedOperations, cache=cache, texts=texts),
+        partial(OperationLimits, cache=cache),
+    ]
+
+
+# --- measuring the operations clients actually send --------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One operation found in a source file, with its measures (`gateway operations measure`)."""
+
+    source: str
+    name: str
+    tokens: int
+    measures: Measures
+
+
+def _documents_in(path: Path) -> Iterator[tuple[str, str]]:
+    """(label, text) of every candidate document in a .graphql file or a Python module."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".graphql":
+        yield str(path), text
+        return
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "{" in node.value:
+            yield f"{path}:{node.lineno}", node.value
+
+
+def measure_sources(schema: GraphQLSchema, paths: list[Path]) -> list[Measured]:
+    """Measure every executable operation in .graphql files and Python string constants.
+
+    Used to set the limits from the operations the tests (and clients) really send;
+    Python strings that do not parse as GraphQL operations are skipped.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in {".py", ".graphql"}))
+        else:
+            files.append(path)
+    found: list[Measured] = []
+    for file in files:
+        for label, text in _documents_in(file):
+            try:
+                document = parse(text)
+            except GraphQLSyntaxError:
+                continue
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            for operation in operations:
+                name = operation.name.value if operation.name else None
+                if name is None and len(operations) > 1:
+                    continue  # not runnable: an anonymous operation among several
+                measures = measure(schema, document, name)
+                if measures is not None:
+                    tokens = count_tokens(text)
+                    found.append(Measured(label, name or "(anonymous)", tokens, measures))
+    return found
