@@ -20,7 +20,7 @@ from loaders.base import IndexSpec, epoch_ms, utcnow
 INDEXES = [IndexSpec("content_strings", [("partner_id", 1)], unique=True)]
 
 KEY_RE = re.compile(r"^st_[a-z0-9_]{1,60}$")
-MAX_VALUE_LENGTH = 100_000
+MAX_VALUE_LENGTH = 5_000  # below the gateway-wide 10,000-character argument cap
 MAX_KEYS_PER_UPDATE = 50
 
 ALLOWED_TAGS = {
