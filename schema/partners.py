@@ -16,6 +16,11 @@ from resolvers import partners as resolve
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow
 
 
+def staff_only() -> list[Any]:
+    """Guard for partner details meant for its staff and operators, not app clients."""
+    return allow(OPERATOR, STAFF, scope=Scope.PARTNER_READ)
+
+
 @strawberry.enum(description="First day of the partner's reporting week.")
 class WeekStart(Enum):
     MONDAY = "monday"
@@ -99,9 +104,17 @@ class Partner:
     created_at: datetime = strawberry.field(description="When the partner was onboarded.")
     account_name: str = strawberry.field(description="Publisher account name.")
     company_name: str = strawberry.field(description="Legal company name.")
-    contact_name: str = strawberry.field(description="Main contact person.")
-    contact_email: str | None = strawberry.field(description="Main contact email.")
-    contact_locale: str = strawberry.field(description="Contact's locale (e.g. `en`, `de_at`).")
+    # Contact details are for the partner's staff and operators, not for app clients.
+    contact_name: str = strawberry.field(
+        description="Main contact person (staff and operators only).", extensions=staff_only()
+    )
+    contact_email: str | None = strawberry.field(
+        description="Main contact email (staff and operators only).", extensions=staff_only()
+    )
+    contact_locale: str = strawberry.field(
+        description="Contact's locale, e.g. `en`, `de_at` (staff and operators only).",
+        extensions=staff_only(),
+    )
     default_currency: str = strawberry.field(description="Default currency (ISO 4217).")
     reporting_timezone: str = strawberry.field(
         description="IANA timezone reports default to (e.g. `Europe/London`)."

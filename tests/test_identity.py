@@ -401,3 +401,23 @@ async def test_app_client_key_is_shown_once_stored_hashed_and_revocable(
 async def test_settings_fixture_uses_test_keys(settings: Settings) -> None:
     kid, keys = settings.signing_keys()
     assert kid == "test-k1" and set(keys) == {"test-k0", "test-k1"}
+
+
+CONTACT = "{ partner { name contactEmail } }"
+
+
+async def test_partner_contact_details_are_denied_to_app_clients_and_members(
+    gql: GraphQL, world: World, db: Database
+) -> None:
+    # given partner A with a contact email
+    await db.partners.update_one(
+        {"_id": world.partner_a}, {"$set": {"contact_email": "boss@a.example"}}
+    )
+    # then app clients and members are refused the field and see no email
+    for persona in (world.a_app, world.a_member):
+        body = await gql(CONTACT, as_=persona)
+        assert error_codes(body) == ["FORBIDDEN"]
+        assert "boss@a.example" not in json.dumps(body)
+    # and the partner's staff (even an analyst) reads it
+    body = await gql(CONTACT, as_=world.a_analyst)
+    assert body["data"]["partner"]["contactEmail"] == "boss@a.example"
