@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ from aiohttp import web
 
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
+from gateway.csvcells import safe_cell
 from gateway.errors import BadUserInput, Forbidden, GatewayError, Unauthenticated
 from gateway.keys import SERVICES
 from gateway.view import error_body, principal_for_request
@@ -27,7 +27,6 @@ from loaders import members as member_data
 from loaders import vouchers as voucher_data
 from loaders.base import Scope, from_epoch_ms
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FLUSH_BYTES = 16 * 1024
 
 VOUCHER_HEADERS = (
@@ -41,19 +40,6 @@ MEMBER_HEADERS = (
 BILLING_HEADERS = (
     "month", "year", "memberId", "name", "email", "joinedAt", "watchMinutes", "classesWatched",
 )  # fmt: skip
-
-
-def safe_cell(value: Any) -> str:
-    """One CSV cell as text that no spreadsheet will run as a formula."""
-    if value is None:
-        text = ""
-    elif isinstance(value, datetime):
-        text = value.isoformat()
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _json_error(exc: GatewayError, status: int) -> web.Response:

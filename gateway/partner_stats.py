@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from aiohttp import web
 
+from gateway.csvcells import safe_cell
 from gateway.errors import BadUserInput, Conflict, Forbidden, NotFound
 from gateway.ids import parse_id
 from gateway.keys import SERVICES
@@ -34,8 +35,6 @@ CSV_HEADERS = (
     "unique_outbound_sessions", "unique_calendar_sessions", "outbound_session_rate",
     "calendar_session_rate", "outbound_interaction_rate", "calendar_interaction_rate",
 )  # fmt: skip
-# Cells starting with these are formulas to spreadsheet software (OWASP CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SECRET_PARAMS = frozenset({"token"})
 REDACTED = "[redacted]"
 
@@ -95,12 +94,6 @@ def stats_data(report: StatsReport) -> dict[str, Any]:
             "calendarInteractionRate": js_number(m.calendar_interaction_rate),
         },
     }
-
-
-def safe_cell(value: object) -> str:
-    """A CSV cell that spreadsheets will not evaluate as a formula."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_text(rows: Sequence[Sequence[object]]) -> str:

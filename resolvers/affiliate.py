@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
 from gateway.context import Info
+from gateway.csvcells import safe_cell
 from gateway.errors import BadUserInput, Conflict, Forbidden, GatewayError, NotFound
 from gateway.ids import parse_id
 from gateway.keys import SERVICES
@@ -639,13 +640,6 @@ _CLICK_HEADER = (
 )
 CONVERSION_COLUMNS = _CONVERSION_HEADER.split(",")
 CLICK_COLUMNS = _CLICK_HEADER.split(",")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def safe_cell(value: Any) -> str:
-    """Cell text that spreadsheets will not evaluate (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _money(minor: int, currency: str) -> str:

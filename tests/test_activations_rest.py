@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from gateway.csvcells import safe_cell
 from gateway.demo import seed_demo
 from gateway.mongo import Database
-from gateway.partner_stats import redact_query, safe_cell
+from gateway.partner_stats import redact_query
 from gateway.settings import Settings
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind, Metrics
