@@ -25,6 +25,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gateway.auth.principal import Principal
+from gateway.keys import SERVICES
 from gateway.mongo import REQUEST_COMMANDS
 
 log = logging.getLogger("gateway.access")
@@ -60,7 +61,8 @@ def note_errors(request: web.Request | None, errors: Iterable[GraphQLError]) -> 
 
 @web.middleware
 async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost middleware: request id, per-request command count, one log line."""
+    """Outermost middleware: request id, per-request command count, one log line, and the
+    request-duration histogram."""
     request_id = request_id_for(request)
     request[REQUEST_ID] = request_id
     request[OPERATIONS] = []
@@ -78,6 +80,12 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         raise
     finally:
         REQUEST_COMMANDS.reset(token)
+        elapsed = time.perf_counter() - started
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.app[SERVICES].metrics.http_duration.labels(route, f"{status // 100}xx").observe(
+            elapsed
+        )
         principal = request.get(LOG_PRINCIPAL)
         noted: set[str] = request[ERROR_CODES]
         codes = sorted(noted)
@@ -86,7 +94,7 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
             "method": request.method,
             "path": request.path,  # no query string, ever
             "status": status,
-            "durationMs": round((time.perf_counter() - started) * 1000, 2),
+            "durationMs": round(elapsed * 1000, 2),
             "principal": {
                 "kind": principal.kind.value if principal else None,
                 "id": principal.subject_id if principal else None,

@@ -31,7 +31,6 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             accesslog.access_log_middleware,
             *security.middlewares(settings),
-            http.timing_middleware,
         ],
         client_max_size=settings.max_body_bytes,
     )

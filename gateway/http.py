@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -35,22 +34,3 @@ async def metrics(request: web.Request) -> web.Response:
     registry = request.app[SERVICES].metrics.registry
     body = generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-@web.middleware
-async def timing_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        route = request.match_info.route.resource
-        name = route.canonical if route is not None else "unmatched"
-        request.app[SERVICES].metrics.http_duration.labels(name, f"{status // 100}xx").observe(
-            time.perf_counter() - started
-        )
