@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 
 from gateway.keys import SERVICES
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 READY_TIMEOUT_SECONDS = 2.0
 
