@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import accesslog, exports, http, partner_stats, security
+from gateway import accesslog, affiliate_exports, exports, http, partner_stats, security
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
 from gateway.indexes import ensure_indexes
@@ -15,7 +15,6 @@ from gateway.metrics import Metrics
 from gateway.mongo import CommandTally, database, open_client
 from gateway.settings import Settings
 from gateway.view import GraphQLView
-from resolvers.affiliate import EXPORT_ROUTES as AFFILIATE_EXPORTS
 from schema import build_schema
 
 TALLY = web.AppKey("command_tally", CommandTally)
@@ -62,6 +61,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/metrics", http.metrics)
     partner_stats.register(app)
-    app.router.add_routes(AFFILIATE_EXPORTS)
+    app.router.add_routes(affiliate_exports.EXPORT_ROUTES)
     exports.register(app)
     return app

@@ -215,9 +215,29 @@ async def update_partner_profile(
     )
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 async def reporting_timezone(db: Database, partner_id: str) -> str:
     doc = await db.partners.find_one({"_id": partner_id}, projection={"reporting_timezone": 1})
     return str(profile_value(doc or {}, "reporting_timezone"))
+
+
+async def week_start_index(db: Database, partner_id: str) -> int:
+    """The partner's first day of the reporting week, 0 = Monday."""
+    doc = await db.partners.find_one({"_id": partner_id}, projection={"week_start": 1})
+    return WEEKDAYS.index(str(profile_value(doc or {}, "week_start")))
+
+
+async def partner_name(db: Database, partner_id: str) -> str:
+    doc = await db.partners.find_one({"_id": partner_id}, projection={"name": 1})
+    return str(doc["name"]) if doc else ""
+
+
+async def campaign_titles(db: Database) -> dict[str, str]:
+    """Every campaign's title by id (campaigns are network-wide, and few)."""
+    cursor = db.affiliate_campaigns.find({}, projection={"title": 1})
+    return {c["_id"]: c["title"] async for c in cursor}
 
 
 # --- websites ------------------------------------------------------------------------
