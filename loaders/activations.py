@@ -33,13 +33,24 @@ from gateway.auth import secrets as creds
 from gateway.errors import BadUserInput
 from gateway.ids import new_id
 from gateway.mongo import Database, Document
-from loaders.base import IndexSpec, Page, Scope, ScopedLoader, in_key_order, paginate, utcnow
+from loaders.base import (
+    IndexSpec,
+    Page,
+    Scope,
+    ScopedLoader,
+    epoch_ms,
+    in_key_order,
+    paginate,
+    utcnow,
+)
 from loaders.identity import find_activation_by_token
 
 INDEXES = [
     # The `activations.token_digest` unique index is declared in loaders.identity.
-    IndexSpec("activations", [("partner_id", 1), ("start_at", -1), ("_id", -1)]),
-    IndexSpec("activations", [("partner_id", 1), ("status", 1), ("start_at", -1), ("_id", -1)]),
+    # Lists sort on epoch-ms: the embedded store compares datetimes in `find` to the second,
+    # which would make keyset cursors skip or repeat activations starting in one second.
+    IndexSpec("activations", [("partner_id", 1), ("start_ms", -1), ("_id", -1)]),
+    IndexSpec("activations", [("partner_id", 1), ("status", 1), ("start_ms", -1), ("_id", -1)]),
     IndexSpec("activation_daily", [("partner_id", 1), ("activation_id", 1), ("day", 1)]),
     IndexSpec(
         "activation_sessions",
@@ -164,6 +175,7 @@ async def insert_activation(
         "event_name": fields.event_name,
         "tier": fields.tier,
         "start_at": fields.start_at,
+        "start_ms": epoch_ms(fields.start_at),
         "end_at": fields.end_at,
         "status": fields.status.value,
         "token_digest": creds.digest(token),
@@ -224,7 +236,7 @@ async def list_activations(
     query.update(scope.tenant())  # a tenant's own filter always wins over a requested partner
     query["status"] = status.value if status else {"$in": list(VISIBLE_STATUSES)}
     return await paginate(
-        db.activations, query, sort=[("start_at", -1), ("_id", -1)], first=first, after=after,
+        db.activations, query, sort=[("start_ms", -1), ("_id", -1)], first=first, after=after,
         projection={"token_digest": 0},
     )  # fmt: skip
 

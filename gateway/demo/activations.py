@@ -14,7 +14,7 @@ from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.mongo import Database, Document
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind
-from loaders.base import utcnow
+from loaders.base import epoch_ms, utcnow
 
 LIVE_EVENTS = 360
 ENDED_EVENTS = 120
@@ -57,6 +57,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
             ):
                 updates |= {"start_at": start, "end_at": end}
             doc = {**existing, **updates}
+            doc["start_ms"] = epoch_ms(doc["start_at"])
             # A whole-document replace keeps datetimes datetimes on the embedded store,
             # where a `$set` of one reads back as a string.
             await db.activations.replace_one({"_id": activation_id}, doc)
