@@ -8,6 +8,7 @@ from aiohttp import web
 
 from gateway import accesslog, affiliate_exports, exports, http, partner_stats, security
 from gateway.auth.issue import keyring_from
+from gateway.changes import ChangeHub
 from gateway.context import Services
 from gateway.indexes import ensure_indexes
 from gateway.keys import SERVICES, SETTINGS
@@ -47,16 +48,22 @@ def create_app(settings: Settings) -> web.Application:
         try:
             db = database(client, settings.db_name)
             await ensure_indexes(db)
+            hub = ChangeHub(db, metrics, ready_timeout=settings.mongo_timeout_ms / 1000)
             services = Services(
-                settings=settings, db=db, keyring=keyring_from(settings), metrics=metrics
+                settings=settings, db=db, keyring=keyring_from(settings), metrics=metrics, hub=hub
             )
             app[SERVICES] = services
-            yield
+            try:
+                yield
+            finally:
+                await hub.close()
         finally:
             await client.close()
 
     app.cleanup_ctx.append(mongo_ctx)
-    app.router.add_route("*", "/graphql", GraphQLView(schema, settings))
+    view = GraphQLView(schema, settings)
+    app.router.add_route("*", "/graphql", view)
+    app.on_shutdown.append(view.close_websockets)
     app.router.add_get("/healthz", http.healthz)
     app.router.add_get("/readyz", http.readyz)
     app.router.add_get("/metrics", http.metrics)

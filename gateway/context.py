@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
+from gateway.changes import ChangeHub
 from gateway.metrics import Metrics
 from gateway.mongo import Database
 from gateway.settings import Settings
@@ -27,7 +28,7 @@ class Services:
     db: Database
     keyring: Keyring
     metrics: Metrics
-    extras: dict[str, Any] = field(default_factory=dict)
+    hub: ChangeHub
 
 
 @dataclass
@@ -52,6 +53,10 @@ class Context:
     @property
     def scope(self) -> Scope:
         return self.loaders.scope
+
+    def fresh_loaders(self) -> None:
+        """Drop every cached load: a live subscription calls this before each event."""
+        self.loaders = Loaders(self.services.db, Scope(self.principal))
 
     @classmethod
     def build(

@@ -43,3 +43,9 @@ class Metrics:
             ["collection"],
             registry=self.registry,
         )
+        self.change_stream_errors = Counter(
+            "gateway_change_stream_errors_total",
+            "Change-stream failures (each followed by a resume from the last token).",
+            ["collection"],
+            registry=self.registry,
+        )

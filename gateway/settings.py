@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=0, ge=0, le=100)  # 0: array-batched POSTs refused
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    # --- Live subscriptions (README "Subscriptions") ---
+    ws_init_timeout_seconds: float = Field(default=5.0, gt=0, le=60)  # else closed with 4408
+    ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)  # per connection
+    subscription_queue_size: int = Field(default=256, ge=1, le=100_000)  # events behind: closed
+    stats_update_interval_ms: int = Field(default=250, ge=10, le=60_000)  # per activation
     cors_allow_credentials: bool = False
     introspection_for_operator: bool = True
     apq: bool = True

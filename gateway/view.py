@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
 from strawberry.exceptions import ConnectionRejectionError
@@ -26,12 +27,12 @@ from gateway.errors import GatewayError
 from gateway.keys import SERVICES
 from gateway.security import graphql_error_response
 from gateway.settings import Settings
-from loaders.base import Loaders, Scope
+from gateway.wsguard import guard_connection
 from schema.extensions import public_error
 
-WS_INIT_TIMEOUT_SECONDS = 5
-
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+SOCKET_KEY = web.RequestKey("websocket", web.WebSocketResponse)
+GUARD_KEY: web.RequestKey[asyncio.Task[None]] = web.RequestKey("websocket_guard")
 
 
 def error_body(exc: GatewayError) -> dict[str, Any]:
@@ -61,11 +62,13 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=WS_INIT_TIMEOUT_SECONDS),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
             allowed_origins=settings.cors_origins,  # WebSocket handshakes: Origin check
             **kwargs,
         )
         self.settings = settings
+        self.sockets: dict[int, web.WebSocketResponse] = {}  # open WebSockets, by id()
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if not self.is_websocket_request(request):
@@ -83,6 +86,17 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         except web.HTTPRequestEntityTooLarge:
             limit = self.settings.max_body_bytes
             return graphql_error_response(413, f"Request body too large (limit {limit} bytes).")
+        finally:
+            guard = request.get(GUARD_KEY)
+            if guard is not None:
+                guard.cancel()
+            if SOCKET_KEY in request:
+                self.sockets.pop(id(request[SOCKET_KEY]), None)
+
+    async def close_websockets(self, app: web.Application) -> None:
+        """On shutdown: close open WebSockets with 1001 so clients reconnect elsewhere."""
+        for ws in tuple(self.sockets.values()):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutting down")
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET carrying only an APQ hash (`?extensions=…`) is an operation, not the IDE.
@@ -98,6 +112,8 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             max_msg_size=self.settings.ws_max_message_bytes,
         )
         await ws.prepare(request)
+        request[SOCKET_KEY] = ws
+        self.sockets[id(ws)] = ws
         return ws
 
     async def get_context(
@@ -119,20 +135,37 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         if any(v is not None and not isinstance(v, str) for v in values.values()):
             raise ConnectionRejectionError()
         services = context.services
-        try:
-            principal = await principal_from_credentials(
+
+        async def authenticate() -> Principal:
+            return await principal_from_credentials(
                 services.db,
                 services.keyring,
                 bearer=bearer_from_header(values["authorization"]),
                 api_key=values["apiKey"],
                 activation_token=values["token"],
             )
+
+        async def still_valid() -> bool:
+            try:
+                await authenticate()
+            except GatewayError:
+                return False
+            return True
+
+        try:
+            principal = await authenticate()
         except GatewayError:
             raise ConnectionRejectionError() from None
         if not principal.is_authenticated:
             raise ConnectionRejectionError()
         context.principal = principal
-        context.loaders = Loaders(services.db, Scope(principal))
+        context.fresh_loaders()
+        request, ws = context.request, context.response
+        if request is None or not isinstance(ws, web.WebSocketResponse):
+            raise TypeError("on_ws_connect runs inside a WebSocket request")
+        request[GUARD_KEY] = asyncio.create_task(
+            guard_connection(ws, services.hub, principal, still_valid)
+        )
         acknowledged: UnsetType = UNSET
         return acknowledged
 

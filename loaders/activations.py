@@ -226,6 +226,16 @@ class ActivationByIdLoader(ScopedLoader[str, Document | None]):
         return in_key_order(keys, rows)
 
 
+async def find_visible_activation(
+    db: Database, partner_id: str, activation_id: str
+) -> Document | None:
+    """One visible activation, read fresh (live stats recompute from it on every change)."""
+    return await db.activations.find_one(
+        {"partner_id": partner_id, "_id": activation_id, "status": {"$in": list(VISIBLE_STATUSES)}},
+        projection={"token_digest": 0},
+    )
+
+
 async def list_activations(
     db: Database, scope: Scope, status: ActivationStatus | None, partner_id: str | None,
     first: int | None, after: str | None,

@@ -7,11 +7,13 @@ that activation, or partner staff / the operator through the tenant-scoped loade
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.auth.principal import PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
+from gateway.changes import Feed, Listener
 from gateway.context import Info
 from gateway.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from gateway.ids import parse_id
@@ -129,19 +131,24 @@ def _require_stats(doc: Document) -> None:
         raise Conflict(NO_STATS)
 
 
+async def _activation_by_token(db: Database, activation_id: str, token: str) -> Document:
+    """NotFound: no such activation; Forbidden: the token does not open it (wrong token, a
+    token of another activation, or the activation was deleted)."""
+    check = await data.check_token(db, activation_id, token)
+    if check.activation is None:
+        raise Forbidden(TOKEN_REFUSED) if check.exists else NotFound(NOT_FOUND)
+    return check.activation
+
+
 async def stats_by_token(
     db: Database, activation_id: str, token: str,
     start_at: datetime | None = None, end_at: datetime | None = None,
 ) -> StatsReport:  # fmt: skip
     """Stats for the holder of an activation's token (no other credential needed).
 
-    NotFound: no such activation; Forbidden: the token does not open it (wrong token, a
-    token of another activation, or the activation was deleted); Conflict: a draft.
+    Errors as `_activation_by_token`, and Conflict for a draft.
     """
-    check = await data.check_token(db, activation_id, token)
-    if check.activation is None:
-        raise Forbidden(TOKEN_REFUSED) if check.exists else NotFound(NOT_FOUND)
-    doc = check.activation
+    doc = await _activation_by_token(db, activation_id, token)
     _require_stats(doc)
     span = data.stats_range(doc, start_at, end_at)
     if span.whole_window:
@@ -177,6 +184,12 @@ async def activation_stats(
     activation_id = parse_id(activation_id, "act", "activationId")
     if token is not None:
         return await stats_by_token(info.context.db, activation_id, token, start_at, end_at)
+    doc = await _readable_activation(info, activation_id)
+    return await stats_of(info, doc, start_at, end_at)
+
+
+async def _readable_activation(info: Info, activation_id: str) -> Document:
+    """The activation, if the caller's own credential may read its stats (no token given)."""
     principal = info.context.principal
     if principal.kind is PrincipalKind.ANONYMOUS:
         raise Unauthenticated("Pass the activation's token or authenticate.")
@@ -195,4 +208,67 @@ async def activation_stats(
         if principal.kind is PrincipalKind.ACTIVATION:
             raise Forbidden(TOKEN_REFUSED)  # its activation was deleted: the token is dead
         raise NotFound(NOT_FOUND)
-    return await stats_of(info, doc, start_at, end_at)
+    return doc
+
+
+# --- live stats ----------------------------------------------------------------------
+
+
+async def stats_updates(
+    info: Info, activation_id: str, token: str | None
+) -> AsyncIterator[StatsReport]:
+    """`activationStatsUpdated`: whole-window stats now, then after changes, coalesced.
+
+    Admission is exactly `activationStats`'s, checked before the stream starts (refusals
+    are the protocol's `error` message). One feed per activation and process computes the
+    stats at most once per `stats_update_interval_ms` for all its subscribers, each of
+    which keeps only the newest report. Deleting the activation ends the stream with the
+    error `activationStats` would now give.
+    """
+    activation_id = parse_id(activation_id, "act", "activationId")
+    db = info.context.db
+    if token is not None:
+        doc = await _activation_by_token(db, activation_id, token)
+    else:
+        doc = await _readable_activation(info, activation_id)
+    _require_stats(doc)
+    by_token = token is not None or info.context.principal.kind is PrincipalKind.ACTIVATION
+    return _stats_stream(info, doc["partner_id"], activation_id, by_token)
+
+
+async def _stats_stream(
+    info: Info, partner_id: str, activation_id: str, by_token: bool
+) -> AsyncIterator[StatsReport]:
+    db = info.context.db
+    interval = info.context.settings.stats_update_interval_ms / 1000
+
+    def make_feed() -> Feed[StatsReport | None]:
+        feed: Feed[StatsReport | None] = Feed(
+            compute=lambda: current_stats(db, partner_id, activation_id), interval=interval
+        )
+        sink = feed.sink()
+        feed.listeners += [
+            Listener("activation_daily", "activation_id", activation_id, sink),
+            Listener("activations", "_id", activation_id, sink),
+        ]
+        return feed
+
+    hub = info.context.services.hub
+    async with hub.feed(("activation_stats", activation_id), make_feed) as latest:
+        while True:
+            report = await latest.get()
+            if report is None:
+                raise Forbidden(TOKEN_REFUSED) if by_token else NotFound(NOT_FOUND)
+            yield report
+
+
+async def current_stats(db: Database, partner_id: str, activation_id: str) -> StatsReport | None:
+    """Whole-window stats straight from the store (no cache); None once it is gone."""
+    doc = await data.find_visible_activation(db, partner_id, activation_id)
+    if doc is None:
+        return None
+    span = data.stats_range(doc, None, None)
+    metrics = (
+        await data.window_metrics(db, {"partner_id": partner_id}, [(partner_id, doc["_id"])])
+    )[0]
+    return StatsReport(doc, span, metrics)

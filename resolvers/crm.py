@@ -7,7 +7,7 @@ acyclic); every check runs before the first write, so bad input changes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from loaders import crm as data
 from loaders.base import Page, check_first
 from loaders.identity import normalize_email
 from loaders.partners import PartnerByIdLoader
+from resolvers.live import inserted
 
 MAX_BATCH = 100
 MAX_PAIRS = 50
@@ -547,3 +548,19 @@ async def leaderboard(
     limit = check_first(first)
     partner = await write_partner(info, partner_id)
     return await data.leaderboard(info.context.db, partner, name, lo, hi, limit)
+
+
+# --- live ----------------------------------------------------------------------------
+
+
+async def sold_tickets(info: Info) -> AsyncIterator[Document]:
+    """`ticketSold`: the caller's partner's tickets as they are stored (not deleted ones)."""
+    async for ticket in inserted(info, "tickets"):
+        if not ticket.get("is_deleted"):
+            yield ticket
+
+
+async def fan_activities(info: Info) -> AsyncIterator[Document]:
+    """`fanActivity`: the caller's partner's fan activities as they are recorded."""
+    async for activity in inserted(info, "fan_activities"):
+        yield activity

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,7 @@ from loaders import members as data
 from loaders import vouchers as voucher_data
 from loaders.base import Page, utcnow
 from loaders.identity import normalize_email, validate_password
+from resolvers.live import inserted
 from resolvers.vouchers import ALREADY_USED, UNKNOWN, invalid_reason
 
 LOGIN_FAILED = "Invalid email or password."
@@ -175,3 +177,12 @@ async def billing(info: Info, month: int, year: int) -> list[tuple[Document, Doc
         loader.prime(member_id, doc)
     pairs = [(u, members[u["member_id"]]) for u in usage if u["member_id"] in members]
     return sorted(pairs, key=lambda pair: (pair[1]["name_lower"], pair[1]["_id"]))
+
+
+# --- live ----------------------------------------------------------------------------
+
+
+async def joined_members(info: Info) -> AsyncIterator[Document]:
+    """`memberJoined`: members of the caller's partner as they register."""
+    async for member in inserted(info, "members"):
+        yield member

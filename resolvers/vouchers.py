@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,8 @@ from gateway.ids import parse_id
 from gateway.mongo import Document
 from loaders import vouchers as data
 from loaders.base import Page, utcnow
+from loaders.members import MemberByIdLoader
+from resolvers.live import inserted
 
 UNKNOWN, EXPIRED, REVOKED, ALREADY_USED = "UNKNOWN", "EXPIRED", "REVOKED", "ALREADY_USED"
 
@@ -82,3 +85,22 @@ async def validate_voucher(info: Info, code: str) -> Validation:
     if doc is not None and reason is None and doc["expires_at"] != data.NEVER:
         expires_at = doc["expires_at"]
     return Validation(valid=reason is None, reason=reason, expires_at=expires_at)
+
+
+# --- live ----------------------------------------------------------------------------
+
+
+async def redeemed_vouchers(info: Info) -> AsyncIterator[Document]:
+    """`voucherRedeemed`: the caller's partner's vouchers as members redeem them.
+
+    A redemption is committed when its member is stored: the voucher's own update is undone
+    when the member cannot be created (email taken), so the members collection is the
+    source of truth, and the voucher is read fresh for each event.
+    """
+    async for member in inserted(info, "members"):
+        voucher: Document | None = await info.context.loaders.get(data.VoucherByIdLoader).load(
+            member["voucher_id"]
+        )
+        if voucher is not None and voucher.get("redeemed_by") == member["_id"]:
+            info.context.loaders.get(MemberByIdLoader).prime(member["_id"], member)
+            yield voucher

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
 
@@ -248,3 +249,20 @@ class Mutation:
         session_id: str,
     ) -> bool:  # fmt: skip
         return await resolve.track_event(info, activation_id, EventKind(kind), session_id)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Live stats of one activation (whole window): the current stats at once, "
+        "then after every change, coalesced to a few updates per second; a slow client gets "
+        "the newest stats, never a backlog. Admission as `activationStats` (its `token`, or the "
+        "connection's own credential); ends with FORBIDDEN (token) or NOT_FOUND when the "
+        "activation is deleted.",
+        extensions=public(),
+    )
+    async def activation_stats_updated(
+        self, info: Info, activation_id: strawberry.ID, token: str | None = None
+    ) -> AsyncGenerator[ActivationStats, None]:
+        reports = await resolve.stats_updates(info, activation_id, token)
+        return (ActivationStats.from_report(report) async for report in reports)

@@ -6,6 +6,7 @@ The CRM "account" is the partner. Queries need `crm:read`, mutations `crm:write`
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -740,3 +741,22 @@ class Mutation:
             id=strawberry.ID(doc["_id"]), action=TicketEventAction(action), status="success",
             event=None if action == "delete" else TicketEvent.from_doc(doc),
         )  # fmt: skip
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Your partner's tickets as they are sold or synced (partner staff).",
+        extensions=allow(STAFF, scope=Scope.CRM_READ),
+    )
+    async def ticket_sold(self, info: Info) -> AsyncGenerator[Ticket, None]:
+        async for doc in resolve.sold_tickets(info):
+            yield Ticket.from_doc(doc)
+
+    @strawberry.subscription(
+        description="Your partner's fan activities as they are recorded (partner staff).",
+        extensions=allow(STAFF, scope=Scope.CRM_READ),
+    )
+    async def fan_activity(self, info: Info) -> AsyncGenerator[FanActivity, None]:
+        async for doc in resolve.fan_activities(info):
+            yield FanActivity.from_doc(doc)

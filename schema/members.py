@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import date as date_type
 from datetime import datetime
 from enum import Enum
@@ -338,3 +339,14 @@ class ReportsQuery:
 
 
 Query = merge_types("Query", (MembersQuery, ReportsQuery))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Your partner's new members as they register (partner staff).",
+        extensions=allow(STAFF, scope=Scope.MEMBERS_READ),
+    )
+    async def member_joined(self, info: Info) -> AsyncGenerator[Member, None]:
+        async for doc in resolve.joined_members(info):
+            yield Member.from_doc(doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -168,3 +169,14 @@ class Mutation:
             reason=VoucherInvalidReason(result.reason) if result.reason else None,
             expires_at=result.expires_at,
         )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Your partner's vouchers as members redeem them (partner staff).",
+        extensions=allow(STAFF, scope=Scope.VOUCHERS_READ),
+    )
+    async def voucher_redeemed(self, info: Info) -> AsyncGenerator[Voucher, None]:
+        async for doc in resolve.redeemed_vouchers(info):
+            yield Voucher.from_doc(doc)

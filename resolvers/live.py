@@ -1,0 +1,31 @@
+"""Shared shape of the event-stream subscriptions: the caller's partner's new documents."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from gateway.context import Info
+from gateway.errors import Forbidden
+from gateway.mongo import Document
+
+
+def inserted(info: Info, collection: str) -> AsyncIterator[Document]:
+    """Documents inserted into `collection` for the caller's own partner, as they arrive.
+
+    The guard admits only partner staff; routing on their partner id is the tenant filter,
+    so another partner's documents never reach this subscriber. Loaders are replaced before
+    every event, so nested fields never come from a cache filled for an earlier one.
+    """
+    partner_id = info.context.principal.partner_id
+    if partner_id is None:
+        raise Forbidden("Live events are for partner staff.")
+    return _inserted(info, collection, partner_id)
+
+
+async def _inserted(info: Info, collection: str, partner_id: str) -> AsyncIterator[Document]:
+    hub, capacity = info.context.services.hub, info.context.settings.subscription_queue_size
+    async with hub.events(collection, "partner_id", partner_id, capacity) as queue:
+        while True:
+            change = await queue.get()
+            info.context.fresh_loaders()
+            yield dict(change["fullDocument"])
