@@ -85,6 +85,7 @@ class Watcher:
         self.collection = collection
         self.routes: dict[tuple[str, str], set[Listener]] = {}
         self.ready = asyncio.Event()
+        self.stopping = False
         self.resume_token: Mapping[str, Any] | None = None
         # A fresh context: the first subscriber's request must not own the watcher's
         # commands (the access log counts commands per request through a context var).
@@ -119,10 +120,17 @@ class Watcher:
                 if operation in listener.operations:
                     listener.sink.deliver(change)
 
+    def stop(self) -> None:
+        """Finish after the current `getMore` (at most `max_await_ms`).
+
+        Not `task.cancel()`: PyMongo leaks a socket when cancelled while it connects.
+        """
+        self.stopping = True
+
     async def _run(self) -> None:
         collection = self.hub.db[self.collection]
         delay = _RETRY_FIRST_SECONDS
-        while True:
+        while not self.stopping:
             try:
                 async with await collection.watch(
                     _PIPELINE,
@@ -132,7 +140,7 @@ class Watcher:
                 ) as stream:
                     self.ready.set()
                     delay = _RETRY_FIRST_SECONDS
-                    while stream.alive:
+                    while stream.alive and not self.stopping:
                         change = await stream.try_next()
                         if change is not None:
                             self.dispatch(change)
@@ -140,6 +148,8 @@ class Watcher:
                         # moves past changes the pipeline filtered out.
                         self.resume_token = stream.resume_token
             except PyMongoError as exc:
+                if self.stopping:
+                    return
                 self.hub.metrics.change_stream_errors.labels(collection=self.collection).inc()
                 log.warning(
                     "change stream on %s failed (%s); resuming in %.1fs",
@@ -153,7 +163,7 @@ class ChangeHub:
     """The process's change-stream fan-out (see the module docstring)."""
 
     def __init__(
-        self, db: Database, metrics: Metrics, *, max_await_ms: int = 1000,
+        self, db: Database, metrics: Metrics, *, max_await_ms: int = 500,
         ready_timeout: float = 10.0,
     ) -> None:  # fmt: skip
         self.db = db
@@ -186,7 +196,7 @@ class ChangeHub:
         if watcher.empty:
             del self._watchers[listener.collection]
             self.metrics.change_stream_watchers.labels(collection=listener.collection).set(0)
-            watcher.task.cancel()
+            watcher.stop()
             self._closing.add(watcher.task)
             watcher.task.add_done_callback(self._closing.discard)
 
@@ -253,15 +263,20 @@ class ChangeHub:
             self.metrics.active_subscriptions.dec()
 
     async def close(self) -> None:
-        """Stop every watcher and feed (app shutdown)."""
+        """Stop every watcher and feed (app shutdown); waits for their last round trip."""
         tasks = [w.task for w in self._watchers.values()] + list(self._closing)
         for watcher in self._watchers.values():
+            watcher.stop()
             self.metrics.change_stream_watchers.labels(collection=watcher.collection).set(0)
         self._watchers.clear()
         for feed in self._feeds.values():
             feed.stop()
+            tasks += feed.tasks()
         self._feeds.clear()
-        for task in tasks:
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=self.max_await_ms / 1000 + self.ready_timeout)
+        for task in late:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -298,14 +313,21 @@ class EventQueue:
 
 
 class Latest(Generic[T]):
-    """Holds only the newest value for one subscriber; `get` waits for one not yet taken."""
+    """Holds only the newest value for one subscriber; `get` waits for one not yet taken.
+
+    A value equal to the last one put is dropped: a feed recomputed for nothing (a change
+    that moved no number, or a subscriber joining mid-computation) sends nothing again.
+    """
 
     def __init__(self) -> None:
         self._value: T | None = None
+        self._has_value = False
         self._fresh = asyncio.Event()
 
     def put(self, value: T) -> None:
-        self._value = value
+        if self._has_value and value == self._value:
+            return
+        self._value, self._has_value = value, True
         self._fresh.set()
 
     async def get(self) -> T:
@@ -332,24 +354,30 @@ class Feed(Generic[T]):
     _dirty: bool = False
     _last_run: float = float("-inf")
     _task: asyncio.Task[None] | None = None
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     def sink(self) -> Sink:
         return _Poke(self)
 
     def poke(self) -> None:
         self._dirty = True
-        if self._task is None or self._task.done():
+        if not self._stopped.is_set() and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._run(), context=contextvars.Context())
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self._stopped.set()  # not cancel(): a computation may be mid-query (see Watcher.stop)
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return [self._task] if self._task is not None else []
 
     async def _run(self) -> None:
-        while self._dirty:
+        while self._dirty and not self._stopped.is_set():
             wait = self._last_run + self.interval - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), wait)
+                if self._stopped.is_set():
+                    return
             self._dirty = False
             self._last_run = time.monotonic()
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryInputCoercionError
@@ -56,6 +57,14 @@ class PublicErrors(SchemaExtension):
             return
         masked = self.execution_context.context.settings.errors_masked
         result.errors = [public_error(e, masked) for e in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each subscription event (and a stream's closing error) is sent on its own.
+        errors = getattr(result, "errors", None)
+        if errors:
+            masked = self.execution_context.context.settings.errors_masked
+            result.errors = [public_error(e, masked) for e in errors]
+        yield
 
 
 class OperationMetrics(SchemaExtension):

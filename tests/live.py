@@ -52,10 +52,10 @@ class LiveClient:
         payload = {"query": query, "variables": dict(variables or {})}
         await self.ws.send_json({"id": op_id, "type": "subscribe", "payload": payload})
 
-    async def message(self, timeout: float = 10) -> dict[str, Any]:
+    async def message(self, within: float = 10) -> dict[str, Any]:
         """The next protocol message (pings answered); raises Closed when the socket closes."""
         while True:
-            raw = await self.ws.receive(timeout=timeout)
+            raw = await self.ws.receive(timeout=within)
             if raw.type == WSMsgType.TEXT:
                 message: dict[str, Any] = json.loads(raw.data)
                 if message["type"] == "ping":
@@ -66,9 +66,9 @@ class LiveClient:
                 raise Closed(self.ws.close_code, str(raw.extra or ""))
             raise AssertionError(f"unexpected frame {raw.type}")
 
-    async def next_data(self, op_id: str, timeout: float = 10) -> dict[str, Any]:
+    async def next_data(self, op_id: str, within: float = 10) -> dict[str, Any]:
         """The data of the next `next` message for `op_id` (errors fail the test)."""
-        message = await self.message(timeout)
+        message = await self.message(within)
         assert message["id"] == op_id and message["type"] == "next", message
         assert "errors" not in message["payload"], message
         data: dict[str, Any] = message["payload"]["data"]
@@ -77,15 +77,15 @@ class LiveClient:
     async def silent_for(self, seconds: float) -> None:
         """Assert nothing arrives for `seconds`."""
         try:
-            message = await self.message(timeout=seconds)
+            message = await self.message(within=seconds)
         except TimeoutError:
             return
         raise AssertionError(f"expected silence, got {message}")
 
-    async def closed(self, timeout: float = 10) -> Closed:
+    async def closed(self, within: float = 10) -> Closed:
         """Wait for the server to close the socket."""
         try:
-            message = await self.message(timeout)
+            message = await self.message(within)
         except Closed as closed:
             return closed
         raise AssertionError(f"expected the socket to close, got {message}")
@@ -99,9 +99,9 @@ def active_subscriptions(app: web.Application) -> float:
     return value or 0.0
 
 
-async def until_subscribed(app: web.Application, count: int, timeout: float = 30) -> None:
+async def until_subscribed(app: web.Application, count: int, within: float = 30) -> None:
     """Wait until `count` subscriptions are listening (their change streams are open)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while active_subscriptions(app) < count:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{active_subscriptions(app)} of {count} subscriptions listening")
@@ -149,9 +149,9 @@ class StalledClient:
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
         self.writer.write(header + mask + masked)
 
-    async def read(self, timeout: float = 30) -> dict[str, Any]:
+    async def read(self, within: float = 30) -> dict[str, Any]:
         """The next text message (a close frame raises Closed)."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             first, second = await self.reader.readexactly(2)
             length = second & 0x7F
             if length == 126:

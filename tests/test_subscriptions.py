@@ -265,7 +265,7 @@ async def test_the_socket_closes_when_the_token_expires(
     ).token  # fmt: skip
     live = await LiveClient.connect(client, payload={"authorization": f"Bearer {token}"})
     await live.subscribe("1", MEMBER_JOINED)
-    closed = await live.closed(timeout=10)
+    closed = await live.closed(within=10)
     assert (closed.code, closed.reason) == (4403, "Token expired")
 
 
@@ -278,7 +278,7 @@ async def test_logout_closes_the_staff_socket(
     await other.subscribe("1", MEMBER_JOINED)
     await until_subscribed(app, 2)
     assert (await gql(LOGOUT, as_=world.a_owner))["data"] == {"logout": True}
-    closed = await live.closed(timeout=5)
+    closed = await live.closed(within=5)
     assert (closed.code, closed.reason) == (4403, "Credential revoked")
     await other.silent_for(0.5)  # another session of the partner stays open
 
@@ -292,7 +292,7 @@ async def test_revoking_an_app_key_closes_its_sockets(
     body = await gql(REVOKE_APP, {"id": world.a_app.subject_id}, as_=world.operator)
     assert "errors" not in body, body
     for live in (app_live, member_live):
-        closed = await live.closed(timeout=5)
+        closed = await live.closed(within=5)
         assert (closed.code, closed.reason) == (4403, "Credential revoked")
     await b_live.silent_for(0.5)
 
@@ -320,4 +320,4 @@ async def test_closed_sockets_raise_no_errors(client: TestClient[Any, Any], worl
     await live.subscribe("1", MEMBER_JOINED)
     await live.close()
     with pytest.raises(Closed):
-        await live.message(timeout=1)
+        await live.message(within=1)

@@ -1,0 +1,404 @@
+"""Event-to-client latency of GraphQL subscriptions over WebSocket, on the embedded store.
+
+    .venv/bin/python -m bench.live_bench [--subscribers 200] [--events 200] [--seconds 30]
+
+Starts the gateway in-process on a free loopback port (fresh database on an embedded
+store in a temp dir) and opens many `graphql-transport-ws` connections from one aiohttp
+client in the same process, then measures two kinds of subscription:
+
+- `memberJoined` (event stream): N staff connections subscribe; once `/metrics` shows
+  all N listening, M member documents are inserted straight into the store (a separate
+  driver client, paced) and each delivery's latency is its receive time minus the time
+  the insert started. Reports percentiles over every delivery and how many are missing.
+- `activationStatsUpdated` (coalesced live value): K connections with the activation's
+  token subscribe, then E `trackActivationEvent` mutations are sent over HTTP one after
+  the other; per client, the latency is from the last mutation's response until the
+  first update showing the final click count. Also reports updates received per client.
+
+Server, store driver and clients share one event loop, so latencies include their
+contention. Bounded in time (`--seconds` caps every wait); sends traffic only to
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import resource
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from pymongo import AsyncMongoClient
+
+from gateway.app import create_app
+from gateway.auth.issue import keyring_from, staff_access_token
+from gateway.auth.scopes import Role
+from gateway.keys import SERVICES
+from gateway.settings import Settings, load_settings
+from gateway.store import embedded_store, free_loopback_port
+from loaders import activations, identity, members, partners
+from loaders.base import utcnow
+
+PROTOCOL = "graphql-transport-ws"
+DB_NAME = "bench"
+MEMBER_JOINED = "subscription { memberJoined { id name } }"
+STATS_UPDATED = (
+    "subscription($id: ID!) { activationStatsUpdated(activationId: $id) "
+    "{ metrics { clickCount } } }"
+)
+TRACK = (
+    "mutation($id: ID!, $session: String!) "
+    "{ trackActivationEvent(activationId: $id, kind: VIEW, sessionId: $session) }"
+)
+CONNECT_CONCURRENCY = 50
+VOUCHER = {"_id": "vch_x", "code": "X"}
+
+
+@dataclass
+class Fixtures:
+    partner_id: str
+    staff_token: str
+    app_key: str
+    activation_id: str
+    activation_token: str
+
+
+@dataclass
+class Subscriber:
+    """One graphql-transport-ws connection with one subscription, read by a background task."""
+
+    ws: aiohttp.ClientWebSocketResponse
+    stream: str  # the subscription field
+    received: dict[str, float] = field(default_factory=dict)  # memberJoined: id -> time
+    clicks: list[tuple[int, float]] = field(default_factory=list)  # stats: (count, time)
+    problems: list[str] = field(default_factory=list)
+    first: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    async def read(self) -> None:
+        while True:
+            raw = await self.ws.receive()
+            now = time.perf_counter()
+            if raw.type != WSMsgType.TEXT:  # we never close first: cancelled before that
+                detail = f"{self.ws.close_code} {raw.extra or ''}".strip()
+                self.problems.append(f"{raw.type.name.lower()} {detail}")
+                self.first.set()
+                return
+            message: dict[str, Any] = json.loads(raw.data)
+            kind = message.get("type")
+            if kind == "ping":
+                await self.ws.send_json({"type": "pong"})
+            elif kind == "next" and not message["payload"].get("errors"):
+                value = message["payload"]["data"][self.stream]
+                if self.stream == "memberJoined":
+                    self.received[value["id"]] = now
+                else:
+                    self.clicks.append((int(value["metrics"]["clickCount"]), now))
+                self.first.set()
+            else:
+                self.problems.append(json.dumps(message)[:300])
+                self.first.set()
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await self.ws.close()
+
+
+async def subscribe(
+    session: aiohttp.ClientSession, url: str, init: Mapping[str, str], field_name: str,
+    query: str, variables: Mapping[str, Any],
+) -> Subscriber:  # fmt: skip
+    ws = await session.ws_connect(url, protocols=[PROTOCOL], heartbeat=None)
+    await ws.send_json({"type": "connection_init", "payload": dict(init)})
+    ack = await ws.receive_json(timeout=30)
+    if ack.get("type") != "connection_ack":
+        await ws.close()
+        raise RuntimeError(f"expected connection_ack, got {ack}")
+    payload = {"query": query, "variables": dict(variables)}
+    await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+    sub = Subscriber(ws, field_name)
+    sub.task = asyncio.create_task(sub.read())
+    return sub
+
+
+async def subscribe_all(
+    count: int, make: Callable[[], Awaitable[Subscriber]]
+) -> tuple[list[Subscriber], list[str]]:
+    """Open `count` subscriptions, at most CONNECT_CONCURRENCY handshakes at a time."""
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one() -> Subscriber:
+        async with gate:
+            return await make()
+
+    results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+    subs = [r for r in results if isinstance(r, Subscriber)]
+    failures = [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+    return subs, failures
+
+
+async def active_subscriptions(session: aiohttp.ClientSession, base: str) -> float:
+    async with session.get(f"{base}/metrics") as response:
+        text = await response.text()
+    for line in text.splitlines():
+        if line.startswith("gateway_active_subscriptions "):
+            return float(line.split()[1])
+    return -1.0
+
+
+async def until_listening(
+    session: aiohttp.ClientSession, base: str, count: int, seconds: float
+) -> float:
+    """Poll /metrics until `gateway_active_subscriptions <count>.0`; returns the last value."""
+    deadline = time.perf_counter() + seconds
+    value = await active_subscriptions(session, base)
+    while value != float(count) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+        value = await active_subscriptions(session, base)
+    return value
+
+
+def summary(values_s: list[float]) -> str:
+    if not values_s:
+        return f"{'-':>8s} {'-':>8s} {'-':>8s} {'-':>8s}"
+    ms = sorted(v * 1000 for v in values_s)
+
+    def pct(p: float) -> float:
+        return ms[min(len(ms) - 1, max(0, round(p * len(ms)) - 1))]
+
+    return f"{statistics.median(ms):8.1f} {pct(0.95):8.1f} {pct(0.99):8.1f} {ms[-1]:8.1f}"
+
+
+def row(name: str, values_s: list[float], got: int, expected: int) -> str:
+    return f"{name:28s} {got:>9d} {expected - got:>8d} {summary(values_s)}"
+
+
+HEADER = (
+    f"{'subscription':28s} {'delivered':>9s} {'missing':>8s} "
+    f"{'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}"
+)
+
+
+def report_problems(label: str, subs: list[Subscriber], failures: list[str]) -> None:
+    problems = [p for s in subs for p in s.problems] + failures
+    if problems:
+        print(f"  {label}: {len(problems)} problem(s), e.g.:")
+        for problem in sorted(set(problems))[:5]:
+            print(f"    {problem}")
+
+
+async def create_fixtures(app: web.Application, settings: Settings) -> Fixtures:
+    db = app[SERVICES].db
+    partner = await partners.insert_partner(db, f"Bench {secrets.token_hex(4)}")
+    partner_id = partner["_id"]
+    staff = await identity.insert_staff(
+        db, partner_id, "owner@bench.example.com", "correct-horse-battery", Role.OWNER, "Owner"
+    )
+    session_id, _ = await identity.open_session(db, staff, 3600)
+    token = staff_access_token(keyring_from(settings), settings, staff, session_id).token
+    _, app_key = await identity.insert_app_client(db, partner_id, "bench app")
+    now = utcnow()
+    fields = activations.validate_new_activation(
+        "bench-live", "Bench live", "premium", now - timedelta(days=1), now + timedelta(days=30),
+        activations.ActivationStatus.LIVE,
+    )  # fmt: skip
+    activation, activation_token = await activations.insert_activation(db, partner_id, fields)
+    return Fixtures(partner_id, token, app_key, activation["_id"], activation_token)
+
+
+async def bench_member_joined(
+    session: aiohttp.ClientSession, base: str, store_uri: str, fx: Fixtures,
+    subscribers: int, events: int, interval: float, seconds: float,
+) -> None:  # fmt: skip
+    url = f"{base}/graphql"
+    init = {"authorization": f"Bearer {fx.staff_token}"}
+    started = time.perf_counter()
+    subs, failures = await subscribe_all(
+        subscribers, lambda: subscribe(session, url, init, "memberJoined", MEMBER_JOINED, {})
+    )
+    gauge = await until_listening(session, base, len(subs), seconds)
+    ready = time.perf_counter() - started
+    print(
+        f"memberJoined: {len(subs)}/{subscribers} subscribed, gauge {gauge:.0f}, "
+        f"ready after {ready:.2f} s; inserting {events} members every {interval * 1000:.0f} ms"
+    )
+    inserted_at: dict[str, float] = {}
+    store: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(store_uri)
+    try:
+        collection = store[DB_NAME]["members"]
+        tick = time.perf_counter()
+        for i in range(events):
+            member_id = f"mem_{secrets.token_hex(8)}"
+            doc = members.new_member(
+                fx.partner_id, f"Bench Member {i}", f"m{i}-{member_id}@bench.example.com", "x",
+                VOUCHER, member_id=member_id,
+            )  # fmt: skip
+            inserted_at[member_id] = time.perf_counter()
+            await collection.insert_one(doc)
+            tick += interval
+            await asyncio.sleep(max(0.0, tick - time.perf_counter()))
+    finally:
+        await store.close()
+    first_insert, last_insert = min(inserted_at.values()), max(inserted_at.values())
+
+    expected = len(subs) * events
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if sum(len(s.received) for s in subs) >= expected:
+            break
+        await asyncio.sleep(0.05)
+
+    latencies = [
+        t - inserted_at[member_id]
+        for s in subs
+        for member_id, t in s.received.items()
+        if member_id in inserted_at
+    ]
+    complete = sum(1 for s in subs if len(s.received) == events)
+    last_delivery = max((t for s in subs for t in s.received.values()), default=last_insert)
+    print(HEADER)
+    print(row("memberJoined (per delivery)", latencies, len(latencies), subscribers * events))
+    print(
+        f"  {complete}/{subscribers} subscribers got all {events} events; inserts took "
+        f"{last_insert - first_insert:.2f} s ({events / max(last_insert - first_insert, 1e-9):.0f}"
+        f"/s, {len(latencies) / max(last_delivery - first_insert, 1e-9):.0f} deliveries/s); "
+        f"last delivery {(last_delivery - last_insert) * 1000:.0f} ms after the last insert"
+    )
+    report_problems("memberJoined", subs, failures)
+    await asyncio.gather(*(s.close() for s in subs))
+
+
+async def bench_stats_updated(
+    session: aiohttp.ClientSession, base: str, fx: Fixtures,
+    subscribers: int, events: int, seconds: float,
+) -> None:  # fmt: skip
+    url = f"{base}/graphql"
+    init = {"token": fx.activation_token}
+    variables = {"id": fx.activation_id}
+    gauge = await until_listening(session, base, 0, seconds)  # the event streams are gone
+    started = time.perf_counter()
+    subs, failures = await subscribe_all(
+        subscribers,
+        lambda: subscribe(session, url, init, "activationStatsUpdated", STATS_UPDATED, variables),
+    )
+    gauge = await until_listening(session, base, len(subs), seconds)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await asyncio.gather(*(s.first.wait() for s in subs))
+    ready = time.perf_counter() - started
+    initial = [s.clicks[0][0] for s in subs if s.clicks]
+    print(
+        f"activationStatsUpdated: {len(subs)}/{subscribers} subscribed, gauge {gauge:.0f}, "
+        f"{len(initial)} initial stats (clickCount {sorted(set(initial))}), ready after "
+        f"{ready:.2f} s; sending {events} trackActivationEvent mutations"
+    )
+    headers = {"X-API-Key": fx.app_key}
+    sent = time.perf_counter()
+    failed = 0
+    for i in range(events):
+        body = {"query": TRACK, "variables": {"id": fx.activation_id, "session": f"bench-{i:06d}"}}
+        async with session.post(url, json=body, headers=headers) as response:
+            result = await response.json()
+        if response.status != 200 or result.get("errors") or not result["data"]:
+            failed += 1
+            if failed == 1:
+                print(f"  trackActivationEvent failed: HTTP {response.status} {result}")
+    last_response = time.perf_counter()
+    total = initial[0] + events - failed if initial else events - failed
+
+    deadline = last_response + seconds
+    while time.perf_counter() < deadline:
+        if all(any(c == total for c, _ in s.clicks) for s in subs):
+            break
+        await asyncio.sleep(0.05)
+
+    latencies = [
+        next(t for c, t in s.clicks if c == total) - last_response
+        for s in subs
+        if any(c == total for c, _ in s.clicks)
+    ]
+    updates = [len(s.clicks) for s in subs]
+    print(
+        f"  {events - failed}/{events} mutations ok in {last_response - sent:.2f} s "
+        f"({events / (last_response - sent):.0f}/s); final clickCount {total}"
+    )
+    print(HEADER)
+    print(row("activationStats (final)", latencies, len(latencies), subscribers))
+    if updates:
+        print(
+            f"  updates per client (incl. initial): min {min(updates)}, "
+            f"median {statistics.median(updates):.0f}, max {max(updates)}; "
+            f"never going backwards: "
+            f"{all(a[0] <= b[0] for s in subs for a, b in itertools.pairwise(s.clicks))}"
+        )
+    report_problems("activationStatsUpdated", subs, failures)
+    await asyncio.gather(*(s.close() for s in subs))
+
+
+def raise_file_limit(sockets: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * sockets + 512  # both ends of every socket live in this process
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+
+async def main(args: argparse.Namespace) -> None:
+    raise_file_limit(max(args.subscribers, args.stats_subscribers))
+    with tempfile.TemporaryDirectory() as tmp, embedded_store(Path(tmp)) as store:
+        settings = load_settings(
+            env="development",
+            mongodb_uri=store.uri,
+            db_name=DB_NAME,
+            data_dir=Path(tmp),
+            jwt_keys={"bench-k1": secrets.token_urlsafe(48)},
+            jwt_signing_kid="bench-k1",
+        )
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = free_loopback_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        base = f"http://127.0.0.1:{port}"
+        try:
+            fx = await create_fixtures(app, settings)
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                await bench_member_joined(
+                    session, base, store.uri, fx, args.subscribers, args.events,
+                    args.interval_ms / 1000, args.seconds,
+                )  # fmt: skip
+                print()
+                await bench_stats_updated(
+                    session, base, fx, args.stats_subscribers, args.stats_events, args.seconds
+                )
+        finally:
+            await runner.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--subscribers", type=int, default=200, help="memberJoined clients")
+    parser.add_argument("--events", type=int, default=200, help="members inserted")
+    parser.add_argument("--interval-ms", type=float, default=20.0, help="between inserts")
+    parser.add_argument("--stats-subscribers", type=int, default=100)
+    parser.add_argument("--stats-events", type=int, default=300, help="mutations sent")
+    parser.add_argument("--seconds", type=float, default=30.0, help="the longest of any wait")
+    asyncio.run(main(parser.parse_args()))
