@@ -100,13 +100,16 @@ class Watcher:
     def add(self, listener: Listener) -> None:
         self.routes.setdefault((listener.field, listener.value), set()).add(listener)
 
-    def remove(self, listener: Listener) -> None:
+    def remove(self, listener: Listener) -> bool:
+        """Forget `listener`; False if it was not listening."""
         key = (listener.field, listener.value)
         listeners = self.routes.get(key)
-        if listeners is not None:
-            listeners.discard(listener)
-            if not listeners:
-                del self.routes[key]
+        if listeners is None or listener not in listeners:
+            return False
+        listeners.discard(listener)
+        if not listeners:
+            del self.routes[key]
+        return True
 
     def dispatch(self, change: Change) -> None:
         operation = change.get("operationType")
@@ -181,6 +184,7 @@ class ChangeHub:
             watcher = self._watchers[listener.collection] = Watcher(self, listener.collection)
             self.metrics.change_stream_watchers.labels(collection=listener.collection).set(1)
         watcher.add(listener)
+        self.metrics.change_stream_listeners.labels(collection=listener.collection).inc()
         try:
             await asyncio.wait_for(watcher.ready.wait(), self.ready_timeout)
         except BaseException:
@@ -190,9 +194,9 @@ class ChangeHub:
     def unlisten(self, listener: Listener) -> None:
         """Stop delivering to `listener`; closes the watcher when it was the last one."""
         watcher = self._watchers.get(listener.collection)
-        if watcher is None:
+        if watcher is None or not watcher.remove(listener):
             return
-        watcher.remove(listener)
+        self.metrics.change_stream_listeners.labels(collection=listener.collection).dec()
         if watcher.empty:
             del self._watchers[listener.collection]
             self.metrics.change_stream_watchers.labels(collection=listener.collection).set(0)
@@ -268,6 +272,7 @@ class ChangeHub:
         for watcher in self._watchers.values():
             watcher.stop()
             self.metrics.change_stream_watchers.labels(collection=watcher.collection).set(0)
+            self.metrics.change_stream_listeners.labels(collection=watcher.collection).set(0)
         self._watchers.clear()
         for feed in self._feeds.values():
             feed.stop()

@@ -43,6 +43,12 @@ class Metrics:
             ["collection"],
             registry=self.registry,
         )
+        self.change_stream_listeners = Gauge(
+            "gateway_change_stream_listeners",
+            "Subscribers and connection guards listening to a collection's watcher.",
+            ["collection"],
+            registry=self.registry,
+        )
         self.change_stream_errors = Counter(
             "gateway_change_stream_errors_total",
             "Change-stream failures (each followed by a resume from the last token).",

@@ -27,7 +27,7 @@ from gateway.errors import GatewayError
 from gateway.keys import SERVICES
 from gateway.security import graphql_error_response
 from gateway.settings import Settings
-from gateway.wsguard import guard_connection
+from gateway.wsguard import close_socket, guard_connection
 from schema.extensions import public_error
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
@@ -68,7 +68,8 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             **kwargs,
         )
         self.settings = settings
-        self.sockets: dict[int, web.WebSocketResponse] = {}  # open WebSockets, by id()
+        # Open WebSockets (with their requests), by id() of the socket.
+        self.sockets: dict[int, tuple[web.Request, web.WebSocketResponse]] = {}
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if not self.is_websocket_request(request):
@@ -95,8 +96,12 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
 
     async def close_websockets(self, app: web.Application) -> None:
         """On shutdown: close open WebSockets with 1001 so clients reconnect elsewhere."""
-        for ws in tuple(self.sockets.values()):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutting down")
+        await asyncio.gather(
+            *(
+                close_socket(request, ws, WSCloseCode.GOING_AWAY, "Server shutting down")
+                for request, ws in tuple(self.sockets.values())
+            )
+        )
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET carrying only an APQ hash (`?extensions=…`) is an operation, not the IDE.
@@ -113,7 +118,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         )
         await ws.prepare(request)
         request[SOCKET_KEY] = ws
-        self.sockets[id(ws)] = ws
+        self.sockets[id(ws)] = (request, ws)
         return ws
 
     async def get_context(
@@ -164,7 +169,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         if request is None or not isinstance(ws, web.WebSocketResponse):
             raise TypeError("on_ws_connect runs inside a WebSocket request")
         request[GUARD_KEY] = asyncio.create_task(
-            guard_connection(ws, services.hub, principal, still_valid)
+            guard_connection(request, ws, services.hub, principal, still_valid)
         )
         acknowledged: UnsetType = UNSET
         return acknowledged

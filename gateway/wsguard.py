@@ -36,7 +36,19 @@ class _Signal:
         self.event.set()
 
 
+async def close_socket(
+    request: web.Request, ws: web.WebSocketResponse, code: int, reason: str, within: float = 5.0
+) -> None:
+    """Close with `code`; a peer that stopped reading cannot hold the close open."""
+    try:
+        await asyncio.wait_for(ws.close(code=code, message=reason.encode()), within)
+    except TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
+
+
 async def guard_connection(
+    request: web.Request,
     ws: web.WebSocketResponse,
     hub: ChangeHub,
     principal: Principal,
@@ -70,4 +82,4 @@ async def guard_connection(
                 log.warning("could not re-check a WebSocket credential; retrying", exc_info=True)
                 await asyncio.sleep(_RECHECK_RETRY_SECONDS)
                 signal.event.set()
-    await ws.close(code=CLOSE_FORBIDDEN, message=reason.encode())
+    await close_socket(request, ws, CLOSE_FORBIDDEN, reason)
