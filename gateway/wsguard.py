@@ -37,7 +37,7 @@ class _Signal:
 
 
 async def close_socket(
-    request: web.Request, ws: web.WebSocketResponse, code: int, reason: str, within: float = 5.0
+    request: web.Request, ws: web.WebSocketResponse, code: int, reason: str, within: float = 10.0
 ) -> None:
     """Close with `code`; a peer that stopped reading cannot hold the close open."""
     try:

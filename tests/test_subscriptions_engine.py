@@ -124,6 +124,18 @@ async def test_operation_limits_apply_to_subscriptions(
     assert error_codes({"errors": message["payload"]}) == ["OPERATION_TOO_COMPLEX"], message
 
 
+async def test_rate_limits_charge_subscriptions(
+    aiohttp_client: Any, mongo_uri: str, db_name: str, tmp_path: Path, world: World
+) -> None:
+    settings = make_settings(mongo_uri, db_name, tmp_path, rate_limit=True, rate_limit_cost=1)
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
+    live = await LiveClient.connect(client, payload=auth(world.a_owner))
+    await live.subscribe("1", MEMBER_JOINED)
+    message = await live.message()
+    assert message["type"] == "error", message
+    assert error_codes({"errors": message["payload"]}) == ["RATE_LIMITED"], message
+
+
 # --- shutdown ----------------------------------------------------------------------------
 
 
