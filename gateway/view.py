@@ -27,12 +27,12 @@ from gateway.errors import GatewayError
 from gateway.keys import SERVICES
 from gateway.security import graphql_error_response
 from gateway.settings import Settings
-from gateway.wsguard import close_socket, guard_connection
+from gateway.wsguard import ConnectionGuard, close_socket
 from schema.extensions import public_error
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 SOCKET_KEY = web.RequestKey("websocket", web.WebSocketResponse)
-GUARD_KEY: web.RequestKey[asyncio.Task[None]] = web.RequestKey("websocket_guard")
+GUARD_KEY = web.RequestKey("websocket_guard", ConnectionGuard)
 
 
 def error_body(exc: GatewayError) -> dict[str, Any]:
@@ -70,6 +70,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         self.settings = settings
         # Open WebSockets (with their requests), by id() of the socket.
         self.sockets: dict[int, tuple[web.Request, web.WebSocketResponse]] = {}
+        self.guard_tasks: set[asyncio.Task[None]] = set()  # strong refs until each ends
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if not self.is_websocket_request(request):
@@ -90,7 +91,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         finally:
             guard = request.get(GUARD_KEY)
             if guard is not None:
-                guard.cancel()
+                guard.stop()
             if SOCKET_KEY in request:
                 self.sockets.pop(id(request[SOCKET_KEY]), None)
 
@@ -168,9 +169,11 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         request, ws = context.request, context.response
         if request is None or not isinstance(ws, web.WebSocketResponse):
             raise TypeError("on_ws_connect runs inside a WebSocket request")
-        request[GUARD_KEY] = asyncio.create_task(
-            guard_connection(request, ws, services.hub, principal, still_valid)
+        guard = request[GUARD_KEY] = ConnectionGuard(
+            request, ws, services.hub, principal, still_valid
         )
+        self.guard_tasks.add(task := asyncio.create_task(guard.run()))
+        task.add_done_callback(self.guard_tasks.discard)
         acknowledged: UnsetType = UNSET
         return acknowledged
 

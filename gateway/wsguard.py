@@ -28,14 +28,6 @@ CREDENTIAL_REVOKED = "Credential revoked"
 _RECHECK_RETRY_SECONDS = 1.0
 
 
-class _Signal:
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    def deliver(self, change: Change) -> None:
-        self.event.set()
-
-
 async def close_socket(
     request: web.Request, ws: web.WebSocketResponse, code: int, reason: str, within: float = 10.0
 ) -> None:
@@ -47,39 +39,61 @@ async def close_socket(
             request.transport.abort()
 
 
-async def guard_connection(
-    request: web.Request,
-    ws: web.WebSocketResponse,
-    hub: ChangeHub,
-    principal: Principal,
-    still_valid: Callable[[], Awaitable[bool]],
-) -> None:
-    """Run until the credential expires or is revoked, then close `ws` with 4403."""
-    signal = _Signal()
-    listeners = [
-        Listener(collection, "_id", document_id, signal)
-        for collection, document_id in revoking_documents(principal)
-    ]
-    async with hub.listening(*listeners):
+class ConnectionGuard:
+    """Closes one WebSocket with 4403 when its credential expires or is revoked."""
+
+    def __init__(
+        self,
+        request: web.Request,
+        ws: web.WebSocketResponse,
+        hub: ChangeHub,
+        principal: Principal,
+        still_valid: Callable[[], Awaitable[bool]],
+    ) -> None:
+        self.request, self.ws, self.hub = request, ws, hub
+        self.principal = principal
+        self.still_valid = still_valid
+        self._wake = asyncio.Event()
+        self._stopped = False
+
+    def deliver(self, change: Change) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """The socket closed: end at the next wake-up (not cancel(), see ChangeHub)."""
+        self._stopped = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        listeners = [
+            Listener(collection, "_id", document_id, self)
+            for collection, document_id in revoking_documents(self.principal)
+        ]
+        async with self.hub.listening(*listeners):
+            reason = await self._until_refused()
+        if reason is not None:
+            await close_socket(self.request, self.ws, CLOSE_FORBIDDEN, reason)
+
+    async def _until_refused(self) -> str | None:
         # A revocation between authentication and listening would otherwise go unseen.
-        signal.event.set()
-        reason = None
-        while reason is None:
+        self._wake.set()
+        expires_at = self.principal.expires_at
+        while True:
             timeout = None
-            if principal.expires_at is not None:
-                timeout = max(0.0, (principal.expires_at - utcnow()).total_seconds())
+            if expires_at is not None:
+                timeout = max(0.0, (expires_at - utcnow()).total_seconds())
             try:
-                await asyncio.wait_for(signal.event.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
-                reason = TOKEN_EXPIRED
-                break
-            signal.event.clear()
+                return TOKEN_EXPIRED
+            self._wake.clear()
+            if self._stopped:
+                return None
             try:
-                if not await still_valid():
-                    reason = CREDENTIAL_REVOKED
+                if not await self.still_valid():
+                    return CREDENTIAL_REVOKED
             except Exception:
                 # The store is unreachable: keep the connection, decide once it answers.
                 log.warning("could not re-check a WebSocket credential; retrying", exc_info=True)
                 await asyncio.sleep(_RECHECK_RETRY_SECONDS)
-                signal.event.set()
-    await close_socket(request, ws, CLOSE_FORBIDDEN, reason)
+                self._wake.set()
