@@ -28,6 +28,7 @@ import contextlib
 import contextvars
 import logging
 import time
+from collections import Counter as TallyCounter
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class Watcher:
         self.hub = hub
         self.collection = collection
         self.routes: dict[tuple[str, str], set[Listener]] = {}
+        self.fields: TallyCounter[str] = TallyCounter()  # routed-on fields, by route count
         self.ready = asyncio.Event()
         self.stopping = False
         self.resume_token: Mapping[str, Any] | None = None
@@ -98,7 +100,11 @@ class Watcher:
         return not self.routes
 
     def add(self, listener: Listener) -> None:
-        self.routes.setdefault((listener.field, listener.value), set()).add(listener)
+        key = (listener.field, listener.value)
+        if key not in self.routes:
+            self.routes[key] = set()
+            self.fields[listener.field] += 1
+        self.routes[key].add(listener)
 
     def remove(self, listener: Listener) -> bool:
         """Forget `listener`; False if it was not listening."""
@@ -109,19 +115,25 @@ class Watcher:
         listeners.discard(listener)
         if not listeners:
             del self.routes[key]
+            self.fields[listener.field] -= 1
+            if not self.fields[listener.field]:
+                del self.fields[listener.field]
         return True
 
     def dispatch(self, change: Change) -> None:
         operation = change.get("operationType")
         document = change.get("fullDocument") or {}
         key = (change.get("documentKey") or {}).get("_id")
-        for field_name in {f for f, _ in self.routes}:
+        for field_name in tuple(self.fields):
             value = key if field_name == "_id" else document.get(field_name)
             if value is None:
                 continue
             for listener in tuple(self.routes.get((field_name, str(value)), ())):
                 if operation in listener.operations:
-                    listener.sink.deliver(change)
+                    try:
+                        listener.sink.deliver(change)
+                    except Exception:
+                        log.exception("a subscriber failed to take a change; others go on")
 
     def stop(self) -> None:
         """Finish after the current `getMore` (at most `max_await_ms`).
@@ -150,13 +162,13 @@ class Watcher:
                         # After every batch, also an empty one: on MongoDB the token then
                         # moves past changes the pipeline filtered out.
                         self.resume_token = stream.resume_token
-            except PyMongoError as exc:
+            except Exception as exc:
                 if self.stopping:
                     return
                 self.hub.metrics.change_stream_errors.labels(collection=self.collection).inc()
                 log.warning(
                     "change stream on %s failed (%s); resuming in %.1fs",
-                    self.collection, exc, delay,
+                    self.collection, exc, delay, exc_info=not isinstance(exc, PyMongoError),
                 )  # fmt: skip
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX_SECONDS)
