@@ -913,6 +913,23 @@ async def test_change_stream_update_description(
     assert description["removedFields"] == ["gone"]
 
 
+@embedded_deviation("delete events carry the deleted document as fullDocument")
+async def test_change_stream_delete_has_only_the_document_key(
+    mdb: AsyncDatabase[Doc], needs_replica_set: None
+) -> None:
+    # The hub routes deletes on documentKey._id only; it must not rely on a full document.
+    await mdb.create_collection("deletions")
+    await mdb.deletions.insert_one({"_id": "d", "partner_id": "par_x"})
+    async with await mdb.deletions.watch(
+        full_document="updateLookup", max_await_time_ms=200
+    ) as stream:
+        await mdb.deletions.delete_one({"_id": "d"})
+        change = await next_change(stream)
+    assert change["operationType"] == "delete"
+    assert change["documentKey"] == {"_id": "d"}
+    assert change.get("fullDocument") is None
+
+
 @embedded_deviation("indexes are listed under the store's own names, not the requested one")
 async def test_index_is_listed_under_its_name(mdb: AsyncDatabase[Doc]) -> None:
     name = await mdb.c.create_index([("a", 1), ("b", -1)], name="by_a_b")
