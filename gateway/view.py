@@ -31,7 +31,6 @@ from gateway.wsguard import ConnectionGuard, close_socket
 from schema.extensions import public_error
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
-SOCKET_KEY = web.RequestKey("websocket", web.WebSocketResponse)
 GUARD_KEY = web.RequestKey("websocket_guard", ConnectionGuard)
 
 
@@ -68,7 +67,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             **kwargs,
         )
         self.settings = settings
-        # Open WebSockets (with their requests), by id() of the socket.
+        # Open WebSockets with their requests, by id() of the request.
         self.sockets: dict[int, tuple[web.Request, web.WebSocketResponse]] = {}
         self.guard_tasks: set[asyncio.Task[None]] = set()  # strong refs until each ends
 
@@ -92,8 +91,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             guard = request.get(GUARD_KEY)
             if guard is not None:
                 guard.stop()
-            if SOCKET_KEY in request:
-                self.sockets.pop(id(request[SOCKET_KEY]), None)
+            self.sockets.pop(id(request), None)
 
     async def close_websockets(self, app: web.Application) -> None:
         """On shutdown: close open WebSockets with 1001 so clients reconnect elsewhere."""
@@ -118,8 +116,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             max_msg_size=self.settings.ws_max_message_bytes,
         )
         await ws.prepare(request)
-        request[SOCKET_KEY] = ws
-        self.sockets[id(ws)] = (request, ws)
+        self.sockets[id(request)] = (request, ws)
         return ws
 
     async def get_context(

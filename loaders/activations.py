@@ -104,6 +104,7 @@ DAILY_FIELDS = (
     NEW_ANY_SESSIONS, "new_view_sessions", "new_outbound_sessions", "new_calendar_sessions",
 )  # fmt: skip
 DUPLICATE_KEY = 11000
+NO_DIGEST = {"token_digest": 0}  # the token digest never leaves data access
 
 EVENT_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 TIER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -196,7 +197,7 @@ async def delete_activation(db: Database, scope: Scope, activation_id: str) -> D
         # Only the status is read back: the embedded store turns a `$set` datetime into a
         # string, so `deleted_at` is audit data, never compared.
         {"$set": {"status": ActivationStatus.DELETED.value, "deleted_at": utcnow()}},
-        projection={"token_digest": 0},
+        projection=NO_DIGEST,
         return_document=ReturnDocument.AFTER,
     )  # fmt: skip
 
@@ -208,7 +209,7 @@ async def set_status(
     return await db.activations.find_one_and_update(
         {**scope.tenant(), "_id": activation_id, "status": current},
         {"$set": {"status": status.value}},
-        projection={"token_digest": 0},
+        projection=NO_DIGEST,
         return_document=ReturnDocument.AFTER,
     )
 
@@ -217,13 +218,13 @@ class ActivationByIdLoader(ScopedLoader[str, Document | None]):
     """Visible (not deleted) activations by id, within the caller's tenant."""
 
     async def load_batch(self, keys: list[str]) -> list[Document | None]:
-        query: dict[str, Any] = {
-            **self.scope.tenant(),
-            "_id": {"$in": keys},
-            "status": {"$in": list(VISIBLE_STATUSES)},
-        }
-        rows = await self.db.activations.find(query, projection={"token_digest": 0}).to_list(None)
+        query = _visible({**self.scope.tenant(), "_id": {"$in": keys}})
+        rows = await self.db.activations.find(query, projection=NO_DIGEST).to_list(None)
         return in_key_order(keys, rows)
+
+
+def _visible(query: dict[str, Any]) -> dict[str, Any]:
+    return {**query, "status": {"$in": list(VISIBLE_STATUSES)}}
 
 
 async def find_visible_activation(
@@ -231,8 +232,7 @@ async def find_visible_activation(
 ) -> Document | None:
     """One visible activation, read fresh (live stats recompute from it on every change)."""
     return await db.activations.find_one(
-        {"partner_id": partner_id, "_id": activation_id, "status": {"$in": list(VISIBLE_STATUSES)}},
-        projection={"token_digest": 0},
+        _visible({"partner_id": partner_id, "_id": activation_id}), projection=NO_DIGEST
     )
 
 
@@ -247,7 +247,7 @@ async def list_activations(
     query["status"] = status.value if status else {"$in": list(VISIBLE_STATUSES)}
     return await paginate(
         db.activations, query, sort=[("start_ms", -1), ("_id", -1)], first=first, after=after,
-        projection={"token_digest": 0},
+        projection=NO_DIGEST,
     )  # fmt: skip
 
 

@@ -150,7 +150,11 @@ async def stats_by_token(
     """
     doc = await _activation_by_token(db, activation_id, token)
     _require_stats(doc)
-    span = data.stats_range(doc, start_at, end_at)
+    return await _report(db, doc, data.stats_range(doc, start_at, end_at))
+
+
+async def _report(db: Database, doc: Document, span: StatsRange) -> StatsReport:
+    """Stats over `span`, read from the store (no loader cache)."""
     if span.whole_window:
         metrics = (
             await data.window_metrics(
@@ -267,8 +271,4 @@ async def current_stats(db: Database, partner_id: str, activation_id: str) -> St
     doc = await data.find_visible_activation(db, partner_id, activation_id)
     if doc is None:
         return None
-    span = data.stats_range(doc, None, None)
-    metrics = (
-        await data.window_metrics(db, {"partner_id": partner_id}, [(partner_id, doc["_id"])])
-    )[0]
-    return StatsReport(doc, span, metrics)
+    return await _report(db, doc, data.stats_range(doc, None, None))
