@@ -14,8 +14,8 @@ from aiohttp import web
 
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
+from gateway.core.errors import BadUserInput, GatewayError
 from gateway.csvcells import safe_cell
-from gateway.errors import BadUserInput, GatewayError
 from gateway.keys import SERVICES
 from gateway.mongo import Document
 from gateway.view import principal_for_request

@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway import accesslog, affiliate_exports, exports, http, partner_stats, security
+from gateway import accesslog, affiliate_exports, exports, partner_stats, security
+from gateway import http as health
 from gateway.auth.issue import keyring_from
 from gateway.changes import ChangeHub
 from gateway.context import Services
+from gateway.core.metrics import Metrics
 from gateway.indexes import ensure_indexes
 from gateway.keys import SERVICES, SETTINGS
-from gateway.metrics import Metrics
 from gateway.mongo import CommandTally, database, open_client
 from gateway.settings import Settings
 from gateway.view import GraphQLView
@@ -64,9 +65,9 @@ def create_app(settings: Settings) -> web.Application:
     view = GraphQLView(schema, settings)
     app.router.add_route("*", "/graphql", view)
     app.on_shutdown.append(view.close_websockets)
-    app.router.add_get("/healthz", http.healthz)
-    app.router.add_get("/readyz", http.readyz)
-    app.router.add_get("/metrics", http.metrics)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/metrics", health.metrics)
     partner_stats.register(app)
     app.router.add_routes(affiliate_exports.EXPORT_ROUTES)
     exports.register(app)

@@ -36,8 +36,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo.errors import PyMongoError
 
-from gateway.errors import RateLimited
-from gateway.metrics import Metrics
+from gateway.core.errors import RateLimited
+from gateway.core.metrics import Metrics
 from gateway.mongo import Database
 
 log = logging.getLogger(__name__)

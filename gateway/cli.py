@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.auth.scopes import Role
-from gateway.errors import GatewayError
+from gateway.core.errors import GatewayError
 from gateway.runtime import connected, resolved_store
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.store import StoreError

@@ -11,7 +11,7 @@ from aiohttp import web
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
 from gateway.changes import ChangeHub
-from gateway.metrics import Metrics
+from gateway.core.metrics import Metrics
 from gateway.mongo import Database
 from gateway.settings import Settings
 from loaders.base import Loaders, Scope

@@ -19,8 +19,8 @@ from aiohttp import web
 
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
+from gateway.core.errors import BadUserInput, Forbidden, GatewayError, Unauthenticated
 from gateway.csvcells import safe_cell
-from gateway.errors import BadUserInput, Forbidden, GatewayError, Unauthenticated
 from gateway.keys import SERVICES
 from gateway.view import error_body, principal_for_request
 from loaders import members as member_data

@@ -60,7 +60,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from gateway.auth.principal import PrincipalKind
-from gateway.errors import OperationTooComplex
+from gateway.core.errors import OperationTooComplex
 from gateway.settings import Settings
 
 if TYPE_CHECKING:

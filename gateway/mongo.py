@@ -15,7 +15,7 @@ from bson.codec_options import CodecOptions
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.metrics import Metrics
+from gateway.core.metrics import Metrics
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]

@@ -21,9 +21,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from aiohttp import web
 
+from gateway.core.errors import BadUserInput, Conflict, Forbidden, NotFound
+from gateway.core.ids import parse_id
 from gateway.csvcells import safe_cell
-from gateway.errors import BadUserInput, Conflict, Forbidden, NotFound
-from gateway.ids import parse_id
 from gateway.keys import SERVICES
 from resolvers.activations import StatsReport, stats_by_token
 

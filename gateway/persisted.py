@@ -30,7 +30,7 @@ from graphql.validation import specified_rules
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from gateway.errors import BadUserInput, Forbidden, GatewayError, PersistedQueryNotFound
+from gateway.core.errors import BadUserInput, Forbidden, GatewayError, PersistedQueryNotFound
 from gateway.limits import LRU, DocumentCache, sha256_hex
 from gateway.mongo import Database
 from loaders import hardening as data

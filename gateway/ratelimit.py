@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from gateway.auth.principal import Principal, PrincipalKind
-from gateway.errors import RateLimited
+from gateway.core.errors import RateLimited
 from gateway.settings import Settings
 from loaders import hardening as data
 from loaders.base import utcnow

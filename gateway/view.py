@@ -23,7 +23,7 @@ from gateway.accesslog import note_errors
 from gateway.auth.authenticate import bearer_from_header, principal_from_credentials
 from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.context import Context, Services
-from gateway.errors import GatewayError
+from gateway.core.errors import GatewayError
 from gateway.keys import SERVICES
 from gateway.security import graphql_error_response
 from gateway.settings import Settings

@@ -30,8 +30,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
 from gateway.auth import secrets as creds
-from gateway.errors import BadUserInput
-from gateway.ids import new_id
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import new_id
 from gateway.mongo import Database, Document
 from loaders.base import (
     IndexSpec,

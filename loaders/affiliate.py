@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo import ReturnDocument
 
-from gateway.errors import BadUserInput, NotFound
-from gateway.ids import new_id
+from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.ids import new_id
 from gateway.mongo import Database, Document
 from loaders.base import (
     IndexSpec,

@@ -20,7 +20,7 @@ from aiodataloader import DataLoader
 from pymongo.asynchronous.collection import AsyncCollection
 
 from gateway.auth.principal import Principal, PrincipalKind
-from gateway.errors import BadUserInput, Forbidden, NotFound
+from gateway.core.errors import BadUserInput, Forbidden, NotFound
 from gateway.mongo import Database, Document
 
 K = TypeVar("K", bound=Hashable)

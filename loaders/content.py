@@ -13,7 +13,7 @@ from typing import Any
 
 import nh3
 
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 from gateway.mongo import Database
 from loaders.base import IndexSpec, epoch_ms, utcnow
 

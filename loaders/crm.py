@@ -17,7 +17,7 @@ from typing import Any
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from gateway.ids import new_id
+from gateway.core.ids import new_id
 from gateway.mongo import Database, Document
 from loaders.base import (
     IndexSpec,

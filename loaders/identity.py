@@ -17,8 +17,8 @@ from pymongo import ReturnDocument
 from gateway.auth import secrets as creds
 from gateway.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from gateway.auth.scopes import ROLE_SCOPES, Role
-from gateway.errors import BadUserInput
-from gateway.ids import new_id
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import new_id
 from gateway.mongo import Database, Document
 from loaders.base import (
     IndexSpec,

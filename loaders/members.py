@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from gateway.errors import BadUserInput
-from gateway.ids import new_id
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import new_id
 from gateway.mongo import Database, Document
 from loaders.base import (
     IndexSpec,

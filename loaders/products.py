@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from pymongo import ReturnDocument
 
 from gateway.auth.principal import PrincipalKind
-from gateway.errors import BadUserInput
-from gateway.ids import new_id
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import new_id
 from gateway.mongo import Database, Document
 from loaders.base import (
     IndexSpec,

@@ -21,8 +21,8 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
-from gateway.errors import BadUserInput
-from gateway.ids import new_id
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import new_id
 from gateway.mongo import Database, Document
 from loaders.base import (
     IndexSpec,

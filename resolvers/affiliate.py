@@ -14,8 +14,8 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from gateway.context import Info
-from gateway.errors import BadUserInput, Conflict, Forbidden, NotFound
-from gateway.ids import parse_id
+from gateway.core.errors import BadUserInput, Conflict, Forbidden, NotFound
+from gateway.core.ids import parse_id
 from gateway.mongo import Database, Document
 from loaders import affiliate as data
 from loaders.affiliate import AnalyticsFilter, AnalyticsSpec, EventFilter

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.context import Info
-from gateway.ids import parse_id
+from gateway.core.ids import parse_id
 from loaders import content as data
 
 

@@ -15,8 +15,8 @@ from pymongo.errors import DuplicateKeyError
 from strawberry.types.unset import UnsetType
 
 from gateway.context import Info
-from gateway.errors import BadUserInput, Conflict, NotFound
-from gateway.ids import parse_id
+from gateway.core.errors import BadUserInput, Conflict, NotFound
+from gateway.core.ids import parse_id
 from gateway.mongo import Document
 from loaders import crm as data
 from loaders.base import Page, check_first

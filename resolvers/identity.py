@@ -11,8 +11,8 @@ from gateway.auth.passwords import verify_password
 from gateway.auth.scopes import Role
 from gateway.auth.tokens import IssuedToken
 from gateway.context import Info
-from gateway.errors import BadUserInput, Conflict, NotFound, Unauthenticated
-from gateway.ids import parse_id
+from gateway.core.errors import BadUserInput, Conflict, NotFound, Unauthenticated
+from gateway.core.ids import parse_id
 from gateway.mongo import Document
 from gateway.ratelimit import login_guard
 from loaders import identity as data

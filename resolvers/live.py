@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from gateway.context import Info
-from gateway.errors import Forbidden
+from gateway.core.errors import Forbidden
 from gateway.mongo import Document
 
 

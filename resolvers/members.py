@@ -14,8 +14,8 @@ from gateway.auth.passwords import hash_password, verify_password
 from gateway.auth.principal import PrincipalKind
 from gateway.auth.tokens import IssuedToken
 from gateway.context import Info
-from gateway.errors import BadUserInput, Conflict, NotFound, Unauthenticated
-from gateway.ids import new_id, parse_id
+from gateway.core.errors import BadUserInput, Conflict, NotFound, Unauthenticated
+from gateway.core.ids import new_id, parse_id
 from gateway.mongo import Document
 from gateway.ratelimit import login_guard
 from loaders import members as data

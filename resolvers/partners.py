@@ -5,8 +5,8 @@ from __future__ import annotations
 from pymongo.errors import DuplicateKeyError
 
 from gateway.context import Info
-from gateway.errors import BadUserInput, Conflict, NotFound
-from gateway.ids import parse_id
+from gateway.core.errors import BadUserInput, Conflict, NotFound
+from gateway.core.ids import parse_id
 from gateway.mongo import Document
 from loaders import partners as data
 

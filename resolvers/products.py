@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.context import Info
-from gateway.errors import NotFound
-from gateway.ids import parse_id
+from gateway.core.errors import NotFound
+from gateway.core.ids import parse_id
 from gateway.mongo import Document
 from loaders import products as data
 from loaders.base import Page

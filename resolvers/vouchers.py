@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.context import Info
-from gateway.errors import Conflict, NotFound
-from gateway.ids import parse_id
+from gateway.core.errors import Conflict, NotFound
+from gateway.core.ids import parse_id
 from gateway.mongo import Document
 from loaders import vouchers as data
 from loaders.base import Page, utcnow

@@ -17,7 +17,7 @@ import strawberry
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 from gateway.mongo import Document
 from loaders import affiliate as data
 from loaders.base import from_epoch_ms

@@ -15,7 +15,7 @@ import strawberry
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 from gateway.mongo import Document
 from loaders import crm as data
 from resolvers import crm as resolve

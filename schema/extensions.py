@@ -10,9 +10,9 @@ from graphql import GraphQLError
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
-from gateway.errors import PUBLIC_CODES, GatewayError
+from gateway.core.errors import PUBLIC_CODES, GatewayError
 
-log = logging.getLogger("gateway.errors")
+log = logging.getLogger("gateway.core.errors")
 
 MASKED_MESSAGE = "Internal server error."
 

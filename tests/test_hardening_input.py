@@ -25,9 +25,9 @@ from graphql import (
     get_named_type,
 )
 
-from gateway.errors import BadUserInput
-from gateway.ids import parse_id
-from gateway.validation import check_user_keys
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import parse_id
+from gateway.core.validation import check_user_keys
 from schema import build_schema
 from tests.conftest import TEST_JWT_KEYS, GraphQL, World
 from tests.hardening_fixtures import MakeClient, make_client, post

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from graphql import GraphQLError
 
 from gateway.auth.issue import keyring_from, operator_token
-from gateway.errors import NotFound
+from gateway.core.errors import NotFound
 from gateway.keys import SERVICES
 from gateway.mongo import Database
 from gateway.settings import SettingsError

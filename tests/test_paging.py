@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 from gateway.mongo import CommandTally, Database, database, open_client
 from loaders.base import (
     DEFAULT_PAGE_SIZE,

@@ -20,7 +20,7 @@ import jwt
 
 from gateway.auth.principal import ANONYMOUS, Principal, PrincipalKind
 from gateway.auth.tokens import InvalidToken, Keyring, TokenKind
-from gateway.errors import Unauthenticated
+from gateway.core.errors import Unauthenticated
 from gateway.mongo import Database
 from loaders import identity
 

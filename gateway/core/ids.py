@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 
 _ID_BODY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 

@@ -1,7 +1,7 @@
 """Input checks for domain code that stores or queries user-supplied mappings.
 
 GraphQL's typed inputs already keep operators out of MongoDB filters (there is no
-JSON scalar, and ids go through `gateway.ids.parse_id`). Where a domain accepts a
+JSON scalar, and ids go through `gateway.core.ids.parse_id`). Where a domain accepts a
 free-form mapping (content strings, metadata, custom attributes), its keys must be
 checked before they reach MongoDB: a key with `$` is an operator, one with `.` a
 dotted path into another field.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.errors import BadUserInput
+from gateway.core.errors import BadUserInput
 
 MAX_KEY_LENGTH = 200
 
