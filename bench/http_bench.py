@@ -22,7 +22,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.settings import load_settings
-from gateway.store import embedded_store, free_loopback_port
+from gateway.storage.store import embedded_store, free_loopback_port
 
 OPERATIONS = {
     "typename": "{ __typename }",

@@ -47,7 +47,7 @@ from gateway.auth.issue import keyring_from, staff_access_token
 from gateway.auth.scopes import Role
 from gateway.keys import SERVICES
 from gateway.settings import Settings, load_settings
-from gateway.store import embedded_store, free_loopback_port
+from gateway.storage.store import embedded_store, free_loopback_port
 from loaders import activations, identity, members, partners
 from loaders.base import utcnow
 

@@ -26,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.auth.principal import Principal
 from gateway.keys import SERVICES
-from gateway.mongo import REQUEST_COMMANDS
+from gateway.storage.mongo import REQUEST_COMMANDS
 
 log = logging.getLogger("gateway.access")
 

@@ -17,7 +17,7 @@ from gateway.auth.scopes import Scope as StaffScope
 from gateway.core.errors import BadUserInput, GatewayError
 from gateway.csvcells import safe_cell
 from gateway.keys import SERVICES
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from gateway.view import principal_for_request
 from loaders import affiliate as data
 from loaders.base import Scope

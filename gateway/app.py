@@ -12,11 +12,12 @@ from gateway.auth.issue import keyring_from
 from gateway.changes import ChangeHub
 from gateway.context import Services
 from gateway.core.metrics import Metrics
-from gateway.indexes import ensure_indexes
 from gateway.keys import SERVICES, SETTINGS
-from gateway.mongo import CommandTally, database, open_client
 from gateway.settings import Settings
+from gateway.storage.indexes import ensure_indexes
+from gateway.storage.mongo import CommandTally, database, open_client
 from gateway.view import GraphQLView
+from loaders import all_indexes
 from schema import build_schema
 
 TALLY = web.AppKey("command_tally", CommandTally)
@@ -48,7 +49,7 @@ def create_app(settings: Settings) -> web.Application:
         client = open_client(settings.mongodb_uri, app[TALLY], settings.mongo_timeout_ms)
         try:
             db = database(client, settings.db_name)
-            await ensure_indexes(db)
+            await ensure_indexes(db, all_indexes())
             hub = ChangeHub(db, metrics, ready_timeout=settings.mongo_timeout_ms / 1000)
             services = Services(
                 settings=settings, db=db, keyring=keyring_from(settings), metrics=metrics, hub=hub

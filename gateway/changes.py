@@ -38,7 +38,7 @@ from pymongo.errors import PyMongoError
 
 from gateway.core.errors import RateLimited
 from gateway.core.metrics import Metrics
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.auth.scopes import Role
 from gateway.core.errors import GatewayError
-from gateway.runtime import connected, resolved_store
 from gateway.settings import Settings, SettingsError, load_settings
-from gateway.store import StoreError
+from gateway.storage.runtime import connected, resolved_store
+from gateway.storage.store import StoreError
+from loaders import all_indexes
 
 log = logging.getLogger("gateway")
 
@@ -116,7 +117,7 @@ def _run_with_db(settings: Settings, work: Callable[[Any, Settings], Awaitable[A
     with resolved_store(settings) as resolved:
 
         async def runner() -> Any:
-            async with connected(resolved) as db:
+            async with connected(resolved, all_indexes()) as db:
                 return await work(db, resolved)
 
         return asyncio.run(runner())

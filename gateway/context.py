@@ -12,8 +12,8 @@ from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
 from gateway.changes import ChangeHub
 from gateway.core.metrics import Metrics
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from loaders.base import Loaders, Scope
 
 if TYPE_CHECKING:

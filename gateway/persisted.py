@@ -32,7 +32,7 @@ from strawberry.schema.schema import validate_document
 
 from gateway.core.errors import BadUserInput, Forbidden, GatewayError, PersistedQueryNotFound
 from gateway.limits import LRU, DocumentCache, sha256_hex
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import hardening as data
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")

@@ -30,7 +30,7 @@ from loaders.base import utcnow
 if TYPE_CHECKING:
     from gateway.context import Context
     from gateway.limits import Measures
-    from gateway.mongo import Database
+    from gateway.storage.mongo import Database
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from pymongo.errors import BulkWriteError
 from gateway.auth import secrets as creds
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
     Page,

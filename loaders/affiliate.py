@@ -28,7 +28,7 @@ from pymongo import ReturnDocument
 
 from gateway.core.errors import BadUserInput, NotFound
 from gateway.core.ids import new_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
     Page,

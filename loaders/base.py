@@ -21,7 +21,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.core.errors import BadUserInput, Forbidden, NotFound
-from gateway.mongo import Database, Document
+from gateway.storage.indexes import IndexSpec as IndexSpec  # re-exported for the domains
+from gateway.storage.mongo import Database, Document
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -221,18 +222,6 @@ async def paginate(
 
     cursors = [encode_cursor([_value_at(row, k) for k in keys]) for row in rows]
     return Page(rows=rows, cursors=cursors, has_next_page=has_next, count=count)
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    """An index a domain needs; created idempotently at start (`gateway.indexes`)."""
-
-    collection: str
-    keys: Sequence[tuple[str, int]]
-    unique: bool = False
-    partial: Mapping[str, Any] | None = None
-    expire_after_seconds: int | None = None
-    name: str | None = None
 
 
 def utcnow() -> datetime:

@@ -14,7 +14,7 @@ from typing import Any
 import nh3
 
 from gateway.core.errors import BadUserInput
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders.base import IndexSpec, epoch_ms, utcnow
 
 INDEXES = [IndexSpec("content_strings", [("partner_id", 1)], unique=True)]

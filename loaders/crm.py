@@ -18,7 +18,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from gateway.core.ids import new_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
     Page,

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders.base import IndexSpec, epoch_ms, utcnow
 
 INDEXES = [

@@ -19,7 +19,7 @@ from gateway.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, has
 from gateway.auth.scopes import ROLE_SCOPES, Role
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
     Page,

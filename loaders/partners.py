@@ -6,7 +6,7 @@ from typing import Any
 
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders.base import IndexSpec, Page, Scope, ScopedLoader, in_key_order, paginate, utcnow
 
 INDEXES = [IndexSpec("partners", [("name_lower", 1)], unique=True)]

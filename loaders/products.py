@@ -20,7 +20,7 @@ from pymongo import ReturnDocument
 from gateway.auth.principal import PrincipalKind
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
     Page,

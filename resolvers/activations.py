@@ -17,7 +17,7 @@ from gateway.changes import Feed, Listener
 from gateway.context import Info
 from gateway.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from gateway.core.ids import parse_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind, Metrics, StatsRange
 from loaders.base import Page, utcnow

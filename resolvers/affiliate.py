@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from gateway.core.ids import parse_id
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import affiliate as data
 from loaders.affiliate import AnalyticsFilter, AnalyticsSpec, EventFilter
 from loaders.base import Page, Scope, utcnow

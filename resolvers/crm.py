@@ -17,7 +17,7 @@ from strawberry.types.unset import UnsetType
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, NotFound
 from gateway.core.ids import parse_id
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import crm as data
 from loaders.base import Page, check_first
 from loaders.identity import normalize_email

@@ -13,8 +13,8 @@ from gateway.auth.tokens import IssuedToken
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from gateway.core.ids import parse_id
-from gateway.mongo import Document
 from gateway.ratelimit import login_guard
+from gateway.storage.mongo import Document
 from loaders import identity as data
 from loaders.partners import PartnerByIdLoader
 

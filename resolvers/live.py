@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from gateway.context import Info
 from gateway.core.errors import Forbidden
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 
 
 def inserted(info: Info, collection: str) -> AsyncIterator[Document]:

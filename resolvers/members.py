@@ -16,8 +16,8 @@ from gateway.auth.tokens import IssuedToken
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from gateway.core.ids import new_id, parse_id
-from gateway.mongo import Document
 from gateway.ratelimit import login_guard
+from gateway.storage.mongo import Document
 from loaders import members as data
 from loaders import vouchers as voucher_data
 from loaders.base import Page, utcnow

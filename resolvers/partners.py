@@ -7,7 +7,7 @@ from pymongo.errors import DuplicateKeyError
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, NotFound
 from gateway.core.ids import parse_id
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import partners as data
 
 

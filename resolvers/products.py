@@ -7,7 +7,7 @@ from typing import Any
 from gateway.context import Info
 from gateway.core.errors import NotFound
 from gateway.core.ids import parse_id
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import products as data
 from loaders.base import Page
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from gateway.context import Info
 from gateway.core.errors import Conflict, NotFound
 from gateway.core.ids import parse_id
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import vouchers as data
 from loaders.base import Page, utcnow
 from loaders.members import MemberByIdLoader

@@ -10,7 +10,7 @@ import strawberry
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders.activations import ActivationStatus as StoredStatus
 from loaders.activations import EventKind
 from resolvers import activations as resolve

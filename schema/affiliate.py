@@ -18,7 +18,7 @@ import strawberry
 from gateway.auth.scopes import Scope
 from gateway.context import Info
 from gateway.core.errors import BadUserInput
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import affiliate as data
 from loaders.base import from_epoch_ms
 from resolvers import affiliate as resolve

@@ -16,7 +16,7 @@ import strawberry
 from gateway.auth.scopes import Scope
 from gateway.context import Info
 from gateway.core.errors import BadUserInput
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import crm as data
 from resolvers import crm as resolve
 from schema.connection import Connection

@@ -10,7 +10,7 @@ from gateway.auth.principal import PrincipalKind
 from gateway.auth.scopes import ROLE_SCOPES, Role
 from gateway.auth.scopes import Scope as StaffScope
 from gateway.context import Info
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders.base import from_epoch_ms
 from resolvers import identity as resolve
 from schema.partners import Partner, load_partner

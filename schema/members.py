@@ -12,7 +12,7 @@ from strawberry.tools import merge_types
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import members as data
 from loaders.base import from_epoch_ms
 from resolvers import members as resolve

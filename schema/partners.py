@@ -10,7 +10,7 @@ import strawberry
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders.affiliate import WebsitesByPartnerLoader, profile_value
 from resolvers import partners as resolve
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow

@@ -11,7 +11,7 @@ import strawberry
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
-from gateway.mongo import Document
+from gateway.storage.mongo import Document
 from loaders import vouchers as data
 from loaders.base import from_epoch_ms
 from resolvers import vouchers as resolve

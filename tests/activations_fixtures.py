@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import activations as data
 from loaders.activations import ActivationStatus
 from loaders.base import utcnow

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import affiliate as data
 
 

@@ -21,9 +21,9 @@ from gateway.app import TALLY, create_app
 from gateway.auth.issue import keyring_from, member_token, operator_token, staff_access_token
 from gateway.auth.scopes import Role
 from gateway.keys import SERVICES
-from gateway.mongo import Database
 from gateway.settings import Settings, load_settings
-from gateway.store import embedded_store
+from gateway.storage.mongo import Database
+from gateway.storage.store import embedded_store
 from loaders import identity, partners
 
 TEST_JWT_KEYS = {"test-k1": secrets.token_urlsafe(48), "test-k0": secrets.token_urlsafe(48)}

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import crm as data
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.auth.passwords import hash_password
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import members as member_data
 from loaders import vouchers as voucher_data
 from loaders.base import epoch_ms, utcnow

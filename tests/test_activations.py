@@ -10,7 +10,7 @@ from gateway.auth import secrets as creds
 from gateway.auth.authenticate import principal_from_credentials
 from gateway.context import Context
 from gateway.keys import SERVICES
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind
 from loaders.base import utcnow

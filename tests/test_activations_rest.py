@@ -9,9 +9,9 @@ from aiohttp.test_utils import TestClient
 
 from gateway.csvcells import safe_cell
 from gateway.demo import seed_demo
-from gateway.mongo import Database
 from gateway.partner_stats import redact_query
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind, Metrics
 from tests.activations_fixtures import given_activation

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import affiliate as data
 from tests.affiliate_fixtures import Catalogue, approve, catalogue, clicks, conversion
 from tests.conftest import GraphQL, World, error_codes, only_error

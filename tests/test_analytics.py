@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders.base import utcnow
 from tests.conftest import GraphQL, World, error_codes, only_error
 from tests.portal_fixtures import given_class, given_member, given_watches

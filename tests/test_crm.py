@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from tests.conftest import CommandCounter, GraphQL, World, error_codes, only_error
 from tests.crm_fixtures import given_fan
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from gateway.demo import crm
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from loaders.base import utcnow
 from tests.conftest import GraphQL, World
 

@@ -10,8 +10,8 @@ import pytest
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from gateway.indexes import store_cannot_index_id_in_compound
-from gateway.mongo import Database
+from gateway.storage.indexes import store_cannot_index_id_in_compound
+from gateway.storage.mongo import Database
 
 T0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 

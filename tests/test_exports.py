@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.exports import BILLING_HEADERS, MEMBER_HEADERS, VOUCHER_HEADERS
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from loaders.base import utcnow
 from tests.conftest import Persona, World, make_member_persona
 from tests.portal_fixtures import given_class, given_member, given_voucher, given_watches

@@ -13,8 +13,8 @@ from pymongo import MongoClient
 
 from gateway.cli import main
 from gateway.keys import SERVICES
-from gateway.mongo import Database
 from gateway.persisted import register_directory
+from gateway.storage.mongo import Database
 from schema import build_schema
 from tests.conftest import World, error_codes, only_error
 from tests.hardening_fixtures import MakeClient, make_client, post

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import hardening as data
 from loaders.base import utcnow
 from resolvers.identity import LOGIN_FAILED

@@ -15,8 +15,8 @@ from graphql import GraphQLError
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.core.errors import NotFound
 from gateway.keys import SERVICES
-from gateway.mongo import Database
 from gateway.settings import SettingsError
+from gateway.storage.mongo import Database
 from schema.extensions import MASKED_MESSAGE, public_error
 from tests.conftest import TEST_JWT_KEYS, World, error_codes, make_settings, only_error
 from tests.hardening_fixtures import JSON_HEADERS, MakeClient, make_client, post

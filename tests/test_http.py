@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from tests.conftest import GraphQL, World, error_codes
 
 TYPENAME = "{ __typename }"

@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.auth import secrets as creds
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from tests.conftest import TEST_JWT_KEYS, GraphQL, Persona, World, error_codes, only_error
 
 VIEWER = "{ viewer { kind subjectId partnerId scopes } }"

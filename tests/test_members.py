@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from loaders.base import utcnow
 from tests.conftest import (
     GraphQL,

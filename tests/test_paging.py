@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from gateway.core.errors import BadUserInput
-from gateway.mongo import CommandTally, Database, database, open_client
+from gateway.storage.mongo import CommandTally, Database, database, open_client
 from loaders.base import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,

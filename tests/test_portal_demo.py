@@ -6,8 +6,8 @@ from collections import Counter
 
 from gateway.demo import seed_demo
 from gateway.demo.members import DEMO_MEMBER_PASSWORD
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from loaders import members as member_data
 from loaders import vouchers as voucher_data
 from tests.conftest import GraphQL, Persona

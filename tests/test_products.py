@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from tests.conftest import GraphQL, World, error_codes, only_error
 
 FIELDS = "id name description image price priceMinor currency externalUrl productType " \

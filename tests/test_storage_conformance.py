@@ -22,7 +22,8 @@ from pymongo import AsyncMongoClient, DeleteOne, InsertOne, MongoClient, ReturnD
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
-from gateway.indexes import all_indexes, ensure_indexes
+from gateway.storage.indexes import ensure_indexes
+from loaders import all_indexes
 
 Doc = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -856,7 +857,7 @@ async def test_every_declared_collection_accepts_writes_after_ensure_indexes(
     mdb: AsyncDatabase[Doc],
 ) -> None:
     # Given a fresh database with every index the domains declare (as at gateway start)
-    await ensure_indexes(mdb)
+    await ensure_indexes(mdb, all_indexes())
     collections = sorted({spec.collection for spec in all_indexes()})
     assert collections
     # Then each collection takes a write and answers a count: no keyword names, no index

@@ -25,7 +25,7 @@ from typing import Any
 import jwt
 import pytest
 
-from gateway.store import free_loopback_port
+from gateway.storage.store import free_loopback_port
 
 pytestmark = pytest.mark.slow
 

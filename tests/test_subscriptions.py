@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from gateway.auth.issue import keyring_from
 from gateway.auth.tokens import TokenKind
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 from loaders.identity import open_session
 from tests.conftest import GraphQL, Persona, World, error_codes
 from tests.crm_fixtures import given_fan

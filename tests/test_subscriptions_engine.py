@@ -20,8 +20,8 @@ from pymongo import AsyncMongoClient
 
 from gateway.app import create_app
 from gateway.keys import SERVICES
-from gateway.mongo import Database, Document
-from gateway.store import _ping, free_loopback_port
+from gateway.storage.mongo import Database, Document
+from gateway.storage.store import _ping, free_loopback_port
 from loaders import crm as crm_data
 from loaders import members as member_data
 from tests.conftest import TEST_JWT_KEYS, World, error_codes, make_settings

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders.activations import ActivationStatus
 from tests.activations_fixtures import given_activation
 from tests.conftest import GraphQL, Persona, World, error_codes

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import vouchers as voucher_data
 from loaders.base import utcnow
 from tests.conftest import GraphQL, World, error_codes, only_error

@@ -21,7 +21,7 @@ import jwt
 from gateway.auth.principal import ANONYMOUS, Principal, PrincipalKind
 from gateway.auth.tokens import InvalidToken, Keyring, TokenKind
 from gateway.core.errors import Unauthenticated
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import identity
 
 log = logging.getLogger(__name__)

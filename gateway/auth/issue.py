@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gateway.auth.tokens import IssuedToken, Keyring, TokenKind
-from gateway.mongo import Document
 from gateway.settings import Settings
+from gateway.storage.mongo import Document
 from loaders.identity import staff_scopes
 
 

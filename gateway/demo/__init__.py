@@ -13,8 +13,8 @@ from typing import Any
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.demo import activations, affiliate, content, crm, identity, members, products, vouchers
 from gateway.demo.base import DemoPartner, DemoSecrets, DomainSeeder
-from gateway.mongo import Database
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
 
 DEMO_PARTNERS = (("par_demo-alpha", "Alpha Fitness"), ("par_demo-bravo", "Bravo Events"))
 

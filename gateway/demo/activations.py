@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from gateway.auth import secrets as creds
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind
 from loaders.base import epoch_ms, utcnow

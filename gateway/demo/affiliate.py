@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.base import epoch_ms, utcnow
 

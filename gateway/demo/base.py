@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.auth import secrets as creds
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 
 
 @dataclass

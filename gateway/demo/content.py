@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import content as data
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import crm as data
 from loaders.base import utcnow
 

@@ -6,7 +6,7 @@ from gateway.auth import secrets as creds
 from gateway.auth.passwords import hash_password, verify_password
 from gateway.auth.scopes import Role
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders.base import utcnow
 
 STAFF_ROLES = (Role.OWNER, Role.ANALYST)

@@ -13,7 +13,7 @@ from pymongo import ReplaceOne
 from gateway.auth.passwords import hash_password
 from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.demo.vouchers import demo_voucher
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import members as data
 from loaders import vouchers as voucher_data
 from loaders.base import epoch_ms, utcnow

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pymongo import ReplaceOne
 
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database
+from gateway.storage.mongo import Database
 from loaders import products as data
 from loaders.base import epoch_ms, utcnow
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pymongo import ReplaceOne
 
 from gateway.demo.base import DemoPartner, DemoSecrets
-from gateway.mongo import Database, Document
+from gateway.storage.mongo import Database, Document
 from loaders import vouchers as data
 from loaders.base import epoch_ms, utcnow
 

@@ -1,41 +1,24 @@
-"""Every index the domains declare, created idempotently at start."""
+"""Index declarations and their idempotent creation at start (the domains declare them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from gateway.mongo import Database
-from loaders import (
-    activations,
-    affiliate,
-    content,
-    crm,
-    hardening,
-    identity,
-    members,
-    partners,
-    products,
-    vouchers,
-)
-from loaders.base import IndexSpec
-
-INDEX_SOURCES = (
-    identity,
-    partners,
-    activations,
-    affiliate,
-    vouchers,
-    members,
-    products,
-    content,
-    crm,
-    hardening,
-)
+from gateway.storage.mongo import Database
 
 
-def all_indexes() -> list[IndexSpec]:
-    return [spec for module in INDEX_SOURCES for spec in module.INDEXES]
+@dataclass(frozen=True)
+class IndexSpec:
+    """An index a domain needs; created idempotently at start (`ensure_indexes`)."""
+
+    collection: str
+    keys: Sequence[tuple[str, int]]
+    unique: bool = False
+    partial: Mapping[str, Any] | None = None
+    expire_after_seconds: int | None = None
+    name: str | None = None
 
 
 async def store_cannot_index_id_in_compound(db: Database) -> bool:
@@ -48,10 +31,10 @@ async def store_cannot_index_id_in_compound(db: Database) -> bool:
     return info.get("process") == "nx_27017"
 
 
-async def ensure_indexes(db: Database, specs: Iterable[IndexSpec] | None = None) -> None:
-    """Create every declared index; idempotent, so it runs at each start."""
+async def ensure_indexes(db: Database, specs: Iterable[IndexSpec]) -> None:
+    """Create the given indexes (`loaders.all_indexes()`); idempotent, so it runs at each start."""
     strip_id = await store_cannot_index_id_in_compound(db)
-    for spec in specs if specs is not None else all_indexes():
+    for spec in specs:
         options: dict[str, Any] = {"unique": spec.unique}
         if spec.partial is not None:
             options["partialFilterExpression"] = dict(spec.partial)

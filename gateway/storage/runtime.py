@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 
-from gateway.indexes import ensure_indexes
-from gateway.mongo import CommandTally, Database, database, open_client
 from gateway.settings import Settings
-from gateway.store import embedded_store
+from gateway.storage.indexes import IndexSpec, ensure_indexes
+from gateway.storage.mongo import CommandTally, Database, database, open_client
+from gateway.storage.store import embedded_store
 
 
 @contextlib.contextmanager
@@ -22,14 +22,14 @@ def resolved_store(settings: Settings) -> Iterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def connected(settings: Settings) -> AsyncIterator[Database]:
+async def connected(settings: Settings, indexes: Iterable[IndexSpec]) -> AsyncIterator[Database]:
     """A database handle with indexes ensured, for CLI commands (`settings` resolved)."""
     if not settings.mongodb_uri:
         raise RuntimeError("settings must be resolved (see resolved_store)")
     client = open_client(settings.mongodb_uri, CommandTally(), settings.mongo_timeout_ms)
     try:
         db = database(client, settings.db_name)
-        await ensure_indexes(db)
+        await ensure_indexes(db, indexes)
         yield db
     finally:
         await client.close()
