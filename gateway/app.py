@@ -9,10 +9,10 @@ from aiohttp import web
 from gateway import accesslog, affiliate_exports, exports, partner_stats, security
 from gateway import http as health
 from gateway.auth.issue import keyring_from
-from gateway.changes import ChangeHub
 from gateway.context import Services
 from gateway.core.metrics import Metrics
 from gateway.keys import SERVICES, SETTINGS
+from gateway.live.hub import ChangeHub
 from gateway.settings import Settings
 from gateway.storage.indexes import ensure_indexes
 from gateway.storage.mongo import CommandTally, database, open_client

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
-from gateway.changes import ChangeHub
 from gateway.core.metrics import Metrics
+from gateway.live.hub import ChangeHub
 from gateway.settings import Settings
 from gateway.storage.mongo import Database
 from loaders.base import Loaders, Scope

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from gateway.auth.principal import Principal, PrincipalKind
+from gateway.core.clock import utcnow
 from gateway.core.errors import RateLimited
 from gateway.settings import Settings
 from loaders import hardening as data
-from loaders.base import utcnow
 
 if TYPE_CHECKING:
     from gateway.context import Context

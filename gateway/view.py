@@ -25,9 +25,9 @@ from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.context import Context, Services
 from gateway.core.errors import GatewayError
 from gateway.keys import SERVICES
+from gateway.live.guard import ConnectionGuard, close_socket
 from gateway.security import graphql_error_response
 from gateway.settings import Settings
-from gateway.wsguard import ConnectionGuard, close_socket
 from schema.extensions import public_error
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)

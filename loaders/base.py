@@ -20,6 +20,7 @@ from aiodataloader import DataLoader
 from pymongo.asynchronous.collection import AsyncCollection
 
 from gateway.auth.principal import Principal, PrincipalKind
+from gateway.core.clock import utcnow as utcnow  # re-exported for the domains
 from gateway.core.errors import BadUserInput, Forbidden, NotFound
 from gateway.storage.indexes import IndexSpec as IndexSpec  # re-exported for the domains
 from gateway.storage.mongo import Database, Document
@@ -222,10 +223,6 @@ async def paginate(
 
     cursors = [encode_cursor([_value_at(row, k) for k in keys]) for row in rows]
     return Page(rows=rows, cursors=cursors, has_next_page=has_next, count=count)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from gateway.auth.principal import PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
-from gateway.changes import Feed, Listener
 from gateway.context import Info
 from gateway.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from gateway.core.ids import parse_id
+from gateway.live.hub import Feed, Listener
 from gateway.storage.mongo import Database, Document
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind, Metrics, StatsRange

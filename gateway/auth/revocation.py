@@ -1,7 +1,7 @@
 """Which stored documents can revoke a principal before its token expires.
 
 A live WebSocket keeps its principal for hours; these are the documents whose change
-must make the gateway check the connection's credentials again (see `gateway.wsguard`).
+must make the gateway check the connection's credentials again (see `gateway.live.guard`).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from aiohttp import web
 
 from gateway.auth.principal import Principal
 from gateway.auth.revocation import revoking_documents
-from gateway.changes import Change, ChangeHub, Listener
-from loaders.base import utcnow
+from gateway.core.clock import utcnow
+from gateway.live.hub import Change, ChangeHub, Listener
 
 log = logging.getLogger(__name__)
 
