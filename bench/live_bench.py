@@ -45,7 +45,7 @@ from pymongo import AsyncMongoClient
 from gateway.app import create_app
 from gateway.auth.issue import keyring_from, staff_access_token
 from gateway.auth.scopes import Role
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 from gateway.settings import Settings, load_settings
 from gateway.storage.store import embedded_store, free_loopback_port
 from loaders import activations, identity, members, partners

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import strawberry
 from aiohttp import web
 
-from gateway import accesslog, affiliate_exports, exports, partner_stats, security
-from gateway import http as health
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
 from gateway.core.metrics import Metrics
-from gateway.keys import SERVICES, SETTINGS
+from gateway.http import accesslog, affiliate_exports, exports, health, partner_stats, security
+from gateway.http.keys import SERVICES, SETTINGS
+from gateway.http.view import GraphQLView
 from gateway.live.hub import ChangeHub
+from gateway.protection.extensions import protection_extensions
 from gateway.settings import Settings
 from gateway.storage.indexes import ensure_indexes
 from gateway.storage.mongo import CommandTally, database, open_client
-from gateway.view import GraphQLView
 from loaders import all_indexes
 from schema import build_schema
 
 TALLY = web.AppKey("command_tally", CommandTally)
+
+
+def gateway_schema(settings: Settings | None) -> strawberry.Schema:
+    """The schema with the gateway's extensions: access-log note, then protection."""
+    return build_schema(settings, [accesslog.OperationLog, *protection_extensions(settings)])
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -41,7 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     metrics = Metrics()
     app[TALLY] = CommandTally(metrics)
-    schema = build_schema(settings)
+    schema = gateway_schema(settings)
 
     async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
         if not settings.mongodb_uri:

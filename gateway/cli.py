@@ -172,8 +172,8 @@ def _admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _operations(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.limits import measure_sources
-    from gateway.persisted import read_operation_files, register_directory
+    from gateway.protection.limits import measure_sources
+    from gateway.protection.persisted import read_operation_files, register_directory
     from schema import build_schema
 
     schema = build_schema(settings)._schema

@@ -7,13 +7,13 @@ import asyncio
 from pymongo.errors import DuplicateKeyError
 
 from gateway.auth.issue import staff_access_token
+from gateway.auth.lockout import login_guard
 from gateway.auth.passwords import verify_password
 from gateway.auth.scopes import Role
 from gateway.auth.tokens import IssuedToken
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from gateway.core.ids import parse_id
-from gateway.ratelimit import login_guard
 from gateway.storage.mongo import Document
 from loaders import identity as data
 from loaders.partners import PartnerByIdLoader

@@ -10,13 +10,13 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from gateway.auth.issue import member_token
+from gateway.auth.lockout import login_guard
 from gateway.auth.passwords import hash_password, verify_password
 from gateway.auth.principal import PrincipalKind
 from gateway.auth.tokens import IssuedToken
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 from gateway.core.ids import new_id, parse_id
-from gateway.ratelimit import login_guard
 from gateway.storage.mongo import Document
 from loaders import members as data
 from loaders import vouchers as voucher_data

@@ -6,16 +6,15 @@ are merged into the root types here. Add a domain by listing its module below.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from gateway.limits import hardening_extensions
-from gateway.settings import Settings
 from schema import (
     activations,
     affiliate,
@@ -29,6 +28,9 @@ from schema import (
 )
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 DOMAINS: tuple[ModuleType, ...] = (
     identity,
@@ -48,17 +50,17 @@ def _root(name: str) -> type | None:
     return merge_types(name, parts) if parts else None
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    """The schema with the gateway's extensions; production settings harden it."""
+def build_schema(
+    settings: Settings | None = None, extensions: Sequence[type[SchemaExtension] | Any] = ()
+) -> strawberry.Schema:
+    """The schema; production settings harden its config.
+
+    `extensions` run before the schema's own error and metrics extensions (the gateway
+    passes its access-log note and protection steps: `gateway.app.gateway_schema`), so
+    their `on_operation` exits after PublicErrors and sees the final operation state.
+    """
     production = settings.is_production if settings else False
     max_batch = settings.max_batch if settings else 0
-    # Hardening (gateway.limits): persisted operations, cached parse + validation with
-    # operation limits, introspection policy, rate limiting, access-log notes.
-    extensions: list[type[SchemaExtension] | Any] = [
-        *hardening_extensions(settings),
-        PublicErrors,
-        OperationMetrics,
-    ]
     query = _root("Query")
     if query is None:
         raise RuntimeError("no domain defines a Query")
@@ -66,7 +68,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=query,
         mutation=_root("Mutation"),
         subscription=_root("Subscription"),
-        extensions=extensions,
+        extensions=[*extensions, PublicErrors, OperationMetrics],
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(
             disable_field_suggestions=production,

@@ -20,7 +20,7 @@ from pymongo import MongoClient
 from gateway.app import TALLY, create_app
 from gateway.auth.issue import keyring_from, member_token, operator_token, staff_access_token
 from gateway.auth.scopes import Role
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 from gateway.settings import Settings, load_settings
 from gateway.storage.mongo import Database
 from gateway.storage.store import embedded_store

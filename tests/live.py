@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 
 PROTOCOL = "graphql-transport-ws"
 

@@ -9,7 +9,7 @@ from typing import Any
 from gateway.auth import secrets as creds
 from gateway.auth.authenticate import principal_from_credentials
 from gateway.context import Context
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 from gateway.storage.mongo import Database
 from loaders import activations as data
 from loaders.activations import ActivationStatus, EventKind

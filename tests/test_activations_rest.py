@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from gateway.csvcells import safe_cell
 from gateway.demo import seed_demo
-from gateway.partner_stats import redact_query
+from gateway.http.csvcells import safe_cell
+from gateway.http.partner_stats import redact_query
 from gateway.settings import Settings
 from gateway.storage.mongo import Database
 from loaders import activations as data

@@ -454,6 +454,6 @@ async def test_csv_exports(
 
 
 def data_columns(conversions: bool) -> list[str]:
-    from gateway.affiliate_exports import CLICK_COLUMNS, CONVERSION_COLUMNS
+    from gateway.http.affiliate_exports import CLICK_COLUMNS, CONVERSION_COLUMNS
 
     return CONVERSION_COLUMNS if conversions else CLICK_COLUMNS

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.exports import BILLING_HEADERS, MEMBER_HEADERS, VOUCHER_HEADERS
+from gateway.http.exports import BILLING_HEADERS, MEMBER_HEADERS, VOUCHER_HEADERS
 from gateway.settings import Settings
 from gateway.storage.mongo import Database
 from loaders.base import utcnow

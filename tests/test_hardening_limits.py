@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from graphql import build_schema as build_sdl_schema
 from graphql import parse
 
-from gateway.limits import Limits, measure, violations
+from gateway.protection.limits import Limits, measure, violations
 from gateway.settings import Settings
 from schema import build_schema
 from tests.conftest import GraphQL, World, error_codes, only_error

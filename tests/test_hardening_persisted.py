@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 from pymongo import MongoClient
 
 from gateway.cli import main
-from gateway.keys import SERVICES
-from gateway.persisted import register_directory
+from gateway.http.keys import SERVICES
+from gateway.protection.persisted import register_directory
 from gateway.storage.mongo import Database
 from schema import build_schema
 from tests.conftest import World, error_codes, only_error

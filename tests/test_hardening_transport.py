@@ -14,7 +14,7 @@ from graphql import GraphQLError
 
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.core.errors import NotFound
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 from gateway.settings import SettingsError
 from gateway.storage.mongo import Database
 from schema.extensions import MASKED_MESSAGE, public_error

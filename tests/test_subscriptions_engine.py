@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from pymongo import AsyncMongoClient
 
 from gateway.app import create_app
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 from gateway.storage.mongo import Database, Document
 from gateway.storage.store import _ping, free_loopback_port
 from loaders import crm as crm_data

@@ -25,7 +25,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gateway.auth.principal import Principal
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 from gateway.storage.mongo import REQUEST_COMMANDS
 
 log = logging.getLogger("gateway.access")

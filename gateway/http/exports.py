@@ -20,9 +20,9 @@ from aiohttp import web
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
 from gateway.core.errors import BadUserInput, Forbidden, GatewayError, Unauthenticated
-from gateway.csvcells import safe_cell
-from gateway.keys import SERVICES
-from gateway.view import error_body, principal_for_request
+from gateway.http.csvcells import safe_cell
+from gateway.http.keys import SERVICES
+from gateway.http.view import error_body, principal_for_request
 from loaders import members as member_data
 from loaders import vouchers as voucher_data
 from loaders.base import Scope, from_epoch_ms

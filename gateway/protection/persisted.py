@@ -14,7 +14,7 @@ else is `FORBIDDEN` with `extensions.reason = "OPERATION_NOT_SAFELISTED"`, and A
 registration of new operations is refused the same way.
 
 A persisted hit skips parsing and validation: hash -> text is cached in-process, and
-the parse/validation caches of `gateway.limits` are keyed by that text.
+the parse/validation caches of `gateway.protection.limits` are keyed by that text.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from gateway.core.errors import BadUserInput, Forbidden, GatewayError, PersistedQueryNotFound
-from gateway.limits import LRU, DocumentCache, sha256_hex
+from gateway.protection.documents import LRU, DocumentCache, sha256_hex
 from gateway.storage.mongo import Database
 from loaders import hardening as data
 

@@ -19,14 +19,14 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.accesslog import note_errors
 from gateway.auth.authenticate import bearer_from_header, principal_from_credentials
 from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.context import Context, Services
 from gateway.core.errors import GatewayError
-from gateway.keys import SERVICES
+from gateway.http.accesslog import note_errors
+from gateway.http.keys import SERVICES
+from gateway.http.security import graphql_error_response
 from gateway.live.guard import ConnectionGuard, close_socket
-from gateway.security import graphql_error_response
 from gateway.settings import Settings
 from schema.extensions import public_error
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 
-from gateway.keys import SERVICES
+from gateway.http.keys import SERVICES
 
 READY_TIMEOUT_SECONDS = 2.0
 

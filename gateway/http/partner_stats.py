@@ -23,8 +23,8 @@ from aiohttp import web
 
 from gateway.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from gateway.core.ids import parse_id
-from gateway.csvcells import safe_cell
-from gateway.keys import SERVICES
+from gateway.http.csvcells import safe_cell
+from gateway.http.keys import SERVICES
 from resolvers.activations import StatsReport, stats_by_token
 
 ROUTE = "/api/partner-stats/{activationId}"

@@ -21,13 +21,10 @@ x the inner selection. Introspection subtrees (`__schema`, `__type`) are not mea
 from __future__ import annotations
 
 import ast
-import hashlib
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
@@ -54,103 +51,32 @@ from graphql import (
     get_operation_ast,
     parse,
 )
-from graphql.language import Lexer, Source, TokenKind
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from gateway.auth.principal import PrincipalKind
 from gateway.core.errors import OperationTooComplex
-from gateway.settings import Settings
+from gateway.protection.documents import (
+    DocumentCache,
+    Limits,
+    Measures,
+    Stats,
+    as_graphql_error,
+    count_tokens,
+    too_complex,
+)
+from gateway.protection.ratelimit import charge_operation
 
 if TYPE_CHECKING:
     from gateway.context import Context
 
-K = TypeVar("K")
-V = TypeVar("V")
-
 DEFAULT_PAGE_SIZE = 20  # api.md: `first` defaults to 20
-CACHE_SIZE = 1024
 LOGIN_FIELDS = frozenset({"partnerLogin", "memberLogin"})
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
-LIMIT_LABELS = {
-    "depth": "depth",
-    "aliases": "number of aliases",
-    "directives": "number of directives",
-    "tokens": "number of tokens",
-    "cost": "cost",
-    "stringLength": "longest string argument",
-}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The configured maxima (`GATEWAY_MAX_*`)."""
-
-    depth: int
-    aliases: int
-    directives: int
-    tokens: int
-    cost: int
-    string_length: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None) -> Limits:
-        if settings is None:
-            fields = Settings.model_fields
-            values = {name: fields[f"max_{name}"].default for name in _LIMIT_FIELDS}
-            return cls(**values)
-        return cls(**{name: getattr(settings, f"max_{name}") for name in _LIMIT_FIELDS})
-
-
-_LIMIT_FIELDS = ("depth", "aliases", "directives", "tokens", "cost", "string_length")
-
-
-def too_complex(limit: str, maximum: int, value: int | None = None) -> OperationTooComplex:
-    """The public error for one exceeded limit (`extensions.limit` names it)."""
-    label = LIMIT_LABELS[limit]
-    if value is None:
-        message = f"Operation too complex: {label} exceeds the limit of {maximum}."
-    else:
-        message = f"Operation too complex: {label} is {value}, the limit is {maximum}."
-    return OperationTooComplex(message, limit=limit, maximum=maximum, value=value)
-
-
-def as_graphql_error(exc: OperationTooComplex) -> GraphQLError:
-    return GraphQLError(exc.message, extensions={"code": exc.code, **exc.extensions})
-
 
 # --- measuring ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stats:
-    """What one selection (set) contributes; fragments are memoised as Stats."""
-
-    cost: int = 0
-    depth: int = 0
-    aliases: int = 0
-    directives: int = 0
-    longest_string: int = 0
-
-    def plus(self, other: Stats) -> Stats:
-        return Stats(
-            cost=self.cost + other.cost,
-            depth=max(self.depth, other.depth),
-            aliases=self.aliases + other.aliases,
-            directives=self.directives + other.directives,
-            longest_string=max(self.longest_string, other.longest_string),
-        )
-
-
-@dataclass(frozen=True)
-class Measures:
-    """An operation's measures; `login_fields` counts root login mutations."""
-
-    stats: Stats
-    login_fields: int = 0
-    uses_variables: bool = False  # page sizes came from variables: cost is per request
 
 
 def _longest_literal(value: ValueNode) -> int:
@@ -284,17 +210,6 @@ def measure(
     return Measures(stats, login_fields, walker.uses_variables)
 
 
-def count_tokens(text: str, stop_after: int | None = None) -> int:
-    """Lexical tokens of a document the way the parser's limit counts them."""
-    lexer = Lexer(Source(text))
-    count = 0
-    while lexer.advance().kind is not TokenKind.EOF:
-        count += 1
-        if stop_after is not None and count > stop_after:
-            break
-    return count
-
-
 def longest_variable_string(variables: Mapping[str, Any] | None) -> int:
     """The longest string anywhere in the variables (iterative: nesting is unbounded)."""
     longest = 0
@@ -325,58 +240,6 @@ def violations(limits: Limits, measures: Measures) -> list[OperationTooComplex]:
         if value > maximum:
             found.append(too_complex(limit, maximum, value))
     return found
-
-
-# --- caches ---------------------------------------------------------------------------
-
-
-class LRU(Generic[K, V]):
-    """A small least-recently-used map (one event loop per process: no locking)."""
-
-    def __init__(self, maxsize: int = CACHE_SIZE) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> V:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.maxsize:
-            self._data.popitem(last=False)
-        return value
-
-
-class DocumentCache:
-    """Per-schema caches of parsed documents, validation results and measures."""
-
-    def __init__(self, limits: Limits, maxsize: int = CACHE_SIZE) -> None:
-        self.limits = limits
-        self.documents: LRU[str, DocumentNode] = LRU(maxsize)
-        self.validations: LRU[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]]
-        self.validations = LRU(maxsize)
-        self.measures: LRU[tuple[str, str | None], Measures] = LRU(maxsize)
-
-    def parse(self, text: str) -> DocumentNode:
-        """Parse with the token limit; too many tokens is OPERATION_TOO_COMPLEX."""
-        cached = self.documents.get(text)
-        if cached is not None:
-            return cached
-        try:
-            document = parse(text, max_tokens=self.limits.tokens)
-        except GraphQLSyntaxError:
-            if count_tokens(text, stop_after=self.limits.tokens) > self.limits.tokens:
-                raise too_complex("tokens", self.limits.tokens) from None
-            raise
-        return self.documents.put(text, document)
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- the extension --------------------------------------------------------------------
@@ -445,8 +308,6 @@ class OperationLimits(SchemaExtension):
         return list(cached)
 
     async def on_validate(self) -> AsyncIterator[None]:
-        from gateway.ratelimit import charge_operation
-
         ctx = self.execution_context
         limits = self.cache.limits
         errors: list[GraphQLError] = []
@@ -471,24 +332,6 @@ class OperationLimits(SchemaExtension):
         # Set even when empty: Strawberry then skips its own (uncached) validation.
         ctx.pre_execution_errors = errors
         yield
-
-
-def hardening_extensions(settings: Settings | None) -> list[Any]:
-    """The schema extensions of this module and of persisted operations, in order.
-
-    Placed before PublicErrors so that their `on_operation` exits after it: the
-    access-log note then sees the final operation state.
-    """
-    from gateway.accesslog import OperationLog
-    from gateway.persisted import PersistedOperations, PersistedTexts
-
-    cache = DocumentCache(Limits.from_settings(settings))
-    texts = PersistedTexts()
-    return [
-        OperationLog,
-        partial(PersistedOperations, cache=cache, texts=texts),
-        partial(OperationLimits, cache=cache),
-    ]
 
 
 # --- measuring the operations clients actually send --------------------------------------

@@ -23,7 +23,7 @@ import orjson
 from aiohttp import hdrs, web
 from strawberry.http.websocket_origin import normalize_origin
 
-from gateway.ratelimit import RATE_DECISION
+from gateway.protection.ratelimit import RATE_DECISION
 from gateway.settings import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

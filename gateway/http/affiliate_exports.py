@@ -15,10 +15,10 @@ from aiohttp import web
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
 from gateway.core.errors import BadUserInput, GatewayError
-from gateway.csvcells import safe_cell
-from gateway.keys import SERVICES
+from gateway.http.csvcells import safe_cell
+from gateway.http.keys import SERVICES
+from gateway.http.view import principal_for_request
 from gateway.storage.mongo import Document
-from gateway.view import principal_for_request
 from loaders import affiliate as data
 from loaders.base import Scope
 from resolvers.affiliate import event_filter

@@ -1,0 +1,7 @@
+"""The HTTP and WebSocket edge: where every request enters.
+
+The GraphQL view (`view`, POST/GET/WebSocket at /graphql), the seed-000 partner-stats REST
+endpoint, the CSV exports, health/readiness/metrics handlers, access logs and the transport
+middlewares (CSRF, CORS, body caps, security headers). It may import every other layer;
+nothing below it (data layers, live engine, protection, storage, core) imports it.
+"""
