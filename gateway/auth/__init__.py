@@ -1,1 +1,7 @@
-"""Identity: principals, credentials and their verification."""
+"""Identity: principals, credentials and their verification.
+
+JWT issuing and checking (pinned algorithm, per-kind audience, key rotation), password
+hashing, app keys and activation tokens, staff roles and scopes, revocation documents, and
+login lock-out. May import `gateway.core`, `gateway.storage`, `gateway.settings` and the
+identity data access in `loaders/`; never the HTTP edge.
+"""
