@@ -1,0 +1,42 @@
+"""Affiliate indexes, the 15-minute slot, and the tenant helpers every sub-module uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from gateway.core.errors import NotFound
+from loaders.base import (
+    IndexSpec,
+    Scope,
+)
+
+INDEXES = [
+    IndexSpec("affiliate_websites", [("partner_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_campaigns", [("brand_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_participations", [("partner_id", 1), ("campaign_id", 1)], unique=True),
+    IndexSpec("affiliate_participations", [("partner_id", 1), ("status", 1), ("_id", 1)]),
+    IndexSpec("affiliate_links", [("partner_id", 1), ("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_clicks", [("partner_id", 1), ("ts", -1), ("_id", -1)]),
+    IndexSpec("affiliate_clicks", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
+    IndexSpec("affiliate_conversions", [("partner_id", 1), ("ts", -1), ("_id", -1)]),
+    IndexSpec("affiliate_conversions", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
+]
+
+SLOT_MS = 15 * 60 * 1000
+
+
+def owned(scope: Scope, partner_id: str) -> dict[str, Any]:
+    """The filter for one partner's rows, refusing a partner outside the caller's tenant."""
+    tenant = scope.tenant()
+    if tenant and tenant["partner_id"] != partner_id:
+        raise NotFound("Partner not found.")
+    return {"partner_id": partner_id}
+
+
+def allowed_partners(scope: Scope, keys: Iterable[str]) -> list[str]:
+    """The subset of partner ids the caller may read (loaders batch over these only)."""
+    if scope.is_operator:
+        return sorted(set(keys))
+    own = scope.principal.partner_id
+    return [own] if own is not None and own in set(keys) else []

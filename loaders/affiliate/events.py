@@ -1,0 +1,239 @@
+"""Clicks and conversions: documents, inserts, the filtered lists and per-currency totals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.core.ids import new_id
+from gateway.storage.mongo import Database, Document
+from loaders.affiliate.common import SLOT_MS, owned
+from loaders.base import (
+    Page,
+    Scope,
+    paginate,
+)
+
+# --- clicks and conversions ----------------------------------------------------------
+
+
+def time_fields(occurred_at: datetime) -> dict[str, Any]:
+    """`occurred_at` plus the bucket fields analytics filter and group on."""
+    occurred_at = occurred_at.astimezone(UTC)
+    ts = int(occurred_at.timestamp() * 1000)
+    return {
+        "occurred_at": occurred_at,
+        "ts": ts,
+        "slot": ts - ts % SLOT_MS,
+        "day": occurred_at.strftime("%Y-%m-%d"),
+    }
+
+
+def click_doc(
+    partner_id: str,
+    campaign: Mapping[str, Any],
+    occurred_at: datetime,
+    *,
+    click_id: str | None = None,
+    cookie_id: str = "",
+    country: str = "",
+    device: str = "other",
+    link_id: str = "",
+    publisher_reference: str = "",
+    referer: str = "",
+    ip: str = "",
+) -> Document:
+    return {
+        "_id": click_id or new_id("clk"),
+        "partner_id": partner_id,
+        "campaign_id": campaign["_id"],
+        "brand_id": campaign["brand_id"],
+        **time_fields(occurred_at),
+        "cookie_id": cookie_id or new_id("ck"),
+        "country": country,
+        "device": device,
+        "link_id": link_id,
+        "publisher_reference": publisher_reference,
+        "referer": referer,
+        "ip": ip,
+        "type": "standard",
+        # 0/1, not a boolean: `$sum` adds numbers only, and the store reads `$set`
+        # booleans back as 1/0 anyway.
+        "converted": 0,
+    }
+
+
+def conversion_doc(
+    partner_id: str,
+    campaign: Mapping[str, Any],
+    occurred_at: datetime,
+    *,
+    currency: str,
+    status: str,
+    items: Sequence[Mapping[str, Any]],
+    conversion_id: str | None = None,
+    click: Mapping[str, Any] | None = None,
+    country: str = "",
+    device: str = "other",
+    conversion_reference: str = "",
+    advertiser_reference: str = "",
+    publisher_reference: str = "",
+    customer_reference: str = "",
+    customer_type: str = "new",
+) -> Document:
+    stored_items = [
+        {
+            "item_id": f"{conversion_id or 'itm'}-{i}" if conversion_id else new_id("itm"),
+            "sku": str(item.get("sku", "")),
+            "category": str(item.get("category", "")),
+            "quantity": int(item.get("quantity", 1)),
+            "value": int(item["value"]),
+            "commission": int(item["commission"]),
+            "status": str(item.get("status") or status),
+        }
+        for i, item in enumerate(items)
+    ]
+    return {
+        "_id": conversion_id or new_id("cnv"),
+        "partner_id": partner_id,
+        "campaign_id": campaign["_id"],
+        "brand_id": campaign["brand_id"],
+        **time_fields(occurred_at),
+        "currency": currency,
+        "status": status,
+        "rejected": 1 if status == "rejected" else 0,
+        "items": stored_items,
+        "item_count": sum(i["quantity"] for i in stored_items),
+        "value": sum(i["value"] for i in stored_items),
+        "commission": sum(i["commission"] for i in stored_items),
+        "click_id": click["_id"] if click else "",
+        "clicked_at": click["occurred_at"] if click else None,
+        "cookie_id": click["cookie_id"] if click else "",
+        "country": country,
+        "device": device,
+        "conversion_reference": conversion_reference,
+        "advertiser_reference": advertiser_reference,
+        "publisher_reference": publisher_reference,
+        "customer_reference": customer_reference,
+        "customer_type": customer_type,
+    }
+
+
+async def insert_click(db: Database, doc: Document) -> Document:
+    await db.affiliate_clicks.insert_one(doc)
+    return doc
+
+
+async def find_click(db: Database, partner_id: str, click_id: str) -> Document | None:
+    return await db.affiliate_clicks.find_one({"partner_id": partner_id, "_id": click_id})
+
+
+async def insert_conversion(db: Database, doc: Document) -> Document:
+    await db.affiliate_conversions.insert_one(doc)
+    if doc["click_id"]:
+        await db.affiliate_clicks.update_one(
+            {"partner_id": doc["partner_id"], "_id": doc["click_id"]}, {"$set": {"converted": 1}}
+        )
+    return doc
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Filters of the clicks / conversions lists and exports (already validated)."""
+
+    partner_id: str
+    start_ms: int | None = None
+    end_ms: int | None = None
+    campaign_ids: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    currencies: Sequence[str] = ()
+
+    def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
+        query: dict[str, Any] = owned(scope, self.partner_id)
+        ts: dict[str, int] = {}
+        if self.start_ms is not None:
+            ts["$gte"] = self.start_ms
+        if self.end_ms is not None:
+            ts["$lt"] = self.end_ms
+        if ts:
+            query["ts"] = ts
+        if self.campaign_ids:
+            query["campaign_id"] = {"$in": list(self.campaign_ids)}
+        if conversions and self.statuses:
+            query["status"] = {"$in": list(self.statuses)}
+        if conversions and self.currencies:
+            query["currency"] = {"$in": list(self.currencies)}
+        return query
+
+
+EVENT_SORT = [("ts", -1), ("_id", -1)]
+
+
+async def list_clicks(
+    db: Database, scope: Scope, filters: EventFilter, first: int | None, after: str | None
+) -> Page:
+    """Newest first; keyset on (ts, _id), so rows inserted meanwhile never shift a page."""
+    query = filters.query(scope, conversions=False)
+    return await paginate(db.affiliate_clicks, query, sort=EVENT_SORT, first=first, after=after)
+
+
+async def list_conversions(
+    db: Database, scope: Scope, filters: EventFilter, first: int | None, after: str | None
+) -> Page:
+    query = filters.query(scope, conversions=True)
+    return await paginate(
+        db.affiliate_conversions, query, sort=EVENT_SORT, first=first, after=after
+    )
+
+
+def iter_events(
+    db: Database, scope: Scope, filters: EventFilter, conversions: bool, batch_size: int = 500
+) -> Any:
+    """A cursor over every matching event, newest first (for the CSV exports)."""
+    collection = db.affiliate_conversions if conversions else db.affiliate_clicks
+    return collection.find(
+        filters.query(scope, conversions), sort=EVENT_SORT, batch_size=batch_size
+    )
+
+
+@dataclass
+class CurrencyTotals:
+    """Totals of matching conversions in one currency (money in minor units)."""
+
+    currency: str
+    conversions: int = 0
+    value: int = 0
+    commission: int = 0
+    payable_conversions: int = 0
+    payable_commission: int = 0
+
+
+async def conversion_totals(
+    db: Database, scope: Scope, filters: EventFilter
+) -> list[CurrencyTotals]:
+    """Per-currency totals; payable = approved. Grouped by currency and status in MongoDB."""
+    query = filters.query(scope, conversions=True)
+    pipeline: list[dict[str, Any]] = [
+        {"$match": query},
+        {
+            "$group": {
+                "_id": {"$concat": ["$currency", "|", "$status"]},
+                "n": {"$sum": 1},
+                "value": {"$sum": "$value"},
+                "commission": {"$sum": "$commission"},
+            }
+        },
+    ]
+    totals: dict[str, CurrencyTotals] = {}
+    async for row in await db.affiliate_conversions.aggregate(pipeline):
+        currency, _, status = str(row["_id"]).partition("|")
+        t = totals.setdefault(currency, CurrencyTotals(currency))
+        t.conversions += int(row["n"])
+        t.value += int(row["value"])
+        t.commission += int(row["commission"])
+        if status == "approved":
+            t.payable_conversions += int(row["n"])
+            t.payable_commission += int(row["commission"])
+    return [totals[c] for c in sorted(totals)]

@@ -1,0 +1,207 @@
+"""Partner analytics: validate a request, run it, shape the rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from gateway.context import Info
+from gateway.core.errors import BadUserInput
+from gateway.storage.mongo import Database
+from loaders import affiliate as data
+from loaders.affiliate import AnalyticsFilter, AnalyticsSpec
+from loaders.base import utcnow
+from resolvers.affiliate.common import partner_for
+
+# --- analytics -----------------------------------------------------------------------
+
+SHAPES = ("COUNT", "EXPLODE", "TIMESERIES")
+DIRECTIONS = ("ASCENDING", "DESCENDING")
+MAX_TOP = 50_000
+
+
+@dataclass
+class AnalyticsRequest:
+    """Raw analytics arguments, as sent."""
+
+    shape: str
+    metrics: Sequence[str]
+    group_by: Sequence[str]
+    filter_by: Sequence[tuple[str, str, Sequence[str], bool]]
+    date_ranges: Sequence[tuple[str, str]]
+    text_date: str | None
+    interval: str | None
+    timezone: str | None
+    currency: str | None
+    order_by: Sequence[tuple[str, str]]
+    top: int | None
+    zerofill: bool
+
+
+@dataclass
+class AnalyticsOutcome:
+    """Result rows with the settings they were computed with."""
+
+    rows: list[data.AnalyticsRow]
+    timezone: str
+    interval: str | None
+    currency: str | None
+    start: datetime
+    end: datetime
+
+
+def _local_moment(value: str, tz: Any, end: bool) -> datetime:
+    """A range bound: with offset as given; naive in `tz`; a date-only end includes that day."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return data.local_midnight(day + timedelta(days=1) if end else day, tz)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadUserInput(f"not an ISO-8601 date or date-time: {value!r}",
+                           field="dateRanges") from None  # fmt: skip
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment
+
+
+def _check_names(names: Sequence[str], known: Sequence[str], what: str, field: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name not in known:
+            raise BadUserInput(f"unknown {what} {name!r}", field=field, value=name)
+        if name in seen:
+            raise BadUserInput(f"{what} {name!r} given twice", field=field, value=name)
+        seen.add(name)
+
+
+async def partner_analytics(
+    info: Info, partner_id: str | None, req: AnalyticsRequest
+) -> AnalyticsOutcome:
+    scope = info.context.scope
+    db = info.context.db
+    pid = partner_for(scope, partner_id)
+    if req.shape not in SHAPES:
+        raise BadUserInput(f"unknown shape {req.shape!r}", field="shape")
+    if not req.metrics:
+        raise BadUserInput("at least one metric", field="metrics")
+    _check_names(req.metrics, data.METRICS, "metric", "metrics")
+    _check_names(req.group_by, list(data.DIMENSIONS), "dimension", "groupBy")
+    sources_clicks = any(m in data.CLICK_METRICS for m in req.metrics)
+    sources_conv = any(m in data.CONVERSION_METRICS for m in req.metrics)
+    dims = [data.DIMENSIONS[n] for n in req.group_by]
+    if req.shape == "COUNT" and dims:
+        raise BadUserInput("COUNT takes no groupBy", field="groupBy")
+    if req.shape == "TIMESERIES" and dims:
+        raise BadUserInput("TIMESERIES groups by time only", field="groupBy")
+    if req.shape == "EXPLODE" and not dims:
+        raise BadUserInput("EXPLODE needs at least one dimension", field="groupBy")
+    for dim in dims:
+        if (sources_clicks and not dim.clicks) or (sources_conv and not dim.conversions):
+            raise BadUserInput(
+                f"dimension {dim.name!r} does not apply to the requested metrics",
+                field="groupBy", value=dim.name,
+            )  # fmt: skip
+    filters: list[AnalyticsFilter] = []
+    for name, operator, values, negate in req.filter_by:
+        found = data.FILTER_FIELDS.get(name)
+        if found is None:
+            raise BadUserInput(f"unknown filter field {name!r}", field="filterBy", value=name)
+        dim = found
+        if (sources_clicks and not dim.clicks) or (sources_conv and not dim.conversions):
+            raise BadUserInput(f"filter field {name!r} does not apply to the requested metrics",
+                               field="filterBy", value=name)  # fmt: skip
+        op = operator.strip().upper()
+        if op not in data.FILTER_OPERATORS:
+            raise BadUserInput(f"unknown operator {operator!r}", field="filterBy", value=operator)
+        if not 1 <= len(values) <= 100:
+            raise BadUserInput("a filter takes 1 to 100 values", field="filterBy")
+        filters.append(AnalyticsFilter(dim, op, tuple(str(v) for v in values), bool(negate)))
+    tz_name = req.timezone if req.timezone is not None else await data.reporting_timezone(db, pid)
+    tz = data.validate_timezone(tz_name)
+    currency = data.validate_currency(req.currency) if req.currency is not None else None
+    wants_money = any(m in data.MONEY_METRICS for m in req.metrics)
+    if wants_money and currency is None and "currency" not in req.group_by:
+        raise BadUserInput("money metrics need a currency (or groupBy currency)",
+                           field="currency")  # fmt: skip
+    ranges = await _ranges(db, pid, req, tz)
+    interval = None
+    if req.shape == "TIMESERIES" or "date_time" in req.group_by:
+        interval = data.parse_interval(
+            req.interval or "P1D", tz, await data.week_start_index(db, pid)
+        )
+    elif req.interval is not None:
+        data.parse_interval(req.interval, tz)  # validated even when unused
+    order = _order(req, dims)
+    top = req.top if req.top is not None else 10_000
+    if not 1 <= top <= MAX_TOP:
+        raise BadUserInput(f"must be between 1 and {MAX_TOP}", field="top")
+    spec = AnalyticsSpec(pid, list(req.metrics), dims, filters, ranges, interval, currency)
+    rows = await data.run_analytics(db, scope, spec)
+    if req.shape == "COUNT":
+        rows = rows or [data.empty_row(spec, None)]
+    elif req.shape == "TIMESERIES" and interval is not None:
+        by_bucket = {row.bucket: row for row in rows}
+        if req.zerofill:
+            buckets = data.interval_buckets(interval, ranges)
+            rows = [by_bucket.get(b) or data.empty_row(spec, b) for b in buckets]
+        else:
+            rows = sorted(rows, key=lambda r: data.to_ms(r.bucket) if r.bucket else 0)
+    else:
+        rows = _sorted(rows, order)[:top]
+    return AnalyticsOutcome(
+        rows=rows, timezone=tz.key, interval=interval.period if interval else None,
+        currency=currency, start=data.from_ms(ranges[0][0]), end=data.from_ms(ranges[-1][1]),
+    )  # fmt: skip
+
+
+async def _ranges(db: Database, pid: str, req: AnalyticsRequest, tz: Any) -> list[tuple[int, int]]:
+    if req.text_date is not None and req.date_ranges:
+        raise BadUserInput("give either textDate or dateRanges", field="textDate")
+    if req.text_date is not None or not req.date_ranges:
+        lo, hi = data.text_date_range(req.text_date or "last 30 days", tz, utcnow(),
+                                      await data.week_start_index(db, pid))  # fmt: skip
+        return [(data.to_ms(lo), data.to_ms(hi))]
+    if len(req.date_ranges) > 20:
+        raise BadUserInput("at most 20 date ranges", field="dateRanges")
+    ranges: list[tuple[int, int]] = []
+    for start, end in req.date_ranges:
+        lo = _local_moment(start, tz, end=False)
+        hi = _local_moment(end, tz, end=True)
+        if lo >= hi:
+            raise BadUserInput("each range must end after it starts", field="dateRanges")
+        if hi - lo > (data.from_ms(366 * 5 * 86_400_000) - data.from_ms(0)):
+            raise BadUserInput("a range spans at most five years", field="dateRanges")
+        ranges.append((data.to_ms(lo), data.to_ms(hi)))
+    return data.merge_ranges(ranges)
+
+
+def _order(req: AnalyticsRequest, dims: Sequence[data.Dimension]) -> list[tuple[str, bool]]:
+    order: list[tuple[str, bool]] = []
+    names = {d.name for d in dims}
+    for name, direction in req.order_by:
+        if name not in req.metrics and name not in names:
+            raise BadUserInput(f"cannot order by {name!r}: not a requested metric or dimension",
+                               field="orderBy", value=name)  # fmt: skip
+        flag = direction.strip().upper()
+        if flag not in DIRECTIONS:
+            raise BadUserInput(f"unknown direction {direction!r}", field="orderBy",
+                               value=direction)  # fmt: skip
+        order.append((name, flag == "DESCENDING"))
+    return order
+
+
+def _sorted(
+    rows: list[data.AnalyticsRow], order: Sequence[tuple[str, bool]]
+) -> list[data.AnalyticsRow]:
+    # Dimension values first (a stable base order), then stable sorts from the last key.
+    rows = sorted(rows, key=lambda r: tuple(r.dimensions.values()))
+    for name, descending in reversed(order):
+        if rows and name in rows[0].metrics:
+            rows = sorted(rows, key=lambda r, n=name: r.metrics[n], reverse=descending)  # type: ignore[misc]
+        else:
+            rows = sorted(rows, key=lambda r, n=name: r.dimensions[n], reverse=descending)  # type: ignore[misc]
+    return rows

@@ -1,0 +1,53 @@
+"""Filters of the clicks / conversions lists and exports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from gateway.core.errors import BadUserInput
+from gateway.core.ids import parse_id
+from gateway.storage.mongo import Database
+from loaders import affiliate as data
+from loaders.affiliate import EventFilter
+from loaders.base import Scope, utcnow
+from resolvers.affiliate.common import partner_for
+
+# --- lists and filters ---------------------------------------------------------------
+
+
+async def event_filter(
+    db: Database,
+    scope: Scope,
+    *,
+    partner_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    text_date: str | None,
+    timezone: str | None,
+    campaign_id: str | None,
+    statuses: Sequence[str] = (),
+    currencies: Sequence[str] = (),
+) -> EventFilter:
+    """Validated filters of the clicks / conversions lists and exports."""
+    pid = partner_for(scope, partner_id)
+    cmp_ids = [parse_id(campaign_id, "cmp", "campaignId")] if campaign_id else []
+    codes = [data.validate_currency(c) for c in currencies]
+    if text_date is not None and (start is not None or end is not None):
+        raise BadUserInput("give either textDate or from/to", field="textDate")
+    if start is not None and end is not None and start >= end:
+        raise BadUserInput("must be after from", field="to")
+    start_ms = data.to_ms(start) if start else None
+    end_ms = data.to_ms(end) if end else None
+    if text_date is not None:
+        tz_name = timezone or await data.reporting_timezone(db, pid)
+        tz = data.validate_timezone(tz_name)
+        week_start = await data.week_start_index(db, pid)
+        lo, hi = data.text_date_range(text_date, tz, utcnow(), week_start)
+        start_ms, end_ms = data.to_ms(lo), data.to_ms(hi)
+    elif timezone is not None:
+        data.validate_timezone(timezone)
+    return EventFilter(
+        partner_id=pid, start_ms=start_ms, end_ms=end_ms, campaign_ids=cmp_ids,
+        statuses=list(statuses), currencies=codes,
+    )  # fmt: skip

@@ -1,0 +1,154 @@
+"""Tracking links, and recording clicks and conversions (operator)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from gateway.context import Info
+from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.ids import parse_id
+from gateway.storage.mongo import Document
+from loaders import affiliate as data
+from loaders.base import Page, utcnow
+from resolvers.affiliate.campaigns import require_approved
+from resolvers.affiliate.common import partner_for
+
+# --- tracking links ------------------------------------------------------------------
+
+
+def validate_link(fields: Mapping[str, Any], creating: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            raise BadUserInput("cannot be null", field=_camel(key))
+        if key == "destination_url":
+            out[key] = data.validate_url(value, "destinationUrl")
+        elif key == "description":
+            out[key] = data.validate_text(value, "description", 500)
+        elif key == "params":
+            out[key] = data.validate_link_params((p.key, p.value) for p in value)
+        elif key == "active":
+            out[key] = bool(value)
+    if creating:
+        out = {"description": "", "params": [], "active": True, **out}
+    elif not out:
+        raise BadUserInput("nothing to update", field="input")
+    return out
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+async def create_link(
+    info: Info, partner_id: str | None, campaign_id: str, fields: Mapping[str, Any]
+) -> Document:
+    pid = partner_for(info.context.scope, partner_id)
+    cmp_id = parse_id(campaign_id, "cmp", "campaignId")
+    values = validate_link(fields, creating=True)
+    doc = await require_approved(info, pid, cmp_id)
+    values.setdefault("destination_url", doc["default_destination_url"])
+    return await data.insert_link(
+        info.context.db, {"partner_id": pid, "campaign_id": cmp_id, **values}
+    )
+
+
+async def update_link(info: Info, link_id: str, fields: Mapping[str, Any]) -> Document:
+    lid = parse_id(link_id, "lnk")
+    values = validate_link(fields, creating=False)
+    current = await info.context.loaders.get(data.LinkByIdLoader).load(lid)
+    if current is None:
+        raise NotFound("Tracking link not found.")
+    await require_approved(info, current["partner_id"], current["campaign_id"])
+    doc = await data.update_link(info.context.db, info.context.scope, lid, values)
+    if doc is None:
+        raise NotFound("Tracking link not found.")
+    return doc
+
+
+async def links(
+    info: Info, partner_id: str | None, campaign_id: str | None, first: int | None,
+    after: str | None,
+) -> Page:  # fmt: skip
+    pid = partner_for(info.context.scope, partner_id)
+    cmp_id = parse_id(campaign_id, "cmp", "campaignId") if campaign_id is not None else None
+    return await data.list_links(info.context.db, info.context.scope, pid, cmp_id, first, after)
+
+
+# --- recording clicks and conversions (operator) -------------------------------------
+
+
+def _occurred(value: datetime | None) -> datetime:
+    now = utcnow()
+    if value is None:
+        return now
+    if value > now:
+        raise BadUserInput("cannot be in the future", field="occurredAt")
+    return value
+
+
+def _device(value: str) -> str:
+    if value not in data.DEVICES:
+        raise BadUserInput(f"unknown device {value!r}", field="device")
+    return value
+
+
+async def record_click(info: Info, fields: Mapping[str, Any]) -> Document:
+    pid = partner_for(info.context.scope, fields["partner_id"])
+    cmp_id = parse_id(fields["campaign_id"], "cmp", "campaignId")
+    occurred = _occurred(fields["occurred_at"])
+    country = data.validate_country(fields["country"]) if fields["country"] else ""
+    cookie = data.validate_text(fields["cookie_id"], "cookieId", 100)
+    reference = data.validate_text(fields["publisher_reference"], "publisherReference", 255)
+    link_id = parse_id(fields["link_id"], "lnk", "linkId") if fields["link_id"] else ""
+    device = _device(fields["device"])
+    doc = await require_approved(info, pid, cmp_id)
+    if link_id:
+        link = await info.context.loaders.get(data.LinkByIdLoader).load(link_id)
+        if link is None or link["partner_id"] != pid or link["campaign_id"] != cmp_id:
+            raise NotFound("Tracking link not found.", field="linkId")
+    click = data.click_doc(
+        pid, doc, occurred, cookie_id=cookie, country=country, device=device, link_id=link_id,
+        publisher_reference=reference,
+    )  # fmt: skip
+    return await data.insert_click(info.context.db, click)
+
+
+async def record_conversion(info: Info, fields: Mapping[str, Any]) -> Document:
+    pid = partner_for(info.context.scope, fields["partner_id"])
+    cmp_id = parse_id(fields["campaign_id"], "cmp", "campaignId")
+    occurred = _occurred(fields["occurred_at"])
+    currency = data.validate_currency(fields["currency"])
+    country = data.validate_country(fields["country"]) if fields["country"] else ""
+    device = _device(fields["device"])
+    click_id = parse_id(fields["click_id"], "clk", "clickId") if fields["click_id"] else ""
+    refs = {
+        key: data.validate_text(fields[key], _camel(key), 255)
+        for key in ("conversion_reference", "advertiser_reference", "publisher_reference",
+                    "customer_reference")
+    }  # fmt: skip
+    customer_type = data.validate_text(fields["customer_type"], "customerType", 40)
+    items = fields["items"]
+    if not 1 <= len(items) <= 100:
+        raise BadUserInput("between 1 and 100 items", field="items")
+    for item in items:
+        if item["value"] < 0 or item["commission"] < 0 or item["quantity"] < 1:
+            raise BadUserInput("values and commissions >= 0, quantity >= 1", field="items")
+        if item["commission"] > item["value"]:
+            raise BadUserInput("commission cannot exceed the item value", field="items")
+        data.validate_text(item["sku"], "items", 100)
+        data.validate_text(item["category"], "items", 100)
+    doc = await require_approved(info, pid, cmp_id)
+    click = None
+    if click_id:
+        click = await data.find_click(info.context.db, pid, click_id)
+        if click is None or click["campaign_id"] != cmp_id:
+            raise NotFound("Click not found.", field="clickId")
+    conversion = data.conversion_doc(
+        pid, doc, occurred, currency=currency, status=fields["status"], items=items, click=click,
+        country=country, device=device, customer_type=customer_type, **refs,
+    )  # fmt: skip
+    return await data.insert_conversion(info.context.db, conversion)

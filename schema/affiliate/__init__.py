@@ -1,0 +1,104 @@
+"""Affiliate network schema: partner profile and websites, brands and campaigns,
+participations, tracking links, clicks and conversions, and partner analytics (count /
+explode / timeseries). A package: one module per sub-domain; `Query` and `Mutation` here
+are what `schema` merges into the root types, and every old name is re-exported.
+
+Campaigns are listed flat, ordered by brand, each with a `brand` field (batched through
+a loader) and the partner's `participationStatus` (batched, keyed by partner + campaign).
+"""
+
+from __future__ import annotations
+
+from schema.affiliate.analytics import (
+    AnalyticsDimension,
+    AnalyticsFilterInput,
+    AnalyticsMetric,
+    AnalyticsOrderInput,
+    AnalyticsResult,
+    AnalyticsRow,
+    DateRangeInput,
+)
+from schema.affiliate.common import (
+    PARTNER_ID_HELP,
+    READ,
+    WRITE,
+)
+from schema.affiliate.inputs import (
+    ConversionItemInput,
+    CreateBrandInput,
+    CreateCampaignInput,
+    CreateTrackingLinkInput,
+    CreateWebsiteInput,
+    RecordClickInput,
+    RecordConversionInput,
+    UpdatePartnerProfileInput,
+    UpdateTrackingLinkInput,
+    UpdateWebsiteInput,
+)
+from schema.affiliate.root import (
+    Mutation,
+    Query,
+)
+from schema.affiliate.types import (
+    TRACKING_BASE,
+    AnalyticsShape,
+    Brand,
+    Campaign,
+    CampaignStatus,
+    Click,
+    Conversion,
+    ConversionConnection,
+    ConversionItem,
+    ConversionStatus,
+    CurrencyTotal,
+    Device,
+    LinkParam,
+    LinkParamInput,
+    Participation,
+    ParticipationDecision,
+    ParticipationStatus,
+    TrackingLink,
+)
+
+__all__ = [
+    "PARTNER_ID_HELP",
+    "READ",
+    "TRACKING_BASE",
+    "WRITE",
+    "AnalyticsDimension",
+    "AnalyticsFilterInput",
+    "AnalyticsMetric",
+    "AnalyticsOrderInput",
+    "AnalyticsResult",
+    "AnalyticsRow",
+    "AnalyticsShape",
+    "Brand",
+    "Campaign",
+    "CampaignStatus",
+    "Click",
+    "Conversion",
+    "ConversionConnection",
+    "ConversionItem",
+    "ConversionItemInput",
+    "ConversionStatus",
+    "CreateBrandInput",
+    "CreateCampaignInput",
+    "CreateTrackingLinkInput",
+    "CreateWebsiteInput",
+    "CurrencyTotal",
+    "DateRangeInput",
+    "Device",
+    "LinkParam",
+    "LinkParamInput",
+    "Mutation",
+    "Participation",
+    "ParticipationDecision",
+    "ParticipationStatus",
+    "Query",
+    "RecordClickInput",
+    "RecordConversionInput",
+    "TrackingLink",
+    "UpdatePartnerProfileInput",
+    "UpdateTrackingLinkInput",
+    "UpdateWebsiteInput",
+]

@@ -1,0 +1,24 @@
+"""Permissions and input helpers shared by the affiliate schema modules."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import strawberry
+
+from gateway.auth.scopes import Scope
+from schema.permissions import OPERATOR, STAFF, allow
+
+READ = allow(STAFF, OPERATOR, scope=Scope.AFFILIATE_READ)
+WRITE = allow(STAFF, OPERATOR, scope=Scope.AFFILIATE_WRITE)
+PARTNER_ID_HELP = "Partner (operators only; staff act for their own partner)."
+
+
+def sent(obj: Any) -> dict[str, Any]:
+    """The input fields the client actually sent (strawberry.UNSET = not sent)."""
+    return {
+        f.name: getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if getattr(obj, f.name) is not strawberry.UNSET
+    }

@@ -1,0 +1,350 @@
+"""Affiliate object types and enums: brands, campaigns, participations, links, clicks and
+conversions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from gateway.context import Info
+from gateway.storage.mongo import Document
+from loaders import affiliate as data
+from loaders.base import from_epoch_ms
+from schema.connection import Edge, PageInfo
+from schema.partners import Vertical
+
+# --- enums ---------------------------------------------------------------------------
+
+
+@strawberry.enum(description="Whether a campaign takes part in the network.")
+class CampaignStatus(Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+@strawberry.enum(description="A partner's standing on a campaign.")
+class ParticipationStatus(Enum):
+    AVAILABLE = "available"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@strawberry.enum(description="An operator's decision on a participation request.")
+class ParticipationDecision(Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@strawberry.enum(description="Validation state of a conversion (or one of its items).")
+class ConversionStatus(Enum):
+    APPROVED = "approved"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+@strawberry.enum(description="Device class of a click or conversion.")
+class Device(Enum):
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+    TABLET = "tablet"
+    OTHER = "other"
+
+
+@strawberry.enum(description="Shape of an analytics result (the seed's three endpoints).")
+class AnalyticsShape(Enum):
+    COUNT = "COUNT"
+    EXPLODE = "EXPLODE"
+    TIMESERIES = "TIMESERIES"
+
+
+# --- brands and campaigns ------------------------------------------------------------
+
+
+@strawberry.type(description="A brand (advertiser) running campaigns on the network.")
+class Brand:
+    id: strawberry.ID = strawberry.field(description="Brand id (`brd_…`).")
+    name: str = strawberry.field(description="Brand name.")
+    vertical: Vertical = strawberry.field(description="Market vertical.")
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Brand:
+        return cls(
+            id=strawberry.ID(doc["_id"]), name=doc["name"], vertical=Vertical(doc["vertical"])
+        )
+
+
+@strawberry.type(description="A brand's campaign that partners can join.")
+class Campaign:
+    id: strawberry.ID = strawberry.field(description="Campaign id (`cmp_…`).")
+    title: str = strawberry.field(description="Title.")
+    description: str = strawberry.field(description="Description.")
+    currency: str = strawberry.field(description="Campaign currency (ISO 4217).")
+    vertical: Vertical = strawberry.field(description="Market vertical.")
+    status: CampaignStatus = strawberry.field(description="Whether it takes part.")
+    default_destination_url: str = strawberry.field(
+        description="Where tracking links land unless they name a destination."
+    )
+    custom_terms: bool = strawberry.field(
+        description="True when joining requires accepting the campaign's own terms."
+    )
+    terms: str = strawberry.field(description="The campaign's custom terms (empty if none).")
+    auto_approve: bool = strawberry.field(description="Requests are approved at once.")
+    brand_id: strawberry.Private[str]
+    viewer_partner_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The brand running the campaign.")
+    async def brand(self, info: Info) -> Brand | None:
+        doc = await info.context.loaders.get(data.BrandByIdLoader).load(self.brand_id)
+        return Brand.from_doc(doc) if doc else None
+
+    @strawberry.field(
+        description="The partner's standing on this campaign (null for operators who named "
+        "no partner)."
+    )
+    async def participation_status(self, info: Info) -> ParticipationStatus | None:
+        if self.viewer_partner_id is None:
+            return None
+        doc = await info.context.loaders.get(data.ParticipationByCampaignLoader).load(
+            (self.viewer_partner_id, str(self.id))
+        )
+        return ParticipationStatus(doc["status"]) if doc else ParticipationStatus.AVAILABLE
+
+    @classmethod
+    def from_doc(cls, doc: Document, viewer_partner_id: str | None = None) -> Campaign:
+        return cls(
+            id=strawberry.ID(doc["_id"]), title=doc["title"],
+            description=doc.get("description", ""),
+            currency=doc["currency"], vertical=Vertical(doc["vertical"]),
+            status=CampaignStatus(doc["status"]),
+            default_destination_url=doc["default_destination_url"],
+            custom_terms=bool(doc.get("custom_terms")), terms=doc.get("terms", ""),
+            auto_approve=bool(doc.get("auto_approve")), brand_id=doc["brand_id"],
+            viewer_partner_id=viewer_partner_id,
+        )  # fmt: skip
+
+
+async def _campaign(info: Info, campaign_id: str, partner_id: str) -> Campaign | None:
+    doc = await info.context.loaders.get(data.CampaignByIdLoader).load(campaign_id)
+    return Campaign.from_doc(doc, partner_id) if doc else None
+
+
+@strawberry.type(description="A partner's request to promote a campaign, and its outcome.")
+class Participation:
+    id: strawberry.ID = strawberry.field(description="Participation id (`ptc_…`).")
+    status: ParticipationStatus = strawberry.field(description="PENDING, APPROVED or REJECTED.")
+    terms_accepted: bool = strawberry.field(description="Custom terms were accepted.")
+    requested_at: datetime = strawberry.field(description="When the partner asked.")
+    decided_at: datetime | None = strawberry.field(description="When it was decided.")
+    partner_id: strawberry.ID = strawberry.field(description="The partner.")
+    campaign_id: strawberry.Private[str]
+
+    @strawberry.field(description="The campaign.")
+    async def campaign(self, info: Info) -> Campaign | None:
+        return await _campaign(info, self.campaign_id, str(self.partner_id))
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Participation:
+        return cls(
+            id=strawberry.ID(doc["_id"]), status=ParticipationStatus(doc["status"]),
+            terms_accepted=bool(doc.get("terms_accepted")), requested_at=doc["requested_at"],
+            decided_at=doc.get("decided_at"), partner_id=strawberry.ID(doc["partner_id"]),
+            campaign_id=doc["campaign_id"],
+        )  # fmt: skip
+
+
+# --- tracking links ------------------------------------------------------------------
+
+TRACKING_BASE = "https://track.oooc.example/click"
+
+
+@strawberry.type(description="A tracking-link parameter.")
+class LinkParam:
+    key: str = strawberry.field(description="Parameter name (pubref, adref, utm_…).")
+    value: str = strawberry.field(description="Parameter value.")
+
+
+@strawberry.input(description="A tracking-link parameter.")
+class LinkParamInput:
+    key: str = strawberry.field(
+        description="One of: " + ", ".join(sorted(data.LINK_PARAM_KEYS)) + "."
+    )
+    value: str = strawberry.field(description="1..255 printable characters.")
+
+
+@strawberry.type(description="A partner's tracking link for one campaign.")
+class TrackingLink:
+    id: strawberry.ID = strawberry.field(description="Link id (`lnk_…`).")
+    description: str = strawberry.field(description="Free text.")
+    destination_url: str = strawberry.field(description="Landing page, http(s).")
+    params: list[LinkParam] = strawberry.field(description="Parameters appended when clicked.")
+    active: bool = strawberry.field(description="Inactive links stop tracking.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="Last change.")
+    partner_id: strawberry.ID = strawberry.field(description="The partner.")
+    campaign_id: strawberry.Private[str]
+
+    @strawberry.field(description="The URL to publish: the network's tracker for this link.")
+    def url(self) -> str:
+        return f"{TRACKING_BASE}/{self.id}"
+
+    @strawberry.field(description="The campaign.")
+    async def campaign(self, info: Info) -> Campaign | None:
+        return await _campaign(info, self.campaign_id, str(self.partner_id))
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> TrackingLink:
+        return cls(
+            id=strawberry.ID(doc["_id"]), description=doc.get("description", ""),
+            destination_url=doc["destination_url"],
+            params=[LinkParam(key=p["key"], value=p["value"]) for p in doc.get("params", [])],
+            active=bool(doc.get("active")), created_at=doc["created_at"],
+            updated_at=from_epoch_ms(doc.get("updated_ms")) or doc["created_at"],
+            partner_id=strawberry.ID(doc["partner_id"]),
+            campaign_id=doc["campaign_id"],
+        )  # fmt: skip
+
+
+# --- clicks and conversions ----------------------------------------------------------
+
+
+@strawberry.type(description="A click on a partner's tracking link.")
+class Click:
+    id: strawberry.ID = strawberry.field(description="Click id (`clk_…`).")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    day: str = strawberry.field(description="UTC day, YYYY-MM-DD.")
+    cookie_id: str = strawberry.field(description="Visitor cookie (unique-click counting).")
+    country: str = strawberry.field(description="Visitor country (ISO 3166-1), may be empty.")
+    device: Device = strawberry.field(description="Device class.")
+    publisher_reference: str = strawberry.field(description="The partner's own reference.")
+    converted: bool = strawberry.field(description="A conversion was attributed to it.")
+    link_id: strawberry.ID | None = strawberry.field(description="Tracking link, if any.")
+    partner_id: strawberry.ID = strawberry.field(description="The partner.")
+    campaign_id: strawberry.Private[str]
+
+    @strawberry.field(description="The campaign.")
+    async def campaign(self, info: Info) -> Campaign | None:
+        return await _campaign(info, self.campaign_id, str(self.partner_id))
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Click:
+        return cls(
+            id=strawberry.ID(doc["_id"]), occurred_at=doc["occurred_at"], day=doc["day"],
+            cookie_id=doc.get("cookie_id", ""), country=doc.get("country", ""),
+            device=Device(doc.get("device", "other")),
+            publisher_reference=doc.get("publisher_reference", ""),
+            converted=bool(doc.get("converted")),
+            link_id=strawberry.ID(doc["link_id"]) if doc.get("link_id") else None,
+            partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
+        )  # fmt: skip
+
+
+@strawberry.type(description="One item (basket line) of a conversion.")
+class ConversionItem:
+    item_id: str = strawberry.field(description="Item id.")
+    sku: str = strawberry.field(description="Product SKU.")
+    category: str = strawberry.field(description="Product category.")
+    quantity: int = strawberry.field(description="Units.")
+    value: int = strawberry.field(description="Item value in minor units of the currency.")
+    partner_commission: int = strawberry.field(description="Partner commission, minor units.")
+    status: ConversionStatus = strawberry.field(description="Item status.")
+
+
+@strawberry.type(description="A conversion (sale or lead) attributed to the partner.")
+class Conversion:
+    id: strawberry.ID = strawberry.field(description="Conversion id (`cnv_…`).")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    day: str = strawberry.field(description="UTC day, YYYY-MM-DD.")
+    status: ConversionStatus = strawberry.field(description="approved, pending or rejected.")
+    currency: str = strawberry.field(description="Currency (ISO 4217).")
+    value: int = strawberry.field(description="Order value in minor units.")
+    partner_commission: int = strawberry.field(description="Partner commission in minor units.")
+    item_count: int = strawberry.field(description="Units over all items.")
+    items: list[ConversionItem] = strawberry.field(description="Basket lines.")
+    conversion_reference: str = strawberry.field(description="The brand's order reference.")
+    advertiser_reference: str = strawberry.field(description="The brand's own reference.")
+    publisher_reference: str = strawberry.field(description="The partner's own reference.")
+    customer_reference: str = strawberry.field(description="The brand's customer reference.")
+    customer_type: str = strawberry.field(description="new or existing customer.")
+    country: str = strawberry.field(description="Customer country (ISO 3166-1), may be empty.")
+    device: Device = strawberry.field(description="Device class.")
+    click_id: strawberry.ID | None = strawberry.field(description="Attributed click, if any.")
+    partner_id: strawberry.ID = strawberry.field(description="The partner.")
+    campaign_id: strawberry.Private[str]
+
+    @strawberry.field(description="The campaign.")
+    async def campaign(self, info: Info) -> Campaign | None:
+        return await _campaign(info, self.campaign_id, str(self.partner_id))
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Conversion:
+        items = [
+            ConversionItem(
+                item_id=i["item_id"],
+                sku=i["sku"],
+                category=i["category"],
+                quantity=i["quantity"],
+                value=i["value"],
+                partner_commission=i["commission"],
+                status=ConversionStatus(i["status"]),
+            )
+            for i in doc.get("items", [])
+        ]
+        return cls(
+            id=strawberry.ID(doc["_id"]), occurred_at=doc["occurred_at"], day=doc["day"],
+            status=ConversionStatus(doc["status"]), currency=doc["currency"], value=doc["value"],
+            partner_commission=doc["commission"], item_count=doc["item_count"], items=items,
+            conversion_reference=doc.get("conversion_reference", ""),
+            advertiser_reference=doc.get("advertiser_reference", ""),
+            publisher_reference=doc.get("publisher_reference", ""),
+            customer_reference=doc.get("customer_reference", ""),
+            customer_type=doc.get("customer_type", ""), country=doc.get("country", ""),
+            device=Device(doc.get("device", "other")),
+            click_id=strawberry.ID(doc["click_id"]) if doc.get("click_id") else None,
+            partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
+        )  # fmt: skip
+
+
+@strawberry.type(description="Totals of the matching conversions in one currency.")
+class CurrencyTotal:
+    currency: str = strawberry.field(description="Currency (ISO 4217).")
+    conversion_count: int = strawberry.field(description="Matching conversions.")
+    value: int = strawberry.field(description="Order value, minor units.")
+    partner_commission: int = strawberry.field(description="Partner commission, minor units.")
+    payable_conversion_count: int = strawberry.field(description="Approved conversions.")
+    payable_commission: int = strawberry.field(
+        description="Commission of approved conversions (payable), minor units."
+    )
+
+
+@strawberry.type(description="A page of conversions plus per-currency totals of all matches.")
+class ConversionConnection:
+    edges: list[Edge[Conversion]] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging state.")
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+    totals_of: strawberry.Private[Callable[[], Awaitable[list[data.CurrencyTotals]]]]
+
+    @strawberry.field(description="Number of matching conversions, across all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+    @strawberry.field(
+        description="Per-currency totals of every matching conversion (not just this page); "
+        "`payableCommission` counts approved ones."
+    )
+    async def totals(self) -> list[CurrencyTotal]:
+        return [
+            CurrencyTotal(
+                currency=t.currency,
+                conversion_count=t.conversions,
+                value=t.value,
+                partner_commission=t.commission,
+                payable_conversion_count=t.payable_conversions,
+                payable_commission=t.payable_commission,
+            )
+            for t in await self.totals_of()
+        ]
