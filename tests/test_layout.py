@@ -53,7 +53,9 @@ def runtime_imports(path: Path) -> Iterator[str]:
             elif isinstance(child, ast.ImportFrom):
                 base = child.module or ""
                 if child.level and package:
-                    base = ".".join([*package.split(".")[: len(package.split(".")) - child.level + 1], base])
+                    base = ".".join(
+                        [*package.split(".")[: len(package.split(".")) - child.level + 1], base]
+                    )
                 yield base
                 # `from gateway.http import view` imports gateway.http.view
                 yield from (f"{base}.{alias.name}" for alias in child.names)
@@ -90,7 +92,13 @@ def test_data_layers_import_only_core_auth_storage_context_and_live_api() -> Non
 
 
 def test_lower_layers_never_import_the_edge() -> None:
-    lower = ("gateway/core", "gateway/storage", "gateway/live", "gateway/protection", "gateway/auth")
+    lower = (
+        "gateway/core",
+        "gateway/storage",
+        "gateway/live",
+        "gateway/protection",
+        "gateway/auth",
+    )
     offenders = [
         f"{module_name(path)} imports {name}"
         for path in sources(*lower, *DATA_LAYERS)
@@ -118,7 +126,9 @@ def test_no_import_cycle_among_gateway_modules() -> None:
         graph[name] = {
             target
             for target in runtime_imports(path)
-            if target in known and target.startswith("gateway.") and target != name
+            if target in known
+            and target.startswith("gateway.")
+            and target != name
             # a package's __init__ importing its own children is not a cycle with them
             and not target.startswith(f"{name}.")
         }
