@@ -10,7 +10,15 @@ from aiohttp import web
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
 from gateway.core.metrics import Metrics
-from gateway.http import accesslog, affiliate_exports, exports, health, partner_stats, security
+from gateway.http import (
+    accesslog,
+    affiliate_exports,
+    exports,
+    health,
+    partner_stats,
+    security,
+    tracking,
+)
 from gateway.http.keys import SERVICES, SETTINGS
 from gateway.http.view import GraphQLView
 from gateway.live.hub import ChangeHub
@@ -77,5 +85,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", health.metrics)
     partner_stats.register(app)
     app.router.add_routes(affiliate_exports.EXPORT_ROUTES)
+    app.router.add_routes(tracking.ROUTES)
     exports.register(app)
     return app

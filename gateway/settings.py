@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     login_lock_seconds: int = Field(default=60, ge=1)
     login_lock_max_seconds: int = Field(default=3600, ge=1)
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    # --- Affiliate tracking (README "Affiliate network": tracking links) ---
+    # Origin tracking links are published under (e.g. https://go.example.com); unset: the
+    # origin of the request that reads `TrackingLink.url`.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+    tracking_duplicate_window_seconds: int = Field(default=60, ge=0, le=86_400)
 
     @field_validator("jwt_keys", mode="before")
     @classmethod

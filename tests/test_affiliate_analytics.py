@@ -120,7 +120,7 @@ async def test_count_metrics(gql: GraphQL, world: World, scenario: Scenario) -> 
     assert [m["name"] for m in result["rows"][0]["metrics"]] == list(data.METRICS)
     assert metrics(result["rows"][0]) == {
         "total_clicks": 4, "total_unique_clicks": 3, "total_clicks_converted": 1,
-        "click_conversion_rate": 0.25, "total_conversions": 2, "total_conversion_items": 3,
+        "click_conversion_rate": 0.25, "total_conversions": 2, "total_conversion_items": 2,
         "total_order_value": 150.0, "average_order_value": 75.0,
         "total_partner_commission": 15.0, "conversion_rejection_rate": 0.5,
     }  # fmt: skip

@@ -4,6 +4,7 @@ conversions (deterministic ids; skipped when already present)."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,13 @@ STATES = (
     {"cmp_demo-sky-city": "approved", "cmp_demo-volt-audio": "approved",
      "cmp_demo-sky-long": "pending", "cmp_demo-nw-spring": "rejected"},
 )  # fmt: skip
+# Documentation addresses (RFC 5737 TEST-NET-3) and plain browser strings.
+REFERERS = ("https://www.{}.demo/", "https://www.{}.demo/blog/", "")
+USER_AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+)
+CAMREF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 CLICKS_PER_PARTNER = 2400
 CONVERSIONS_PER_PARTNER = 360
 COUNTRIES = ("GB", "GB", "US", "DE", "FR", "NL", "IE", "ES")
@@ -55,12 +63,19 @@ async def _catalogue(db: Database) -> dict[str, dict[str, Any]]:
             "status": status, "default_destination_url": f"https://{brand_id[9:]}.example/",
             "custom_terms": terms, "terms": "No brand bidding on search." if terms else "",
             "auto_approve": auto, "description": f"{title} by {brand_id[9:].title()}",
+            "camref": _camref(cid),
         }  # fmt: skip
         await db.affiliate_campaigns.update_one(
             {"_id": cid}, {"$setOnInsert": {**doc, "created_at": now}}, upsert=True
         )
         campaigns[cid] = {"_id": cid, **doc}
     return campaigns
+
+
+def _camref(campaign_id: str) -> str:
+    # Deterministic per demo campaign (real campaigns get a random one at insert).
+    digest = hashlib.sha256(campaign_id.encode()).digest()
+    return "".join(CAMREF_ALPHABET[b % len(CAMREF_ALPHABET)] for b in digest[:6])
 
 
 async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
@@ -136,6 +151,8 @@ async def _traffic(
             cookie_id=f"ck-{slug}-{rng.randint(0, 1500)}", country=rng.choice(COUNTRIES),
             device=rng.choice(DEVICES), link_id=f"lnk_demo-{slug}-{campaign['_id'][9:]}",
             publisher_reference=rng.choice(("", "newsletter", "homepage", "blog")),
+            ip=f"203.0.113.{rng.randint(1, 254)}", referer=rng.choice(REFERERS).format(slug),
+            user_agent=rng.choice(USER_AGENTS),
         ))  # fmt: skip
     conversions: list[dict[str, Any]] = []
     for i, click in enumerate(rng.sample(clicks, CONVERSIONS_PER_PARTNER)):
@@ -157,6 +174,15 @@ async def _traffic(
             conversion_reference=f"ORDER-{slug.upper()}-{i:05d}",
             publisher_reference=click["publisher_reference"],
             customer_type=rng.choice(("new", "existing")),
+            was_disputed=rng.random() < 0.03, **_original_currency(rng, campaign["currency"]),
         ))  # fmt: skip
     await db.affiliate_clicks.insert_many(clicks, ordered=False)
     await db.affiliate_conversions.insert_many(conversions, ordered=False)
+
+
+def _original_currency(rng: random.Random, currency: str) -> dict[str, Any]:
+    # One sale in ten was paid in another currency and converted by the network.
+    if rng.random() >= 0.1:
+        return {}
+    original, rate = ("USD", 0.79) if currency != "USD" else ("GBP", 1.27)
+    return {"currency_original": original, "currency_conversion_rate": rate}

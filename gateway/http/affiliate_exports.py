@@ -20,7 +20,7 @@ from gateway.http.keys import SERVICES
 from gateway.http.view import principal_for_request
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
-from loaders.base import Scope
+from loaders.base import Scope, from_epoch_ms
 from resolvers.affiliate import event_filter
 
 _CONVERSION_HEADER = (
@@ -45,6 +45,11 @@ def _money(minor: int, currency: str) -> str:
     return f"{minor / 10**exponent:.{exponent}f}"
 
 
+def _rate(value: Any) -> str:
+    # Up to 6 decimals, no trailing zeros: 1 -> "1", 1.0001 -> "1.0001".
+    return f"{float(value):.6f}".rstrip("0").rstrip(".")
+
+
 def _local(moment: datetime | None, tz: Any) -> tuple[str, str, str]:
     """(date, date-time, time) of a moment in the export's timezone."""
     if moment is None:
@@ -55,7 +60,11 @@ def _local(moment: datetime | None, tz: Any) -> tuple[str, str, str]:
 
 
 def conversion_row(
-    doc: Document, titles: Mapping[str, str], partner_name: str, tz: Any
+    doc: Document,
+    titles: Mapping[str, str],
+    partner_name: str,
+    tz: Any,
+    camrefs: Mapping[str, str] | None = None,
 ) -> list[str]:
     day, stamp, _ = _local(doc["occurred_at"], tz)
     click_day, click_stamp, click_time = _local(doc.get("clicked_at"), tz)
@@ -74,22 +83,36 @@ def conversion_row(
         "conversion_status": doc["status"], "conversion_lag": lag,
         "value": _money(doc["value"], cur), "commission": _money(doc["commission"], cur),
         "publisher_commission": _money(doc["commission"], cur),
-        "customer_type": doc.get("customer_type", ""), "was_disputed": "0",
+        "customer_type": doc.get("customer_type", ""),
+        "was_disputed": "1" if int(doc.get("was_disputed", 0)) else "0",
         "cookie_id": doc.get("cookie_id", ""), "country": doc.get("country", ""),
         "customer_reference": doc.get("customer_reference", ""),
+        "referer_ip": doc.get("referer_ip", ""), "source_referer": doc.get("source_referer", ""),
+        "creative_type": int(doc.get("creative_type", 0)),
+        "creative_id": int(doc.get("creative_id", 0)),
+        "specific_creative_id": int(doc.get("specific_creative_id", 0)),
+        "currency_original": doc.get("currency_original") or cur,
+        "currency_conversion_rate": _rate(doc.get("currency_conversion_rate", 1.0)),
+        "camref": (camrefs or {}).get(doc["campaign_id"], ""),
     }  # fmt: skip
     return [safe_cell(values.get(col, "")) for col in CONVERSION_COLUMNS]
 
 
 def click_row(doc: Document, partner_name: str, tz: Any) -> list[str]:
     _, stamp, _ = _local(doc["occurred_at"], tz)
+    # A duplicate visit moves `last_ms` / `last_ip` (loaders.affiliate.tracking).
+    _, last_stamp, _ = _local(from_epoch_ms(doc.get("last_ms")) or doc["occurred_at"], tz)
     values: dict[str, Any] = {
         "click_id": doc["_id"], "cookie_id": doc.get("cookie_id", ""),
         "campaign_id": doc["campaign_id"], "publisher_id": doc["partner_id"],
         "status": "converted" if int(doc.get("converted", 0)) else "nibbled", "set_time": stamp,
-        "set_ip": doc.get("ip", ""), "last_used": stamp, "last_ip": doc.get("ip", ""),
-        "referer": doc.get("referer", ""), "country": doc.get("country", ""),
-        "publisher_name": partner_name,
+        "set_ip": doc.get("ip", ""), "last_used": last_stamp,
+        "last_ip": doc.get("last_ip") or doc.get("ip", ""),
+        "advertiser_reference": doc.get("advertiser_reference", ""),
+        "referer": doc.get("referer", ""), "creative_id": int(doc.get("creative_id", 0)),
+        "creative_type": int(doc.get("creative_type", 0)),
+        "specific_creative_id": int(doc.get("specific_creative_id", 0)),
+        "country": doc.get("country", ""), "publisher_name": partner_name,
     }  # fmt: skip
     return [safe_cell(values.get(col, "")) for col in CLICK_COLUMNS]
 
@@ -142,6 +165,7 @@ async def _export(request: web.Request, conversions: bool) -> web.StreamResponse
         raise web.HTTPNotFound(text=exc.message) from None
     partner_name = await data.partner_name(db, filters.partner_id)
     titles = await data.campaign_titles(db)
+    camrefs = await data.campaign_camrefs(db) if conversions else {}
     kind = "conversions" if conversions else "clicks"
     response = web.StreamResponse(
         headers={
@@ -156,7 +180,7 @@ async def _export(request: web.Request, conversions: bool) -> web.StreamResponse
     writer.writerow(CONVERSION_COLUMNS if conversions else CLICK_COLUMNS)
     async for doc in data.iter_events(db, scope, filters, conversions):
         writer.writerow(
-            conversion_row(doc, titles, partner_name, tz) if conversions
+            conversion_row(doc, titles, partner_name, tz, camrefs) if conversions
             else click_row(doc, partner_name, tz)
         )  # fmt: skip
         if buffer.tell() > 64_000:

@@ -156,7 +156,7 @@ def _pipeline(
     group: dict[str, Any] = {"_id": {"$concat": parts} if parts else None}
     if conversions:
         group.update(
-            n={"$sum": 1}, items={"$sum": "$item_count"}, value={"$sum": "$value"},
+            n={"$sum": 1}, items={"$sum": {"$size": "$items"}}, value={"$sum": "$value"},
             commission={"$sum": "$commission"}, rejected={"$sum": "$rejected"},
         )  # fmt: skip
     else:

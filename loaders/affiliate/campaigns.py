@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,8 +33,18 @@ async def insert_brand(
     return doc
 
 
+def new_camref() -> str:
+    """A campaign's short public reference (the seed's `camref`, e.g. `hrDu67`): what
+    reports and transaction queries name a campaign by."""
+    return "".join(secrets.choice(_CAMREF_ALPHABET) for _ in range(6))
+
+
+_CAMREF_ALPHABET = string.ascii_letters + string.digits
+
+
 async def insert_campaign(db: Database, fields: Mapping[str, Any]) -> Document:
-    doc: Document = {"_id": new_id("cmp"), **fields, "created_at": utcnow()}
+    doc: Document = {"_id": new_id("cmp"), "camref": new_camref(), **fields,
+                     "created_at": utcnow()}  # fmt: skip
     await db.affiliate_campaigns.insert_one(doc)
     return doc
 

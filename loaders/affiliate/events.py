@@ -42,9 +42,18 @@ def click_doc(
     device: str = "other",
     link_id: str = "",
     publisher_reference: str = "",
+    advertiser_reference: str = "",
     referer: str = "",
     ip: str = "",
+    user_agent: str = "",
+    creative_id: int = 0,
+    creative_type: int = 0,
+    specific_creative_id: int = 0,
 ) -> Document:
+    """A click as stored. `set_*` is the first visit; a duplicate visit (same visitor and
+    link within the duplicate window, see `loaders.affiliate.tracking`) moves `last_ms` /
+    `last_ip` instead of adding a row. Creative ids are 0 when the click came through no
+    creative, as in the seed's own reports."""
     return {
         "_id": click_id or new_id("clk"),
         "partner_id": partner_id,
@@ -56,8 +65,15 @@ def click_doc(
         "device": device,
         "link_id": link_id,
         "publisher_reference": publisher_reference,
+        "advertiser_reference": advertiser_reference,
         "referer": referer,
         "ip": ip,
+        "last_ip": ip,
+        "last_ms": int(occurred_at.timestamp() * 1000),
+        "user_agent": user_agent,
+        "creative_id": creative_id,
+        "creative_type": creative_type,
+        "specific_creative_id": specific_creative_id,
         "type": "standard",
         # 0/1, not a boolean: `$sum` adds numbers only, and the store reads `$set`
         # booleans back as 1/0 anyway.
@@ -82,7 +98,15 @@ def conversion_doc(
     publisher_reference: str = "",
     customer_reference: str = "",
     customer_type: str = "new",
+    currency_original: str | None = None,
+    currency_conversion_rate: float = 1.0,
+    was_disputed: bool = False,
 ) -> Document:
+    """A conversion as stored, with the attributed click's facts copied in (its IP as
+    `referer_ip`, its referer, its creative), because the reports show them per conversion
+    and the click may be read by nobody else. `currency_original` / `currency_conversion_rate`
+    are what the brand reported before the network converted into `currency` (same currency,
+    rate 1, when nothing was converted)."""
     stored_items = [
         {
             "item_id": f"{conversion_id or 'itm'}-{i}" if conversion_id else new_id("itm"),
@@ -111,6 +135,14 @@ def conversion_doc(
         "click_id": click["_id"] if click else "",
         "clicked_at": click["occurred_at"] if click else None,
         "cookie_id": click["cookie_id"] if click else "",
+        "referer_ip": str(click.get("ip", "")) if click else "",
+        "source_referer": str(click.get("referer", "")) if click else "",
+        "creative_id": int(click.get("creative_id", 0)) if click else 0,
+        "creative_type": int(click.get("creative_type", 0)) if click else 0,
+        "specific_creative_id": int(click.get("specific_creative_id", 0)) if click else 0,
+        "currency_original": currency_original or currency,
+        "currency_conversion_rate": float(currency_conversion_rate),
+        "was_disputed": 1 if was_disputed else 0,
         "country": country,
         "device": device,
         "conversion_reference": conversion_reference,

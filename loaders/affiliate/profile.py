@@ -75,6 +75,12 @@ async def campaign_titles(db: Database) -> dict[str, str]:
     return {c["_id"]: c["title"] async for c in cursor}
 
 
+async def campaign_camrefs(db: Database) -> dict[str, str]:
+    """Every campaign's `camref` by id ('' for campaigns created before camrefs existed)."""
+    cursor = db.affiliate_campaigns.find({}, projection={"camref": 1})
+    return {c["_id"]: str(c.get("camref", "")) async for c in cursor}
+
+
 # --- websites ------------------------------------------------------------------------
 
 

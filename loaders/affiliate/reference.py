@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -117,3 +118,13 @@ def validate_text(value: str, field: str, max_length: int, *, required: bool = F
     if len(value) > max_length or _CONTROL.search(value):
         raise BadUserInput(f"must be at most {max_length} printable characters", field=field)
     return value
+
+
+def validate_ip(value: str, field: str = "ip") -> str:
+    """An IPv4 / IPv6 address in its canonical text form ('' stays '')."""
+    if not value:
+        return ""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise BadUserInput("not an IPv4 or IPv6 address", field=field) from None

@@ -105,6 +105,9 @@ async def record_click(info: Info, fields: Mapping[str, Any]) -> Document:
     reference = data.validate_text(fields["publisher_reference"], "publisherReference", 255)
     link_id = parse_id(fields["link_id"], "lnk", "linkId") if fields["link_id"] else ""
     device = _device(fields["device"])
+    adref = data.validate_text(fields["advertiser_reference"], "advertiserReference", 255)
+    ip = data.validate_ip(fields["ip"])
+    referer = data.validate_text(fields["referer"], "referer", 2048)
     doc = await require_approved(info, pid, cmp_id)
     if link_id:
         link = await info.context.loaders.get(data.LinkByIdLoader).load(link_id)
@@ -112,7 +115,7 @@ async def record_click(info: Info, fields: Mapping[str, Any]) -> Document:
             raise NotFound("Tracking link not found.", field="linkId")
     click = data.click_doc(
         pid, doc, occurred, cookie_id=cookie, country=country, device=device, link_id=link_id,
-        publisher_reference=reference,
+        publisher_reference=reference, advertiser_reference=adref, ip=ip, referer=referer,
     )  # fmt: skip
     return await data.insert_click(info.context.db, click)
 
@@ -131,6 +134,13 @@ async def record_conversion(info: Info, fields: Mapping[str, Any]) -> Document:
                     "customer_reference")
     }  # fmt: skip
     customer_type = data.validate_text(fields["customer_type"], "customerType", 40)
+    original = fields["original_currency"]
+    original = data.validate_currency(original, "originalCurrency") if original else currency
+    rate = float(fields["conversion_rate"])
+    if not 0 < rate <= 1_000_000 or (original == currency and rate != 1):
+        raise BadUserInput(
+            "must be > 0 (and 1 when the original currency is the same)", field="conversionRate"
+        )
     items = fields["items"]
     if not 1 <= len(items) <= 100:
         raise BadUserInput("between 1 and 100 items", field="items")
@@ -149,6 +159,7 @@ async def record_conversion(info: Info, fields: Mapping[str, Any]) -> Document:
             raise NotFound("Click not found.", field="clickId")
     conversion = data.conversion_doc(
         pid, doc, occurred, currency=currency, status=fields["status"], items=items, click=click,
-        country=country, device=device, customer_type=customer_type, **refs,
+        country=country, device=device, customer_type=customer_type, currency_original=original,
+        currency_conversion_rate=rate, was_disputed=bool(fields["was_disputed"]), **refs,
     )  # fmt: skip
     return await data.insert_conversion(info.context.db, conversion)

@@ -40,7 +40,6 @@ from schema.affiliate.root import (
     Query,
 )
 from schema.affiliate.types import (
-    TRACKING_BASE,
     AnalyticsShape,
     Brand,
     Campaign,
@@ -63,7 +62,6 @@ from schema.affiliate.types import (
 __all__ = [
     "PARTNER_ID_HELP",
     "READ",
-    "TRACKING_BASE",
     "WRITE",
     "AnalyticsDimension",
     "AnalyticsFilterInput",

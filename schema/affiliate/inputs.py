@@ -132,6 +132,9 @@ class RecordClickInput:
     device: Device = strawberry.field(default=Device.OTHER, description="Device class.")
     link_id: strawberry.ID | None = strawberry.field(default=None, description="Tracking link.")
     publisher_reference: str = strawberry.field(default="", description="Partner reference.")
+    advertiser_reference: str = strawberry.field(default="", description="Brand reference.")
+    ip: str = strawberry.field(default="", description="Visitor IPv4/IPv6 address or empty.")
+    referer: str = strawberry.field(default="", description="Referring page (≤2048).")
 
 
 @strawberry.input(description="One basket line of a conversion.")
@@ -164,6 +167,13 @@ class RecordConversionInput:
     publisher_reference: str = strawberry.field(default="", description="Partner reference.")
     customer_reference: str = strawberry.field(default="", description="Customer reference.")
     customer_type: str = strawberry.field(default="new", description="new or existing.")
+    original_currency: str | None = strawberry.field(
+        default=None, description="Currency the brand reported (ISO 4217); default `currency`."
+    )
+    conversion_rate: float = strawberry.field(
+        default=1.0, description="Rate from `originalCurrency` into `currency`; 1 if the same."
+    )
+    was_disputed: bool = strawberry.field(default=False, description="Disputed by the brand.")
 
 
 def plain(values: dict[str, Any]) -> dict[str, Any]:

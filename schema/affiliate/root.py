@@ -84,8 +84,8 @@ class Query:
         after: str | None = None,
     ) -> Connection[Participation]:
         wanted = [s.value for s in status or []]
-        if "available" in wanted:
-            raise BadUserInput("AVAILABLE means no participation", field="status")
+        if "available" in wanted or "unavailable" in wanted:
+            raise BadUserInput("AVAILABLE / UNAVAILABLE mean no participation", field="status")
         page = await resolve.participations(info, partner_id, wanted, first, after)
         return Connection.of(page, Participation.from_doc)
 

@@ -28,7 +28,14 @@ class CampaignStatus(Enum):
 
 @strawberry.enum(description="A partner's standing on a campaign.")
 class ParticipationStatus(Enum):
-    AVAILABLE = "available"
+    AVAILABLE = strawberry.enum_value(
+        "available", description="No participation yet, and the campaign accepts partners."
+    )
+    UNAVAILABLE = strawberry.enum_value(
+        "unavailable",
+        description="No participation, and the campaign is not accepting partners (paused or "
+        "ended).",
+    )
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -53,6 +60,12 @@ class Device(Enum):
     MOBILE = "mobile"
     TABLET = "tablet"
     OTHER = "other"
+
+
+@strawberry.enum(description="A click's state (seed: nibbled, converted).")
+class ClickStatus(Enum):
+    NIBBLED = "nibbled"
+    CONVERTED = "converted"
 
 
 @strawberry.enum(description="Shape of an analytics result (the seed's three endpoints).")
@@ -94,6 +107,9 @@ class Campaign:
     )
     terms: str = strawberry.field(description="The campaign's custom terms (empty if none).")
     auto_approve: bool = strawberry.field(description="Requests are approved at once.")
+    camref: str = strawberry.field(
+        description="Short public campaign reference (the seed's `camref`), as in reports."
+    )
     brand_id: strawberry.Private[str]
     viewer_partner_id: strawberry.Private[str | None]
 
@@ -112,7 +128,11 @@ class Campaign:
         doc = await info.context.loaders.get(data.ParticipationByCampaignLoader).load(
             (self.viewer_partner_id, str(self.id))
         )
-        return ParticipationStatus(doc["status"]) if doc else ParticipationStatus.AVAILABLE
+        if doc is not None:
+            return ParticipationStatus(doc["status"])
+        if self.status is not CampaignStatus.ACTIVE:
+            return ParticipationStatus.UNAVAILABLE
+        return ParticipationStatus.AVAILABLE
 
     @classmethod
     def from_doc(cls, doc: Document, viewer_partner_id: str | None = None) -> Campaign:
@@ -123,8 +143,8 @@ class Campaign:
             status=CampaignStatus(doc["status"]),
             default_destination_url=doc["default_destination_url"],
             custom_terms=bool(doc.get("custom_terms")), terms=doc.get("terms", ""),
-            auto_approve=bool(doc.get("auto_approve")), brand_id=doc["brand_id"],
-            viewer_partner_id=viewer_partner_id,
+            auto_approve=bool(doc.get("auto_approve")), camref=str(doc.get("camref", "")),
+            brand_id=doc["brand_id"], viewer_partner_id=viewer_partner_id,
         )  # fmt: skip
 
 
@@ -159,7 +179,15 @@ class Participation:
 
 # --- tracking links ------------------------------------------------------------------
 
-TRACKING_BASE = "https://track.oooc.example/click"
+
+def _public_origin(info: Info) -> str:
+    settings = info.context.settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    request = info.context.request
+    if request is not None:
+        return f"{request.scheme}://{request.host}"
+    return f"http://{settings.host}:{settings.port}"
 
 
 @strawberry.type(description="A tracking-link parameter.")
@@ -188,9 +216,13 @@ class TrackingLink:
     partner_id: strawberry.ID = strawberry.field(description="The partner.")
     campaign_id: strawberry.Private[str]
 
-    @strawberry.field(description="The URL to publish: the network's tracker for this link.")
-    def url(self) -> str:
-        return f"{TRACKING_BASE}/{self.id}"
+    @strawberry.field(
+        description="The URL to publish: this gateway's `GET /t/{id}`, which records a click "
+        "and redirects (302) to `destinationUrl` (origin: GATEWAY_PUBLIC_URL, else the origin "
+        "this request came to)."
+    )
+    def url(self, info: Info) -> str:
+        return f"{_public_origin(info)}/t/{self.id}"
 
     @strawberry.field(description="The campaign.")
     async def campaign(self, info: Info) -> Campaign | None:
@@ -222,6 +254,21 @@ class Click:
     device: Device = strawberry.field(description="Device class.")
     publisher_reference: str = strawberry.field(description="The partner's own reference.")
     converted: bool = strawberry.field(description="A conversion was attributed to it.")
+    status: ClickStatus = strawberry.field(description="NIBBLED, or CONVERTED (seed `status`).")
+    set_ip: str = strawberry.field(
+        description="Visitor IP address of the first visit, as the seed reports it (`set_ip`)."
+    )
+    last_ip: str = strawberry.field(description="Visitor IP of the latest duplicate visit.")
+    last_used_at: datetime = strawberry.field(
+        description="Latest visit: moves when the same visitor follows the same link again "
+        "within the duplicate window (else equals `occurredAt`)."
+    )
+    referer: str = strawberry.field(description="Referring page, as the browser sent it.")
+    advertiser_reference: str = strawberry.field(
+        description="The link's `adref` parameter when the click came through a link."
+    )
+    creative_id: int = strawberry.field(description="Creative clicked (0: none).")
+    creative_type: int = strawberry.field(description="Creative type (0: none).")
     link_id: strawberry.ID | None = strawberry.field(description="Tracking link, if any.")
     partner_id: strawberry.ID = strawberry.field(description="The partner.")
     campaign_id: strawberry.Private[str]
@@ -232,12 +279,20 @@ class Click:
 
     @classmethod
     def from_doc(cls, doc: Document) -> Click:
+        converted = bool(doc.get("converted"))
+        last_used = from_epoch_ms(doc.get("last_ms")) or doc["occurred_at"]
         return cls(
             id=strawberry.ID(doc["_id"]), occurred_at=doc["occurred_at"], day=doc["day"],
             cookie_id=doc.get("cookie_id", ""), country=doc.get("country", ""),
             device=Device(doc.get("device", "other")),
             publisher_reference=doc.get("publisher_reference", ""),
-            converted=bool(doc.get("converted")),
+            converted=converted,
+            status=ClickStatus.CONVERTED if converted else ClickStatus.NIBBLED,
+            set_ip=str(doc.get("ip", "")), last_ip=str(doc.get("last_ip") or doc.get("ip", "")),
+            last_used_at=last_used, referer=str(doc.get("referer", "")),
+            advertiser_reference=str(doc.get("advertiser_reference", "")),
+            creative_id=int(doc.get("creative_id", 0)),
+            creative_type=int(doc.get("creative_type", 0)),
             link_id=strawberry.ID(doc["link_id"]) if doc.get("link_id") else None,
             partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
         )  # fmt: skip
@@ -273,6 +328,19 @@ class Conversion:
     country: str = strawberry.field(description="Customer country (ISO 3166-1), may be empty.")
     device: Device = strawberry.field(description="Device class.")
     click_id: strawberry.ID | None = strawberry.field(description="Attributed click, if any.")
+    item_line_count: int = strawberry.field(
+        description="Number of items (basket lines): what `total_conversion_items` counts."
+    )
+    was_disputed: bool = strawberry.field(description="The conversion was ever disputed.")
+    referer_ip: str = strawberry.field(description="IP address of the attributed click.")
+    source_referer: str = strawberry.field(description="Referer of the attributed click.")
+    creative_id: int = strawberry.field(description="Creative of the attributed click (0: none).")
+    currency_original: str = strawberry.field(
+        description="Currency the brand reported before conversion into `currency`."
+    )
+    currency_conversion_rate: float = strawberry.field(
+        description="Rate applied from `currencyOriginal` into `currency` (1: none)."
+    )
     partner_id: strawberry.ID = strawberry.field(description="The partner.")
     campaign_id: strawberry.Private[str]
 
@@ -305,6 +373,12 @@ class Conversion:
             customer_type=doc.get("customer_type", ""), country=doc.get("country", ""),
             device=Device(doc.get("device", "other")),
             click_id=strawberry.ID(doc["click_id"]) if doc.get("click_id") else None,
+            item_line_count=len(items), was_disputed=bool(doc.get("was_disputed", 0)),
+            referer_ip=str(doc.get("referer_ip", "")),
+            source_referer=str(doc.get("source_referer", "")),
+            creative_id=int(doc.get("creative_id", 0)),
+            currency_original=str(doc.get("currency_original") or doc["currency"]),
+            currency_conversion_rate=float(doc.get("currency_conversion_rate", 1.0)),
             partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
         )  # fmt: skip
 
