@@ -37,6 +37,7 @@ from loaders.base import (
     epoch_ms,
     grouped_by,
     in_key_order,
+    match_stage,
     paginate,
     utcnow,
 )
@@ -671,7 +672,7 @@ async def conversion_totals(
     """Per-currency totals; payable = approved. Grouped by currency and status in MongoDB."""
     query = filters.query(scope, conversions=True)
     pipeline: list[dict[str, Any]] = [
-        {"$match": query},
+        match_stage(query),
         {
             "$group": {
                 "_id": {"$concat": ["$currency", "|", "$status"]},
@@ -931,15 +932,10 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _pipeline(
     spec: AnalyticsSpec, dims: Sequence[Dimension], conversions: bool, unique: bool
 ) -> list[dict[str, Any]]:
-    match: dict[str, Any] = {
-        "partner_id": spec.partner_id,
-        "$or": [{"ts": {"$gte": s, "$lt": e}} for s, e in spec.ranges_ms],
-    }
+    in_ranges = {"$or": [{"ts": {"$gte": s, "$lt": e}} for s, e in spec.ranges_ms]}
     conditions = [f.to_query() for f in spec.filters]
     if conversions and spec.currency is not None:
         conditions.append({"currency": spec.currency})
-    if conditions:
-        match = {"$and": [match, *conditions]}
     # One string key: the embedded store does not evaluate field paths inside a
     # document-valued `$group._id` (see README), `$concat` works on both.
     parts: list[Any] = []
@@ -957,7 +953,7 @@ def _pipeline(
         group.update(n={"$sum": 1}, converted={"$sum": "$converted"})
         if unique:
             group["cookies"] = {"$addToSet": "$cookie_id"}
-    return [{"$match": match}, {"$group": group}]
+    return [match_stage({"partner_id": spec.partner_id}, in_ranges, *conditions), {"$group": group}]
 
 
 def _metric(name: str, acc: _Acc, exponent: int) -> float:
