@@ -98,9 +98,13 @@ def _literal_keys(path: Path) -> list[tuple[int, str]]:
             for key in node.keys:
                 if isinstance(key, ast.Constant) and key.value == "$match":
                     found.append((node.lineno, "$match"))
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-            if node.slice.value in ("$or", "$nor") and isinstance(node.ctx, ast.Store):
-                found.append((node.lineno, f"query[{node.slice.value!r}] ="))
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and node.slice.value in ("$or", "$nor")
+            and isinstance(node.ctx, ast.Store)
+        ):
+            found.append((node.lineno, f"query[{node.slice.value!r}] ="))
     return found
 
 
