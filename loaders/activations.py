@@ -40,6 +40,7 @@ from loaders.base import (
     ScopedLoader,
     epoch_ms,
     in_key_order,
+    match_stage,
     paginate,
     utcnow,
 )
@@ -444,7 +445,7 @@ async def range_metrics(
         {**base, "day": {"$gte": first_day, "$lte": last_day}}, projection={"_id": 0}
     ).to_list(None)
     pipeline: list[dict[str, Any]] = [
-        {"$match": {**base, "bucket": "day", "day": {"$gte": first_day, "$lte": last_day}}},
+        match_stage(base, {"bucket": "day", "day": {"$gte": first_day, "$lte": last_day}}),
         {"$group": {"_id": "$kind_session", "kind": {"$first": "$kind"}}},
         {"$group": {"_id": "$kind", "n": {"$sum": 1}}},
     ]

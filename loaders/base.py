@@ -100,6 +100,54 @@ class Loaders:
         return loader
 
 
+# --- filters -----------------------------------------------------------------------------
+
+_BRANCHING = ("$or", "$nor")
+
+
+def _conjuncts(clause: Mapping[str, Any]) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for key, value in clause.items():
+        if key == "$and":
+            for inner in value:
+                parts.extend(_conjuncts(inner))
+        elif key in _BRANCHING:
+            parts.append({key: [conjoin(branch) for branch in value]})
+        else:
+            parts.append({key: value})
+    return parts
+
+
+def conjoin(*clauses: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The filter `clause AND clause AND …`, in a shape every server reads the same way.
+
+    Every aggregation `$match` and every `find` filter that mixes fields with `$or`/`$nor`
+    is built here. The embedded store reads `{partner_id: x, $or: [A, B]}` inside an
+    aggregation as `(partner_id AND A) OR B`, which lets other tenants' rows in (see
+    README: embedded store deviations), so a filter with a branch becomes an explicit
+    `$and` of one-key clauses; branches are conjoined the same way, recursively. A
+    filter of plain fields stays one document (one clause per field) so it reads as
+    before and keeps using the same indexes.
+    """
+    parts: list[dict[str, Any]] = []
+    for clause in clauses:
+        if clause:
+            parts.extend(_conjuncts(clause))
+    if not parts:
+        return {}
+    keys = [key for part in parts for key in part]
+    if len(parts) == 1 or (
+        len(set(keys)) == len(keys) and not any(key in _BRANCHING for key in keys)
+    ):
+        return {key: value for part in parts for key, value in part.items()}
+    return {"$and": parts}
+
+
+def match_stage(*clauses: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An aggregation `$match` stage of the conjunction of `clauses` (see `conjoin`)."""
+    return {"$match": conjoin(*clauses)}
+
+
 def in_key_order(keys: Sequence[K], rows: Sequence[Document], key: str = "_id") -> list[Any]:
     """Rows matched back to the keys that asked for them (None where missing)."""
     by_key = {row[key]: row for row in rows}
@@ -206,13 +254,12 @@ async def paginate(
     """
     limit = check_first(first, max_first)
     keys = [field for field, _ in sort]
-    query = dict(query)
-    full_query = dict(query)
+    # count_documents runs an aggregation `$match`, so the query is conjoined for it too.
+    query = conjoin(query)
+    full_query = query
     if after is not None:
         values = decode_cursor(after, len(sort))
-        full_query = (
-            {"$and": [query, _after_filter(sort, values)]} if query else _after_filter(sort, values)
-        )
+        full_query = conjoin(query, _after_filter(sort, values))
     cursor = collection.find(full_query, projection=projection, sort=list(sort), limit=limit + 1)
     rows = await cursor.to_list(length=limit + 1)
     has_next = len(rows) > limit

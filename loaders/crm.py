@@ -26,10 +26,12 @@ from loaders.base import (
     ScopedLoader,
     _after_filter,
     check_first,
+    conjoin,
     decode_cursor,
     encode_cursor,
     grouped_by,
     in_key_order,
+    match_stage,
     paginate,
     utcnow,
 )
@@ -196,7 +198,9 @@ async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dic
     query: dict[str, Any] = {**scope.tenant()}
     if text := filters.get("text"):
         pattern = {"$regex": _escape_regex(text.lower()), "$options": "i"}
-        query["$or"] = [{"name_lower": pattern}, {"email": pattern}, {"display_name": pattern}]
+        query = conjoin(
+            query, {"$or": [{"name_lower": pattern}, {"email": pattern}, {"display_name": pattern}]}
+        )
     for flag in ("is_subscribed", "is_phone_subscribed", "is_optout"):
         if filters.get(flag) is not None:
             query[flag] = bool(filters[flag])
@@ -271,7 +275,7 @@ class _CountByFanLoader(ScopedLoader[str, int]):
     async def load_batch(self, keys: list[str]) -> list[int]:
         match = {**self.scope.tenant(), **self.extra, "fan_id": {"$in": keys}}
         cursor = await self.db[self.collection].aggregate(
-            [{"$match": match}, {"$group": {"_id": "$fan_id", "n": {"$sum": 1}}}]
+            [match_stage(match), {"$group": {"_id": "$fan_id", "n": {"$sum": 1}}}]
         )
         counts = {row["_id"]: int(row["n"]) for row in await cursor.to_list(None)}
         return [counts.get(k, 0) for k in keys]
@@ -299,9 +303,9 @@ class _ChildPageLoader(ScopedLoader[ChildKey, Page]):
             query: dict[str, Any] = {**self.scope.tenant(), **self.extra,
                                      "fan_id": {"$in": parents}}  # fmt: skip
             if after is not None:
-                query = {
-                    "$and": [query, _after_filter(self.sort, decode_cursor(after, len(self.sort)))]
-                }
+                query = conjoin(
+                    query, _after_filter(self.sort, decode_cursor(after, len(self.sort)))
+                )
             rows = (
                 await self.db[self.collection]
                 .find(query, sort=[("fan_id", 1), *self.sort])
@@ -363,7 +367,7 @@ class PointTotalsByFanLoader(ScopedLoader[str, list[tuple[str, int]]]):
         match = {**self.scope.tenant(), "fan_id": {"$in": keys}}
         # Grouped by one string field: the embedded store takes a compound `_id` literally.
         cursor = await self.db.fan_point_awards.aggregate(
-            [{"$match": match}, {"$group": {"_id": "$fan_point", "total": {"$sum": "$count"}}}]
+            [match_stage(match), {"$group": {"_id": "$fan_point", "total": {"$sum": "$count"}}}]
         )
         totals: dict[str, list[tuple[str, int]]] = {k: [] for k in keys}
         for row in await cursor.to_list(None):
@@ -703,7 +707,7 @@ async def leaderboard(
         match["day"] = days  # day strings, not datetimes: see module docstring
     cursor = await db.fan_point_awards.aggregate(
         [
-            {"$match": match},
+            match_stage(match),
             {"$group": {"_id": "$fan_id", "total": {"$sum": "$count"}}},
             {"$sort": {"total": -1, "_id": 1}},
             {"$limit": limit},

@@ -25,11 +25,15 @@ from loaders.base import (
     Page,
     Scope,
     ScopedLoader,
+    _after_filter,
     check_first,
+    conjoin,
     decode_cursor,
     encode_cursor,
     epoch_ms,
+    grouped_by,
     in_key_order,
+    match_stage,
     paginate,
     utcnow,
 )
@@ -125,7 +129,8 @@ def members_query(
             raise BadUserInput("at most 100 characters", field="search")
         if fragment:
             pattern = re.escape(fragment)
-            query["$or"] = [{"name_lower": {"$regex": pattern}}, {"email": {"$regex": pattern}}]
+            either = [{"name_lower": {"$regex": pattern}}, {"email": {"$regex": pattern}}]
+            query = conjoin(query, {"$or": either})
     if status == "active":
         query["last_watched_ms"] = {"$gte": active_since_ms(now)}
     elif status == "inactive":
@@ -235,47 +240,61 @@ HistoryKey = tuple[str, int, str | None]
 
 
 class WatchHistoryLoader(ScopedLoader[HistoryKey, Page]):
-    """A page of watch history per (member id, first, after): one `$facet` for all members.
+    """A page of watch history per (member id, first, after): one `find` per distinct page.
 
-    Each key gets its own sub-pipeline (page + count), so a list of members with their
-    history costs one command however long the list is.
+    Keys asking for the same page (`first`, `after`) share one indexed `find` over
+    `member_id $in …` sorted by member and time; each member's rows are cut to its page in
+    code, so the work grows with the rows read, never with members x sub-pipelines (the
+    old one-`$facet`-per-batch design was quadratic on the embedded store and mixed up the
+    outputs of ten or more sub-pipelines there). The total count is a separate grouped
+    count, run only when a client selects `totalCount`.
     """
 
     async def load_batch(self, keys: list[HistoryKey]) -> list[Page]:
-        facets: dict[str, list[dict[str, Any]]] = {}
-        for i, (member_id, first, after) in enumerate(keys):
-            match: dict[str, Any] = {"member_id": member_id}
+        groups: dict[tuple[int, str | None], list[str]] = {}
+        for member_id, first, after in keys:
+            members = groups.setdefault((first, after), [])
+            if member_id not in members:
+                members.append(member_id)
+        pages: dict[HistoryKey, Page] = {}
+        counter = self.registry.get(WatchCountByMemberLoader)
+        for (first, after), member_ids in groups.items():
+            query = conjoin(self.scope.tenant(), {"member_id": {"$in": member_ids}})
             if after is not None:
-                ts, event_id = decode_cursor(after, 2)
-                match["$or"] = [{"ts": {"$lt": ts}}, {"ts": ts, "_id": {"$lt": event_id}}]
-            facets[f"p{i}"] = [
-                {"$match": match},
-                {"$sort": dict(HISTORY_SORT)},
-                {"$limit": first + 1},
+                query = conjoin(query, _after_filter(HISTORY_SORT, decode_cursor(after, 2)))
+            rows = await self.db.watch_events.find(
+                query, sort=[("member_id", 1), *HISTORY_SORT]
+            ).to_list(None)
+            for member_id, events in zip(
+                member_ids, grouped_by(member_ids, rows, "member_id"), strict=True
+            ):
+                pages[(member_id, first, after)] = _history_page(events, first, counter, member_id)
+        return [pages[k] for k in keys]
+
+
+class WatchCountByMemberLoader(ScopedLoader[str, int]):
+    """How many watch events each member has: one grouped count for all members asked."""
+
+    async def load_batch(self, keys: list[str]) -> list[int]:
+        cursor = await self.db.watch_events.aggregate(
+            [
+                match_stage(self.scope.tenant(), {"member_id": {"$in": keys}}),
+                {"$group": {"_id": "$member_id", "n": {"$sum": 1}}},
             ]
-            facets[f"n{i}"] = [{"$match": {"member_id": member_id}}, {"$count": "n"}]
-        member_ids = sorted({k[0] for k in keys})
-        pipeline = [
-            {"$match": {**self.scope.tenant(), "member_id": {"$in": member_ids}}},
-            {"$facet": facets},
-        ]
-        result = await (await self.db.watch_events.aggregate(pipeline)).to_list(None)
-        out = result[0] if result else {}
-        return [_history_page(out, i, key[1]) for i, key in enumerate(keys)]
+        )
+        counts = {row["_id"]: int(row["n"]) for row in await cursor.to_list(None)}
+        return [counts.get(k, 0) for k in keys]
 
 
-def _history_page(out: dict[str, Any], i: int, first: int) -> Page:
-    rows: list[Document] = list(out.get(f"p{i}") or [])
-    counted = out.get(f"n{i}") or []
-    total = int(counted[0]["n"]) if counted else 0
-
+def _history_page(
+    events: list[Document], first: int, counter: WatchCountByMemberLoader, member_id: str
+) -> Page:
     async def count() -> int:
-        return total
+        return await counter.load(member_id)
 
-    has_next = len(rows) > first
-    rows = rows[:first]
+    rows = events[:first]
     cursors = [encode_cursor([row["ts"], row["_id"]]) for row in rows]
-    return Page(rows=rows, cursors=cursors, has_next_page=has_next, count=count)
+    return Page(rows=rows, cursors=cursors, has_next_page=len(events) > first, count=count)
 
 
 def history_key(member_id: str, first: int | None, after: str | None) -> HistoryKey:
@@ -323,7 +342,7 @@ async def analytics(db: Database, scope: Scope, start: date, end: date) -> dict[
     match = {**scope.tenant(), "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
     views = {"minutes": {"$sum": "$minutes"}, "views": {"$sum": 1}}
     pipeline: list[dict[str, Any]] = [
-        {"$match": match},
+        match_stage(match),
         {
             "$facet": {
                 "by_day": [{"$group": {"_id": "$day", **views}}],
@@ -377,7 +396,7 @@ async def dashboard(db: Database, scope: Scope) -> dict[str, Any]:
     tenant = scope.tenant()
     totals_rows = await (
         await db.members.aggregate([
-            {"$match": tenant},
+            match_stage(tenant),
             {"$group": {"_id": None, "members": {"$sum": 1},
                         "minutes": {"$sum": "$watch_minutes"},
                         "views": {"$sum": "$classes_watched"}}},
@@ -400,7 +419,7 @@ async def dashboard(db: Database, scope: Scope) -> dict[str, Any]:
     first_day = (today - timedelta(days=2 * TREND_WINDOW_DAYS - 1)).isoformat()
     by_day = await (
         await db.watch_events.aggregate([
-            {"$match": {**tenant, "day": {"$gte": first_day, "$lte": today.isoformat()}}},
+            match_stage(tenant, {"day": {"$gte": first_day, "$lte": today.isoformat()}}),
             {"$group": {"_id": "$day", "minutes": {"$sum": "$minutes"}}},
         ])
     ).to_list(None)  # fmt: skip
@@ -431,7 +450,7 @@ async def billing_usage(db: Database, scope: Scope, month: int, year: int) -> li
     """Members billed for a month (those who watched in it) with their usage, by member id."""
     first, last = billing_month(month, year)
     pipeline = [
-        {"$match": {**scope.tenant(), "day": {"$gte": first, "$lte": last}}},
+        match_stage(scope.tenant(), {"day": {"$gte": first, "$lte": last}}),
         {"$group": {"_id": "$member_id", "minutes": {"$sum": "$minutes"}, "views": {"$sum": 1}}},
     ]
     rows = await (await db.watch_events.aggregate(pipeline)).to_list(None)

@@ -26,8 +26,10 @@ from loaders.base import (
     Page,
     Scope,
     ScopedLoader,
+    conjoin,
     epoch_ms,
     in_key_order,
+    match_stage,
     paginate,
     utcnow,
 )
@@ -251,10 +253,11 @@ async def list_products(
             raise BadUserInput("at most 100 characters", field="search")
         if fragment:
             pattern = re.escape(fragment)
-            query["$or"] = [
+            either = [
                 {"name": {"$regex": pattern, "$options": "i"}},
                 {"description": {"$regex": pattern, "$options": "i"}},
             ]
+            query = conjoin(query, {"$or": either})
     return await paginate(
         db.products, query, sort=SORTS[sort], first=first, after=after,
         max_first=MAX_PRODUCTS_PAGE,
@@ -264,7 +267,7 @@ async def list_products(
 async def product_types(db: Database, scope: Scope) -> list[tuple[str, int]]:
     """Product types with how many (visible) products each has, by name."""
     pipeline = [
-        {"$match": visible(scope)},
+        match_stage(visible(scope)),
         {"$group": {"_id": "$product_type", "n": {"$sum": 1}}},
     ]
     rows = await (await db.products.aggregate(pipeline)).to_list(None)

@@ -31,6 +31,7 @@ from loaders.base import (
     ScopedLoader,
     epoch_ms,
     in_key_order,
+    match_stage,
     paginate,
     utcnow,
 )
@@ -183,7 +184,7 @@ async def iter_vouchers(db: Database, scope: Scope, status: str | None) -> Async
 async def voucher_stats(db: Database, scope: Scope) -> dict[str, int]:
     """Counts per status as of now: one grouped count plus one count of the expired."""
     now = utcnow()
-    pipeline = [{"$match": scope.tenant()}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+    pipeline = [match_stage(scope.tenant()), {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
     counts = {row["_id"]: int(row["n"]) async for row in await db.vouchers.aggregate(pipeline)}
     expired = await db.vouchers.count_documents({**scope.tenant(), **status_filter(EXPIRED, now)})
     stored_active = counts.get(ACTIVE, 0)

@@ -938,3 +938,76 @@ async def test_index_is_listed_under_its_name(mdb: AsyncDatabase[Doc]) -> None:
     info = await mdb.c.index_information()
     assert "by_a_b" in info, sorted(info)
     assert list(info["by_a_b"]["key"]) == [("a", 1), ("b", -1)]
+
+
+# --- issue 14: tenancy inside aggregations, change-event dates, large $facet --------------
+
+TENANT_ROWS = (
+    # _id, partner_id, ts
+    ("a1", "A", 10), ("b1", "B", 15), ("a2", "A", 20), ("b2", "B", 25), ("a3", "A", 30),
+)  # fmt: skip
+
+
+@pytest.fixture
+async def tenant_rows(mdb: AsyncDatabase[Doc]) -> Any:
+    fields = ("_id", "partner_id", "ts")
+    await mdb.rows.insert_many([dict(zip(fields, row, strict=True)) for row in TENANT_ROWS])
+    return mdb.rows
+
+
+OR_WITH_FIELD = {"partner_id": "A", "$or": [{"ts": {"$lt": 12}}, {"ts": {"$gte": 22}}]}
+
+
+@embedded_deviation("aggregation $match {field: x, $or: [A, B]} is read as (field AND A) OR B")
+async def test_match_of_a_field_next_to_or_is_a_conjunction(tenant_rows: Any) -> None:
+    rows = await agg(tenant_rows, [{"$match": OR_WITH_FIELD}, {"$sort": {"_id": 1}}])
+    assert ids(rows) == ["a1", "a3"]
+
+
+@embedded_deviation("aggregation $match {$and: [{field: x, $or: [A, B]}]} leaks the same way")
+async def test_match_of_an_and_holding_a_field_next_to_or(tenant_rows: Any) -> None:
+    rows = await agg(tenant_rows, [{"$match": {"$and": [OR_WITH_FIELD]}}, {"$sort": {"_id": 1}}])
+    assert ids(rows) == ["a1", "a3"]
+
+
+async def test_match_of_a_field_next_to_nor_is_a_conjunction(tenant_rows: Any) -> None:
+    match = {"partner_id": "A", "$nor": [{"ts": {"$lt": 12}}]}
+    rows = await agg(tenant_rows, [{"$match": match}, {"$sort": {"_id": 1}}])
+    assert ids(rows) == ["a2", "a3"]
+
+
+async def test_explicit_and_of_field_and_or_matches_in_aggregation_and_find(
+    tenant_rows: Any,
+) -> None:
+    # The shape every filter is built in (`loaders.base.conjoin`): works on both servers.
+    explicit = {"$and": [{"partner_id": "A"}, {"$or": OR_WITH_FIELD["$or"]}]}
+    rows = await agg(tenant_rows, [{"$match": explicit}, {"$sort": {"_id": 1}}])
+    assert ids(rows) == ["a1", "a3"]
+    assert ids(await tenant_rows.find(explicit, sort=[("_id", 1)]).to_list()) == ["a1", "a3"]
+    nor = {"$and": [{"partner_id": "A"}, {"$nor": [{"ts": {"$lt": 12}}]}]}
+    assert ids(await agg(tenant_rows, [{"$match": nor}, {"$sort": {"_id": 1}}])) == ["a2", "a3"]
+
+
+async def test_find_of_a_field_next_to_or_is_a_conjunction(tenant_rows: Any) -> None:
+    assert ids(await tenant_rows.find(OR_WITH_FIELD, sort=[("_id", 1)]).to_list()) == ["a1", "a3"]
+
+
+@embedded_deviation("change-stream fullDocument dates come as extended JSON, not datetimes")
+async def test_change_stream_full_document_dates_are_datetimes(
+    mdb: AsyncDatabase[Doc], needs_replica_set: None
+) -> None:
+    await mdb.create_collection("dated")
+    doc = {"_id": "d1", "at": T0, "nested": {"at": T0}, "many": [T0]}
+    async with await mdb.dated.watch(max_await_time_ms=200) as stream:
+        await mdb.dated.insert_one(doc)
+        change = await next_change(stream)
+    assert change["fullDocument"] == doc
+    assert await mdb.dated.find_one({"_id": "d1"}) == doc
+
+
+@embedded_deviation("$facet with >= 10 sub-pipelines mixes outputs between sub-pipelines")
+async def test_facet_with_many_sub_pipelines(mdb: AsyncDatabase[Doc]) -> None:
+    await mdb.many.insert_many([{"_id": f"r{i}", "k": i % 12} for i in range(36)])
+    facets = {f"n{k}": [{"$match": {"k": k}}, {"$count": "n"}] for k in range(12)}
+    [out] = await agg(mdb.many, [{"$facet": facets}])
+    assert out == {f"n{k}": [{"n": 3}] for k in range(12)}

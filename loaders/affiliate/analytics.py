@@ -14,6 +14,7 @@ from loaders.affiliate.dates import Interval, from_ms
 from loaders.affiliate.reference import currency_exponent
 from loaders.base import (
     Scope,
+    match_stage,
 )
 
 # --- analytics -----------------------------------------------------------------------
@@ -137,15 +138,10 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _pipeline(
     spec: AnalyticsSpec, dims: Sequence[Dimension], conversions: bool, unique: bool
 ) -> list[dict[str, Any]]:
-    match: dict[str, Any] = {
-        "partner_id": spec.partner_id,
-        "$or": [{"ts": {"$gte": s, "$lt": e}} for s, e in spec.ranges_ms],
-    }
+    in_ranges = {"$or": [{"ts": {"$gte": s, "$lt": e}} for s, e in spec.ranges_ms]}
     conditions = [f.to_query() for f in spec.filters]
     if conversions and spec.currency is not None:
         conditions.append({"currency": spec.currency})
-    if conditions:
-        match = {"$and": [match, *conditions]}
     # One string key: the embedded store does not evaluate field paths inside a
     # document-valued `$group._id` (see README), `$concat` works on both.
     parts: list[Any] = []
@@ -163,7 +159,7 @@ def _pipeline(
         group.update(n={"$sum": 1}, converted={"$sum": "$converted"})
         if unique:
             group["cookies"] = {"$addToSet": "$cookie_id"}
-    return [{"$match": match}, {"$group": group}]
+    return [match_stage({"partner_id": spec.partner_id}, in_ranges, *conditions), {"$group": group}]
 
 
 def _metric(name: str, acc: _Acc, exponent: int) -> float:

@@ -13,6 +13,7 @@ from loaders.affiliate.common import SLOT_MS, owned
 from loaders.base import (
     Page,
     Scope,
+    match_stage,
     paginate,
 )
 
@@ -248,7 +249,7 @@ async def conversion_totals(
     """Per-currency totals; payable = approved. Grouped by currency and status in MongoDB."""
     query = filters.query(scope, conversions=True)
     pipeline: list[dict[str, Any]] = [
-        {"$match": query},
+        match_stage(query),
         {
             "$group": {
                 "_id": {"$concat": ["$currency", "|", "$status"]},
