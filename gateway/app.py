@@ -10,7 +10,15 @@ from aiohttp import web
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
 from gateway.core.metrics import Metrics
-from gateway.http import accesslog, affiliate_exports, exports, health, partner_stats, security
+from gateway.http import (
+    accesslog,
+    affiliate_exports,
+    exports,
+    health,
+    pages,
+    partner_stats,
+    security,
+)
 from gateway.http.keys import SERVICES, SETTINGS
 from gateway.http.view import GraphQLView
 from gateway.live.hub import ChangeHub
@@ -39,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             accesslog.access_log_middleware,
             *security.middlewares(settings),
+            *pages.middlewares(settings),
         ],
         client_max_size=settings.max_body_bytes,
     )
@@ -78,4 +87,5 @@ def create_app(settings: Settings) -> web.Application:
     partner_stats.register(app)
     app.router.add_routes(affiliate_exports.EXPORT_ROUTES)
     exports.register(app)
+    pages.register(app)
     return app
