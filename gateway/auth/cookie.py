@@ -29,9 +29,7 @@ def cookie_token(request: web.Request | None) -> str:
     return request.cookies.get(REFRESH_COOKIE, "") if request is not None else ""
 
 
-def set_refresh_cookie(
-    response: web.StreamResponse | None, token: str, settings: Settings
-) -> None:
+def set_refresh_cookie(response: web.StreamResponse | None, token: str, settings: Settings) -> None:
     if isinstance(response, web.Response):
         response.set_cookie(
             REFRESH_COOKIE,

@@ -62,6 +62,8 @@ async function signIn(event) {
 }
 
 async function signOut() {
+  // Close the socket first: logout revokes its credential, and it must not try to renew.
+  state.socket?.stop();
   try {
     await api.logout();
   } finally {
@@ -103,7 +105,9 @@ async function route() {
   const [name, ...rest] = (location.hash.slice(1) || "overview").split("/");
   const view = VIEWS.find((v) => v.id === name && (!v.scope || can(v.scope)));
   const detail = DETAIL[name];
-  const main = $("#view");
+  // Each route renders into its own box: a slower, older route finishes into a detached one.
+  const main = h("div", { className: "route" });
+  $("#view").replaceChildren(main);
   for (const link of document.querySelectorAll("#nav-list a")) {
     const current = link.dataset.view === name || (name === "activation" && link.dataset.view === "activations") || (name === "member" && link.dataset.view === "members");
     if (current) link.setAttribute("aria-current", "page");
@@ -279,14 +283,16 @@ async function activationDetail(main, id) {
 
 // --- live feed --------------------------------------------------------------------------
 
+// No date fields in event payloads: on the embedded store they fail until the hub decodes
+// change events (issue 14); the feed stamps each item with its arrival time instead.
 const FEEDS = [
-  { kind: "memberJoined", scope: "members:read", query: "subscription { memberJoined { id name email joinedAt voucherCode } }",
+  { kind: "memberJoined", scope: "members:read", query: "subscription { memberJoined { id name email voucherCode } }",
     text: (m) => `${m.name} joined with voucher ${m.voucherCode}` },
   { kind: "voucherRedeemed", scope: "vouchers:read", query: "subscription { voucherRedeemed { id code redeemedAt redeemedBy { name } } }",
     text: (v) => `Voucher ${v.code} redeemed${v.redeemedBy ? ` by ${v.redeemedBy.name}` : ""}` },
   { kind: "ticketSold", scope: "crm:read", query: "subscription { ticketSold { id eventName numSeats email paidAmount { amount currency } } }",
     text: (t) => `${t.numSeats} seat(s) for ${t.eventName} sold to ${t.email} (${money(t.paidAmount)})` },
-  { kind: "fanActivity", scope: "crm:read", query: "subscription { fanActivity { id campaignTitle createdAt fan { displayName email } } }",
+  { kind: "fanActivity", scope: "crm:read", query: "subscription { fanActivity { id campaignTitle fan { displayName email } } }",
     text: (f) => `${f.fan?.displayName || f.fan?.email || "A fan"}: ${f.campaignTitle}` },
 ];
 const FEED_LABELS = { memberJoined: "Member joined", voucherRedeemed: "Voucher redeemed", ticketSold: "Ticket sold", fanActivity: "Fan activity" };

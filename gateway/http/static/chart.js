@@ -44,7 +44,8 @@ export function lineChart(title, labels, series, { width = 640, height = 220 } =
   }
   const every = Math.max(1, Math.ceil(labels.length / 8));
   labels.forEach((label, i) => {
-    if (i % every === 0 || i === labels.length - 1) {
+    const last = i === labels.length - 1 && i % every >= every / 2; // not on top of the previous
+    if (i % every === 0 || last) {
       svg.append(el("text", { x: x(i), y: height - 8, class: "axis middle" }, label));
     }
   });
