@@ -15,6 +15,7 @@ from gateway.http import (
     affiliate_exports,
     exports,
     health,
+    pages,
     partner_stats,
     security,
     tracking,
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             accesslog.access_log_middleware,
             *security.middlewares(settings),
+            *pages.middlewares(settings),
         ],
         client_max_size=settings.max_body_bytes,
     )
@@ -87,4 +89,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(affiliate_exports.EXPORT_ROUTES)
     app.router.add_routes(tracking.ROUTES)
     exports.register(app)
+    pages.register(app)
     return app

@@ -177,7 +177,7 @@ class Settings(BaseSettings):
 
     @property
     def graphiql_enabled(self) -> bool:
-        return self.graphiql if self.graphiql is not None else self.env is Environment.DEVELOPMENT
+        return self.graphiql if self.graphiql is not None else not self.is_production
 
     @property
     def introspection_enabled(self) -> bool:

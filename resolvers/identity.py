@@ -6,6 +6,7 @@ import asyncio
 
 from pymongo.errors import DuplicateKeyError
 
+from gateway.auth import cookie
 from gateway.auth.issue import staff_access_token
 from gateway.auth.lockout import login_guard
 from gateway.auth.passwords import verify_password
@@ -39,20 +40,36 @@ async def partner_login(info: Info, email: str, password: str) -> tuple[IssuedTo
     session_id, refresh = await data.open_session(
         info.context.db, staff, settings.refresh_token_ttl_seconds
     )
-    return staff_access_token(info.context.services.keyring, settings, staff, session_id), refresh
+    access = staff_access_token(info.context.services.keyring, settings, staff, session_id)
+    return access, _hand_out(info, refresh)
+
+
+def _hand_out(info: Info, refresh: str) -> str:
+    """The token for the body; in cookie mode it goes into the cookie and the body gets ""."""
+    if not cookie.cookie_mode(info.context.request):
+        return refresh
+    cookie.set_refresh_cookie(info.context.response, refresh, info.context.settings)
+    return ""
 
 
 async def refresh_session(info: Info, refresh_token: str) -> tuple[IssuedToken, str]:
+    request = info.context.request
+    if cookie.cookie_mode(request) and not refresh_token:
+        refresh_token = cookie.cookie_token(request)
     outcome = await data.rotate_refresh_token(info.context.db, refresh_token)
     if outcome.staff is None or outcome.refresh_token is None or outcome.session_id is None:
+        if cookie.cookie_mode(request):
+            cookie.clear_refresh_cookie(info.context.response, info.context.settings)
         raise Unauthenticated(REFRESH_FAILED)
     access = staff_access_token(
         info.context.services.keyring, info.context.settings, outcome.staff, outcome.session_id
     )
-    return access, outcome.refresh_token
+    return access, _hand_out(info, outcome.refresh_token)
 
 
 async def logout(info: Info) -> bool:
+    if cookie.cookie_mode(info.context.request):
+        cookie.clear_refresh_cookie(info.context.response, info.context.settings)
     session_id = info.context.principal.session_family
     if session_id is None:
         return False

@@ -41,7 +41,9 @@ class Viewer:
 class AuthPayload:
     access_token: str = strawberry.field(description="Short-lived JWT for `Authorization: Bearer`.")
     refresh_token: str = strawberry.field(
-        description="Opaque, single-use token for `refreshSession`; rotated on every use."
+        description="Opaque, single-use token for `refreshSession`; rotated on every use. "
+        "Empty when the request sent `X-Refresh-Cookie: 1`: the token is then only in an "
+        "HttpOnly cookie (the dashboard's sign-in)."
     )
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
 
@@ -151,7 +153,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Trade a refresh token for new tokens. Each refresh token works once; "
-        "presenting a spent one ends the whole session.",
+        "presenting a spent one ends the whole session. With `X-Refresh-Cookie: 1` and an "
+        "empty `refreshToken`, the token is read from the cookie `partnerLogin` set.",
         extensions=public(),
     )
     async def refresh_session(self, info: Info, refresh_token: str) -> AuthPayload:

@@ -11,7 +11,7 @@
 - Bodies above `GATEWAY_MAX_BODY_BYTES` are 413 (declared length checked here, the
   streamed length by aiohttp's `client_max_size`).
 - Security headers on every response; `Cache-Control: no-store` on API paths; HSTS
-  in production; a strict CSP except on the development GraphiQL page.
+  in production; a strict CSP (pages set their own: same origin only, no inline script).
 """
 
 from __future__ import annotations
@@ -156,13 +156,8 @@ def install(app: web.Application, settings: Settings) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("X-Frame-Options", "DENY")
-        graphiql_page = (
-            settings.graphiql_enabled
-            and request.path == GRAPHQL_PATH
-            and response.content_type == "text/html"
-        )
-        if not graphiql_page:
-            headers.setdefault("Content-Security-Policy", STRICT_CSP)
+        # Pages (gateway.http.pages) set their own, only slightly wider, policy.
+        headers.setdefault("Content-Security-Policy", STRICT_CSP)
         if request.path.startswith(NO_STORE_PREFIXES):
             headers["Cache-Control"] = "no-store"
         if settings.is_production:

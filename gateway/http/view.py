@@ -58,7 +58,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
     def __init__(self, schema: BaseSchema, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            graphql_ide=None,  # the vendored GraphiQL page: gateway.http.pages
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
