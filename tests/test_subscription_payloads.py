@@ -74,7 +74,7 @@ def selection(type_name: str, depth: int = DEPTH) -> str:
 def payload_type(root: str) -> str:
     subscription = sdl_schema().subscription_type
     assert subscription is not None
-    return get_named_type(subscription.fields[root].type).name
+    return str(get_named_type(subscription.fields[root].type).name)
 
 
 def subscription(root: str) -> str:
