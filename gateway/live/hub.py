@@ -32,8 +32,10 @@ from collections import Counter as TallyCounter
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, Generic, Protocol, TypeVar
 
+from bson import json_util
 from pymongo.errors import PyMongoError
 
 from gateway.core.errors import RateLimited
@@ -50,6 +52,38 @@ INSERTS = frozenset({"insert"})
 _PIPELINE = [{"$match": {"operationType": {"$in": sorted(ALL_OPERATIONS)}}}]
 _RETRY_FIRST_SECONDS = 0.1
 _RETRY_MAX_SECONDS = 5.0
+
+
+_EXTENDED_JSON = json_util.JSONOptions(tz_aware=True, tzinfo=UTC)
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        inner = {key: _decoded(item) for key, item in value.items()}
+        if len(inner) <= 2 and all(str(key).startswith("$") for key in inner):
+            try:
+                return json_util.object_hook(inner, _EXTENDED_JSON)
+            except (TypeError, ValueError, KeyError):
+                return inner
+        return inner
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    return value
+
+
+def decode_change(change: Change) -> Change:
+    """The change with `fullDocument` and `documentKey` as `find` would return them.
+
+    The embedded store delivers their dates (and other BSON types) as extended JSON
+    (`{"$date": "…"}`) where `find` gives tz-aware datetimes (see README: embedded store
+    deviations). Decoding here, once per change before routing, means no subscriber ever
+    sees the difference; on MongoDB the documents are already BSON and come out unchanged.
+    """
+    decoded = dict(change)
+    for part in ("fullDocument", "documentKey"):
+        if isinstance(decoded.get(part), Mapping):
+            decoded[part] = _decoded(decoded[part])
+    return decoded
 
 
 class Sink(Protocol):
@@ -158,7 +192,7 @@ class Watcher:
                     while stream.alive and not self.stopping:
                         change = await stream.try_next()
                         if change is not None:
-                            self.dispatch(change)
+                            self.dispatch(decode_change(change))
                         # After every batch, also an empty one: on MongoDB the token then
                         # moves past changes the pipeline filtered out.
                         self.resume_token = stream.resume_token
