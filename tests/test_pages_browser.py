@@ -256,6 +256,20 @@ def test_sign_out_ends_the_session(
     assert page.evaluate("document.cookie") == ""
 
 
+def test_a_session_revoked_elsewhere_closes_the_socket_and_signs_out(
+    page_and_watch: tuple[Page, Watch], gateway: DemoGateway
+) -> None:
+    page, watch = page_and_watch
+    sign_in(page, gateway, "owner")
+    expect(page.locator("#socket-state")).to_have_attribute("data-state", "connected")
+    bearer = next(h["authorization"] for _, h in watch.requests if "authorization" in h)
+    # when the session is logged out by another client
+    gateway.graphql("mutation { logout }", Authorization=bearer)
+    # then the socket is closed (4403), the silent re-authentication fails, and the page says so
+    expect(page.locator("#login")).to_be_visible()
+    expect(page.locator("#login-error")).to_contain_text("session ended")
+
+
 def test_lists_page_with_cursors_and_export_csv(
     page_and_watch: tuple[Page, Watch], gateway: DemoGateway
 ) -> None:
@@ -275,6 +289,40 @@ def test_lists_page_with_cursors_and_export_csv(
         page.goto(gateway.url + "/#members")
         page.get_by_role("button", name="Export CSV").click()
     assert Path(download.value.path()).read_text().count("\n") > 20
+
+
+def test_vouchers_are_generated_and_revoked_from_the_page(
+    page_and_watch: tuple[Page, Watch], gateway: DemoGateway
+) -> None:
+    page, _ = page_and_watch
+    sign_in(page, gateway, "owner")
+    page.goto(gateway.url + "/#vouchers")
+    page.get_by_label("Quantity").fill("2")
+    prefix = f"WEB{uuid.uuid4().hex[:4].upper()}"
+    page.get_by_label("Prefix").fill(prefix)
+    page.get_by_role("button", name="Generate vouchers").click()
+    codes = page.locator("[data-generated]")
+    expect(codes).to_contain_text(prefix)
+    code = codes.inner_text().split()[0]
+    page.get_by_label("Code contains").fill(code)
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#view tbody tr")).to_have_count(1)
+    page.get_by_role("button", name=f"Revoke {code}").click()
+    expect(page.locator("#view tbody tr .badge")).to_have_text("REVOKED")
+
+
+def test_affiliate_chart_follows_the_interval(
+    page_and_watch: tuple[Page, Watch], gateway: DemoGateway
+) -> None:
+    page, _ = page_and_watch
+    sign_in(page, gateway, "owner")
+    page.goto(gateway.url + "/#affiliate")
+    points = page.locator("figure svg circle.s0")
+    expect(points).to_have_count(30)  # "last 30 days" by day
+    page.get_by_label("Interval").select_option("P1W")
+    expect(points).not_to_have_count(30)
+    assert 4 <= points.count() <= 6
+    expect(page.locator("#view tbody tr").first).to_be_visible()  # conversions table
 
 
 def test_phone_width_has_no_sideways_scroll(browser: Browser, gateway: DemoGateway) -> None:

@@ -12,7 +12,7 @@ const can = (scope) => Boolean(state.viewer?.scopes.includes(scope));
 
 // --- session ----------------------------------------------------------------------------
 
-const VIEWER = `query Viewer { viewer { kind partnerId scopes subjectId partner { name } } }`;
+const VIEWER = `query Viewer { viewer { kind partnerId scopes subjectId partner { name defaultCurrency } } }`;
 
 async function startSession() {
   const data = await api.gql(VIEWER);
@@ -349,7 +349,7 @@ async function liveFeed(main) {
  * A list page: filters (form controls), a table, and cursor paging (next / previous).
  * fetchPage(filters, after) -> {rows, pageInfo, totalCount}
  */
-function pagedList(main, { title, actions = [], filters, columns, fetchPage, extra }) {
+function pagedList(main, { title, actions = [], filters, columns, fetchPage, extra, sub = false }) {
   const cursors = [null];
   let page = 0;
   const form = h("form", { className: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); cursors.length = 1; page = 0; load(); } },
@@ -360,7 +360,8 @@ function pagedList(main, { title, actions = [], filters, columns, fetchPage, ext
   const prev = h("button", { type: "button", className: "secondary", onclick: () => { page -= 1; load(); } }, "← Previous");
   const next = h("button", { type: "button", className: "secondary", onclick: () => { page += 1; load(); } }, "Next →");
   const info = h("span", { className: "muted" });
-  clear(main, heading(title, ...actions), extra ?? null, form, results, h("div", { className: "pager" }, prev, info, next));
+  const head = sub ? h("h2", {}, title) : heading(title, ...actions);
+  clear(main, head, extra ?? null, form, results, h("div", { className: "pager" }, prev, info, next));
   async function load() {
     prev.disabled = next.disabled = true;
     try {
@@ -591,14 +592,14 @@ async function affiliate(main) {
     field("Range", select("range", [["last 30 days", "Last 30 days"], ["last 90 days", "Last 90 days"], ["last 365 days", "Last 365 days"]], "last 30 days")));
   for (const control of controls.querySelectorAll("select")) control.addEventListener("change", () => drawChart());
   const conversionsBox = h("div");
-  clear(main, heading("Affiliate", exportButton("Export conversions CSV", "/export/conversions.csv", "conversions.csv")), controls, chartBox, h("h2", {}, "Conversions"), conversionsBox);
+  clear(main, heading("Affiliate", exportButton("Export conversions CSV", "/export/conversions.csv", "conversions.csv")), controls, chartBox, conversionsBox);
 
   async function drawChart() {
     try {
-      const data = await api.gql(`query Analytics($interval: String!, $textDate: String!) {
-        partnerAnalytics(shape: TIMESERIES, metrics: ["total_clicks", "total_conversions", "total_partner_commission"], interval: $interval, textDate: $textDate) {
+      const data = await api.gql(`query Analytics($interval: String!, $textDate: String!, $currency: String) {
+        partnerAnalytics(shape: TIMESERIES, metrics: ["total_clicks", "total_conversions", "total_partner_commission"], interval: $interval, textDate: $textDate, currency: $currency) {
           currency rows { localDateTime metrics { name value } } } }`,
-        { interval: controls.interval.value, textDate: controls.range.value });
+        { interval: controls.interval.value, textDate: controls.range.value, currency: state.viewer.partner?.defaultCurrency ?? null });
       const rows = data.partnerAnalytics.rows;
       const metric = (row, name) => row.metrics.find((m) => m.name === name)?.value ?? 0;
       const labels = rows.map((r) => (r.localDateTime ?? "").slice(0, 10));
@@ -615,6 +616,7 @@ async function affiliate(main) {
   drawChart();
   pagedList(conversionsBox, {
     title: "Conversions",
+    sub: true,
     filters: [["Status", select("status", [["", "Any"], ["APPROVED", "Approved"], ["PENDING", "Pending"], ["REJECTED", "Rejected"]], "")]],
     columns: [
       { label: "When", value: (c) => dateTime(c.occurredAt) },
