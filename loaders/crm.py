@@ -410,8 +410,8 @@ async def list_tickets(db: Database, scope: Scope, filters: Document, first: int
 
 async def _fans_for_buyers(
     db: Database, partner_id: str, drafts: Sequence[Document], now: datetime
-) -> dict[str, Document]:
-    """The fan of every buyer email: the partner's existing fan, or a new one."""
+) -> tuple[dict[str, Document], dict[str, Document]]:
+    """The fan of every buyer email: (the partner's existing fans, new fans not yet stored)."""
     emails = sorted({d["email"] for d in drafts})
     found = await db.fans.find({"partner_id": partner_id, "email": {"$in": emails}}).to_list(None)
     fans = {f["email"]: f for f in found}
@@ -419,15 +419,20 @@ async def _fans_for_buyers(
     for d in drafts:
         if d["email"] not in fans and d["email"] not in new:
             new[d["email"]] = new_fan_doc(partner_id, d["fan"], now)
-    if not new:
-        return fans
-    docs = list(new.values())
+    return fans, new
+
+
+async def _store_new_fans(
+    db: Database, partner_id: str, new: Sequence[Document]
+) -> dict[str, Document]:
+    """Insert the new fans of stored tickets; the fan of each email as finally stored."""
+    fans: dict[str, Document] = {}
     failed: set[int] = set()
     try:
-        await db.fans.insert_many(docs, ordered=False)
+        await db.fans.insert_many(list(new), ordered=False)
     except BulkWriteError as e:
         failed = _duplicate_indexes(e)
-    for i, doc in enumerate(docs):
+    for i, doc in enumerate(new):
         if i not in failed:
             fans[doc["email"]] = doc
             continue
@@ -466,8 +471,13 @@ async def create_tickets(
     """Insert validated ticket drafts; one `(status, ticket)` per draft, in order.
 
     A `ticket_key` already stored (or earlier in the same batch, or inserted by a racing
-    request: the unique index decides) yields ("DUPLICATE", existing ticket) and writes
-    nothing. Buyers are matched to fans by email, or a fan is created.
+    request) yields ("DUPLICATE", existing ticket) and writes nothing. Buyers are matched
+    to fans by email, or a fan is created, but only for a ticket that was stored: the
+    ticket insert comes first and its unique index decides the race, so a duplicate never
+    leaves a fan behind (transactions cannot decide it: on the embedded store concurrent
+    aborted transactions keep writes, see README). A new fan's id is chosen before the
+    ticket is stored and the fan inserted right after it; a buyer whose email another
+    request stored meanwhile gets that fan, and the ticket is pointed at it.
     """
     now = utcnow()
     keys = sorted({d["ticket_key"] for d in drafts if d.get("ticket_key")})
@@ -487,8 +497,10 @@ async def create_tickets(
             first_with_key[key] = i
         fresh.append(i)
     docs: list[Document] = []
+    new_fans: dict[str, Document] = {}
     if fresh:
-        fans = await _fans_for_buyers(db, partner_id, [drafts[i] for i in fresh], now)
+        fans, new_fans = await _fans_for_buyers(db, partner_id, [drafts[i] for i in fresh], now)
+        fans = {**fans, **new_fans}
         seq = await next_seq(db, partner_id, "tickets", len(fresh))
         for n, i in enumerate(fresh):
             d = {k: v for k, v in drafts[i].items() if k != "fan"}
@@ -511,6 +523,7 @@ async def create_tickets(
         ).to_list(None)
         existing.update({t["ticket_key"]: t for t in rows})
     inserted = [doc for j, doc in enumerate(docs) if j not in failed]
+    await _fans_of_stored_tickets(db, partner_id, inserted, new_fans)
     inserted_ids = {doc["_id"] for doc in inserted}
     await _note_first_purchases(db, inserted)
     by_index = dict(zip(fresh, docs, strict=True))
@@ -525,6 +538,26 @@ async def create_tickets(
         else:
             results.append(("DUPLICATE", by_index[first_with_key[key]] if key else {}))
     return results
+
+
+async def _fans_of_stored_tickets(
+    db: Database, partner_id: str, tickets: list[Document], new_fans: dict[str, Document]
+) -> None:
+    """Store the new fans the stored tickets refer to; repoint tickets whose fan lost a race."""
+    wanted = {t["email"] for t in tickets if t["email"] in new_fans}
+    if not wanted:
+        return
+    stored = await _store_new_fans(db, partner_id, [new_fans[e] for e in sorted(wanted)])
+    moved: dict[str, list[str]] = {}
+    for t in tickets:
+        fan = stored.get(t["email"])
+        if fan is not None and fan["_id"] != t["fan_id"]:
+            t["fan_id"] = fan["_id"]
+            moved.setdefault(fan["_id"], []).append(t["_id"])
+    for fan_id, ticket_ids in moved.items():
+        await db.tickets.update_many(
+            {"partner_id": partner_id, "_id": {"$in": ticket_ids}}, {"$set": {"fan_id": fan_id}}
+        )
 
 
 async def _note_first_purchases(db: Database, tickets: Sequence[Document]) -> None:

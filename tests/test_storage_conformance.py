@@ -1011,3 +1011,29 @@ async def test_facet_with_many_sub_pipelines(mdb: AsyncDatabase[Doc]) -> None:
     facets = {f"n{k}": [{"$match": {"k": k}}, {"$count": "n"}] for k in range(12)}
     [out] = await agg(mdb.many, [{"$facet": facets}])
     assert out == {f"n{k}": [{"n": 3}] for k in range(12)}
+
+
+@embedded_deviation("concurrent transactions aborted by a duplicate key keep their earlier writes")
+async def test_concurrent_aborted_transactions_keep_nothing(
+    mdb: AsyncDatabase[Doc], needs_replica_set: None
+) -> None:
+    await mdb.claims.create_index([("k", 1)], unique=True)
+    await mdb.create_collection("sides")
+
+    async def claim(i: int) -> bool:
+        async def work(session: Any) -> None:
+            await mdb.sides.insert_one({"_id": f"s{i}"}, session=session)
+            await mdb.claims.insert_one({"_id": f"c{i}", "k": "one"}, session=session)
+
+        async with mdb.client.start_session() as session:
+            try:
+                await session.with_transaction(work)
+            except DuplicateKeyError:
+                return False
+            return True
+
+    won = await asyncio.gather(*(claim(i) for i in range(30)))
+    # one transaction commits; every aborted one leaves no side write
+    assert sum(won) == 1
+    assert await mdb.claims.count_documents({}) == 1
+    assert await mdb.sides.count_documents({}) == 1

@@ -1,0 +1,73 @@
+"""Racing `createTicket` requests: the ticket's unique key decides, and a duplicate writes
+nothing (before, 30 racing requests with one ticket key left 29 fans behind DUPLICATE
+answers)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.storage.mongo import Database
+from tests.conftest import GraphQL, World
+from tests.crm_fixtures import ticket_input
+
+CREATE_TICKET = """
+mutation Create($input: CreateTicketInput!) {
+  createTicket(input: $input) { status ticket { id ticketKey email fan { id email } } }
+}"""
+RACERS = 30
+
+
+async def test_one_ticket_key_raced_by_30_new_buyers_makes_one_ticket_and_one_fan(
+    gql: GraphQL, db: Database, world: World
+) -> None:
+    # when 30 requests with one ticket key and 30 new buyer emails run at once
+    bodies = await asyncio.gather(*(
+        gql(CREATE_TICKET, {"input": ticket_input(ticketKey="T-1", email=f"b{i}@example.com")},
+            as_=world.a_owner)
+        for i in range(RACERS)
+    ))  # fmt: skip
+    # then one succeeds, the others are told DUPLICATE with the stored ticket
+    assert all("errors" not in b for b in bodies), bodies
+    results = [b["data"]["createTicket"] for b in bodies]
+    statuses = sorted(r["status"] for r in results)
+    assert statuses == ["DUPLICATE"] * (RACERS - 1) + ["SUCCESS"]
+    [winner] = [r["ticket"] for r in results if r["status"] == "SUCCESS"]
+    assert all(r["ticket"]["id"] == winner["id"] for r in results)
+    assert winner["fan"]["email"] == winner["email"]
+    # and exactly one ticket and one fan (the winner's) are stored
+    assert await db.tickets.count_documents({"partner_id": world.partner_a}) == 1
+    fans = await db.fans.find({"partner_id": world.partner_a}).to_list(None)
+    assert [f["_id"] for f in fans] == [winner["fan"]["id"]]
+
+
+async def test_one_new_buyer_raced_with_30_ticket_keys_gets_one_fan(
+    gql: GraphQL, db: Database, world: World
+) -> None:
+    # when 30 requests with distinct ticket keys and one new buyer email run at once
+    bodies = await asyncio.gather(*(
+        gql(CREATE_TICKET, {"input": ticket_input(ticketKey=f"K-{i}", email="same@example.com")},
+            as_=world.a_owner)
+        for i in range(RACERS)
+    ))  # fmt: skip
+    assert all("errors" not in b for b in bodies), bodies
+    results = [b["data"]["createTicket"] for b in bodies]
+    assert {r["status"] for r in results} == {"SUCCESS"}
+    # then one fan exists and every ticket (as answered and as stored) belongs to it
+    fans = await db.fans.find({"partner_id": world.partner_a}).to_list(None)
+    assert len(fans) == 1
+    assert {r["ticket"]["fan"]["id"] for r in results} == {fans[0]["_id"]}
+    stored = await db.tickets.find({"partner_id": world.partner_a}).to_list(None)
+    assert len(stored) == RACERS and {t["fan_id"] for t in stored} == {fans[0]["_id"]}
+
+
+async def test_a_duplicate_in_a_later_request_writes_nothing(
+    gql: GraphQL, db: Database, world: World
+) -> None:
+    first = await gql(CREATE_TICKET, {"input": ticket_input(ticketKey="T-9")}, as_=world.a_owner)
+    assert first["data"]["createTicket"]["status"] == "SUCCESS"
+    fans_before = await db.fans.count_documents({})
+    duplicate = ticket_input(ticketKey="T-9", email="x@example.com")
+    again = await gql(CREATE_TICKET, {"input": duplicate}, as_=world.a_owner)
+    assert again["data"]["createTicket"]["status"] == "DUPLICATE"
+    assert await db.fans.count_documents({}) == fans_before
+    assert await db.tickets.count_documents({}) == 1
