@@ -10,6 +10,7 @@ does not say which index fired, so conflicts are re-queried to name the field.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from gateway.core.errors import Conflict
 from gateway.core.ids import new_id
 from gateway.storage.mongo import Database, Document
 from loaders.base import (
@@ -410,8 +412,8 @@ async def list_tickets(db: Database, scope: Scope, filters: Document, first: int
 
 async def _fans_for_buyers(
     db: Database, partner_id: str, drafts: Sequence[Document], now: datetime
-) -> tuple[dict[str, Document], dict[str, Document]]:
-    """The fan of every buyer email: (the partner's existing fans, new fans not yet stored)."""
+) -> dict[str, Document]:
+    """The fan of every buyer email: the partner's existing fan, or a new one."""
     emails = sorted({d["email"] for d in drafts})
     found = await db.fans.find({"partner_id": partner_id, "email": {"$in": emails}}).to_list(None)
     fans = {f["email"]: f for f in found}
@@ -419,20 +421,15 @@ async def _fans_for_buyers(
     for d in drafts:
         if d["email"] not in fans and d["email"] not in new:
             new[d["email"]] = new_fan_doc(partner_id, d["fan"], now)
-    return fans, new
-
-
-async def _store_new_fans(
-    db: Database, partner_id: str, new: Sequence[Document]
-) -> dict[str, Document]:
-    """Insert the new fans of stored tickets; the fan of each email as finally stored."""
-    fans: dict[str, Document] = {}
+    if not new:
+        return fans
+    docs = list(new.values())
     failed: set[int] = set()
     try:
-        await db.fans.insert_many(list(new), ordered=False)
+        await db.fans.insert_many(docs, ordered=False)
     except BulkWriteError as e:
         failed = _duplicate_indexes(e)
-    for i, doc in enumerate(new):
+    for i, doc in enumerate(docs):
         if i not in failed:
             fans[doc["email"]] = doc
             continue
@@ -470,14 +467,12 @@ async def create_tickets(
 ) -> list[tuple[str, Document]]:
     """Insert validated ticket drafts; one `(status, ticket)` per draft, in order.
 
-    A `ticket_key` already stored (or earlier in the same batch, or inserted by a racing
+    A `ticket_key` already stored (or earlier in the same batch, or claimed by a racing
     request) yields ("DUPLICATE", existing ticket) and writes nothing. Buyers are matched
-    to fans by email, or a fan is created, but only for a ticket that was stored: the
-    ticket insert comes first and its unique index decides the race, so a duplicate never
-    leaves a fan behind (transactions cannot decide it: on the embedded store concurrent
-    aborted transactions keep writes, see README). A new fan's id is chosen before the
-    ticket is stored and the fan inserted right after it; a buyer whose email another
-    request stored meanwhile gets that fan, and the ticket is pointed at it.
+    to fans by email, or a fan is created, after the ticket keys are claimed
+    (`_claim_ticket_keys`): the claim decides a race before anything else is written, so a
+    duplicate never leaves a fan behind, and a ticket is stored after its fan, so nobody
+    (an event subscriber included) reads a ticket whose fan does not exist yet.
     """
     now = utcnow()
     keys = sorted({d["ticket_key"] for d in drafts if d.get("ticket_key")})
@@ -487,20 +482,38 @@ async def create_tickets(
             {"partner_id": partner_id, "ticket_key": {"$in": keys}}
         ).to_list(None)
         existing = {t["ticket_key"]: t for t in rows}
-    fresh: list[int] = []
     first_with_key: dict[str, int] = {}
     for i, d in enumerate(drafts):
         key = d.get("ticket_key")
-        if key and (key in existing or key in first_with_key):
-            continue
-        if key:
+        if key and key not in existing and key not in first_with_key:
             first_with_key[key] = i
-        fresh.append(i)
+    claimed = await _claim_ticket_keys(db, partner_id, sorted(first_with_key))
+    lost = sorted(set(first_with_key) - claimed)
+    if lost:
+        existing.update(await _claimed_tickets(db, partner_id, lost))
+    fresh = [
+        i
+        for i, d in enumerate(drafts)
+        if not d.get("ticket_key")
+        or (first_with_key.get(d["ticket_key"]) == i and d["ticket_key"] in claimed)
+    ]
+    try:
+        return await _store_tickets(db, partner_id, drafts, fresh, existing, first_with_key, now)
+    except Exception:
+        # Nothing of this request is stored under its claims: let the keys be claimed again.
+        await db.ticket_claims.delete_many(
+            {"_id": {"$in": [_claim_id(partner_id, k) for k in claimed]}}
+        )
+        raise
+
+
+async def _store_tickets(
+    db: Database, partner_id: str, drafts: Sequence[Document], fresh: list[int],
+    existing: dict[str, Document], first_with_key: dict[str, int], now: datetime,
+) -> list[tuple[str, Document]]:  # fmt: skip
     docs: list[Document] = []
-    new_fans: dict[str, Document] = {}
     if fresh:
-        fans, new_fans = await _fans_for_buyers(db, partner_id, [drafts[i] for i in fresh], now)
-        fans = {**fans, **new_fans}
+        fans = await _fans_for_buyers(db, partner_id, [drafts[i] for i in fresh], now)
         seq = await next_seq(db, partner_id, "tickets", len(fresh))
         for n, i in enumerate(fresh):
             d = {k: v for k, v in drafts[i].items() if k != "fan"}
@@ -523,7 +536,6 @@ async def create_tickets(
         ).to_list(None)
         existing.update({t["ticket_key"]: t for t in rows})
     inserted = [doc for j, doc in enumerate(docs) if j not in failed]
-    await _fans_of_stored_tickets(db, partner_id, inserted, new_fans)
     inserted_ids = {doc["_id"] for doc in inserted}
     await _note_first_purchases(db, inserted)
     by_index = dict(zip(fresh, docs, strict=True))
@@ -540,24 +552,60 @@ async def create_tickets(
     return results
 
 
-async def _fans_of_stored_tickets(
-    db: Database, partner_id: str, tickets: list[Document], new_fans: dict[str, Document]
-) -> None:
-    """Store the new fans the stored tickets refer to; repoint tickets whose fan lost a race."""
-    wanted = {t["email"] for t in tickets if t["email"] in new_fans}
-    if not wanted:
-        return
-    stored = await _store_new_fans(db, partner_id, [new_fans[e] for e in sorted(wanted)])
-    moved: dict[str, list[str]] = {}
-    for t in tickets:
-        fan = stored.get(t["email"])
-        if fan is not None and fan["_id"] != t["fan_id"]:
-            t["fan_id"] = fan["_id"]
-            moved.setdefault(fan["_id"], []).append(t["_id"])
-    for fan_id, ticket_ids in moved.items():
-        await db.tickets.update_many(
-            {"partner_id": partner_id, "_id": {"$in": ticket_ids}}, {"$set": {"fan_id": fan_id}}
-        )
+CLAIM_WAIT_SECONDS = 5.0
+CLAIM_STALE_MS = 60_000
+
+
+def _claim_id(partner_id: str, ticket_key: str) -> str:
+    return f"{partner_id}:{ticket_key}"
+
+
+async def _claim_ticket_keys(db: Database, partner_id: str, keys: list[str]) -> set[str]:
+    """Claim ticket keys for this request (one insert); the keys it won.
+
+    A claim is kept after its ticket is stored (deleting it would let a late racer claim
+    the key again and create its fan before the ticket index refused it). A claim left by
+    a request that died before storing its ticket is taken over once it is stale.
+    """
+    if not keys:
+        return set()
+    now = to_ms(utcnow())
+    docs = [{"_id": _claim_id(partner_id, k), "partner_id": partner_id, "ticket_key": k,
+             "at_ms": now} for k in keys]  # fmt: skip
+    failed: set[int] = set()
+    try:
+        await db.ticket_claims.insert_many(docs, ordered=False)
+    except BulkWriteError as e:
+        failed = _duplicate_indexes(e)
+    return {k for i, k in enumerate(keys) if i not in failed}
+
+
+async def _claimed_tickets(db: Database, partner_id: str, keys: list[str]) -> dict[str, Document]:
+    """The tickets of keys claimed by other requests, waiting briefly for them to be stored."""
+    deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_SECONDS
+    found: dict[str, Document] = {}
+    while True:
+        missing = [k for k in keys if k not in found]
+        rows = await db.tickets.find(
+            {"partner_id": partner_id, "ticket_key": {"$in": missing}}
+        ).to_list(None)
+        found.update({t["ticket_key"]: t for t in rows})
+        if len(found) == len(keys):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    stale = to_ms(utcnow()) - CLAIM_STALE_MS
+    released = await db.ticket_claims.delete_many(
+        {"_id": {"$in": [_claim_id(partner_id, k) for k in keys if k not in found]},
+         "at_ms": {"$lt": stale}}
+    )  # fmt: skip
+    raise Conflict(
+        "another request is storing a ticket with this ticketKey; retry"
+        if not released.deleted_count
+        else "a stale claim on this ticketKey was released; retry",
+        field="ticketKey",
+    )
 
 
 async def _note_first_purchases(db: Database, tickets: Sequence[Document]) -> None:

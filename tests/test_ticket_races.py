@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 
 from gateway.storage.mongo import Database
-from tests.conftest import GraphQL, World
+from loaders.base import utcnow
+from tests.conftest import GraphQL, World, error_codes
 from tests.crm_fixtures import ticket_input
 
 CREATE_TICKET = """
@@ -71,3 +72,21 @@ async def test_a_duplicate_in_a_later_request_writes_nothing(
     assert again["data"]["createTicket"]["status"] == "DUPLICATE"
     assert await db.fans.count_documents({}) == fans_before
     assert await db.tickets.count_documents({}) == 1
+
+
+async def test_a_claim_left_by_a_dead_request_is_released_once_stale(
+    gql: GraphQL, db: Database, world: World
+) -> None:
+    # given a claim on T-5 by a request that died 61 s ago before storing its ticket
+    stale_ms = int(utcnow().timestamp() * 1000) - 61_000
+    claim = {"_id": f"{world.partner_a}:T-5", "at_ms": stale_ms,
+             "partner_id": world.partner_a, "ticket_key": "T-5"}  # fmt: skip
+    await db.ticket_claims.insert_one(claim)
+    # when a buyer sends T-5, it is told to retry (CONFLICT on ticketKey) and nothing is stored
+    body = await gql(CREATE_TICKET, {"input": ticket_input(ticketKey="T-5")}, as_=world.a_owner)
+    assert error_codes(body) == ["CONFLICT"], body
+    assert await db.fans.count_documents({}) == 0
+    # then the retry stores the ticket and its fan
+    again = await gql(CREATE_TICKET, {"input": ticket_input(ticketKey="T-5")}, as_=world.a_owner)
+    assert again["data"]["createTicket"]["status"] == "SUCCESS", again
+    assert await db.fans.count_documents({}) == 1
