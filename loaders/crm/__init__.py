@@ -1,0 +1,11 @@
+"""Fan CRM data access, one module per sub-domain.
+
+`core`: fans, tickets, ticket events, activities, point awards (the original slice).
+Every name of `core` is re-exported here, so `from loaders import crm as data; data.x`
+keeps working.
+"""
+
+from loaders.crm.core import *  # noqa: F403
+from loaders.crm.core import INDEXES as CORE_INDEXES
+
+INDEXES = [*CORE_INDEXES]
