@@ -40,6 +40,8 @@ INDEXES = [
     IndexSpec("refresh_tokens", [("session_id", 1)]),
     IndexSpec("refresh_tokens", [("expires_at", 1)], expire_after_seconds=0),
     IndexSpec("activations", [("token_digest", 1)], unique=True),
+    IndexSpec("crm_api_keys", [("key_digest", 1)], unique=True),
+    IndexSpec("crm_api_keys", [("partner_id", 1), ("_id", 1)]),
 ]
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
@@ -265,6 +267,78 @@ async def list_app_clients(
     query = {**scope.tenant(), "partner_id": partner_id}
     return await paginate(
         db.app_clients, query, sort=[("_id", 1)], first=first, after=after,
+        projection={"key_digest": 0},
+    )  # fmt: skip
+
+
+# --- CRM API keys (server-to-server, seed 002) ----------------------------------------
+
+CRM_KEY_KINDS = ("public", "secret")
+
+
+async def insert_crm_key(
+    db: Database, partner_id: str, name: str, kind: str, scopes: list[str], created_by: str
+) -> tuple[Document, str]:
+    """Create a CRM API key; returns the document and the key (shown this once)."""
+    if kind not in CRM_KEY_KINDS:
+        raise BadUserInput("must be public or secret", field="kind")
+    key, visible = creds.new_crm_key(secret=kind == "secret")
+    doc: Document = {
+        "_id": new_id("cak"),
+        "partner_id": partner_id,
+        "name": validate_client_name(name),
+        "kind": kind,
+        "scopes": scopes,
+        "key_prefix": visible,
+        "key_digest": creds.digest(key),
+        "created_by": created_by,
+        "revoked": False,
+        "created_at": utcnow(),
+        "last_used_ms": 0,
+        "revoked_at_ms": 0,
+    }
+    await db.crm_api_keys.insert_one(doc)
+    return doc, key
+
+
+async def find_crm_key(db: Database, key: str, kind: str) -> Document | None:
+    """The live key of this kind; a public key presented as secret (or the reverse) is None."""
+    prefix = creds.CRM_SECRET_KEY_PREFIX if kind == "secret" else creds.CRM_PUBLIC_KEY_PREFIX
+    if not creds.looks_like(key, prefix):
+        return None
+    doc = await db.crm_api_keys.find_one({"key_digest": creds.digest(key)})
+    if doc is None or doc["revoked"] or doc["kind"] != kind:
+        return None
+    return doc if creds.matches(key, doc["key_digest"]) else None
+
+
+async def touch_crm_key(db: Database, doc: Document, min_interval_seconds: int = 60) -> None:
+    # As for app keys: last use at minute precision, one write a minute at most.
+    now_ms = epoch_ms(utcnow())
+    if now_ms - int(doc.get("last_used_ms") or 0) > min_interval_seconds * 1000:
+        await db.crm_api_keys.update_one({"_id": doc["_id"]}, {"$set": {"last_used_ms": now_ms}})
+
+
+async def revoke_crm_key(db: Database, scope: Scope, key_id: str) -> Document | None:
+    """Revoke a key of the caller's tenant (idempotent); None when it is not the caller's."""
+    query = {**scope.tenant(), "_id": key_id}
+    await db.crm_api_keys.update_one(
+        {**query, "revoked": False},
+        {"$set": {"revoked": True, "revoked_at_ms": epoch_ms(utcnow())}},
+    )
+    return await db.crm_api_keys.find_one(query, projection={"key_digest": 0})
+
+
+async def list_crm_keys(
+    db: Database, scope: Scope, partner_id: str | None, first: int | None, after: str | None
+) -> Page:
+    query: dict[str, Any] = {**scope.tenant()}
+    if partner_id is not None:
+        tenant = query.get("partner_id", partner_id)
+        # Staff naming another partner see nothing rather than their own keys.
+        query = {"partner_id": partner_id if tenant == partner_id else {"$in": []}}
+    return await paginate(
+        db.crm_api_keys, query, sort=[("_id", 1)], first=first, after=after,
         projection={"key_digest": 0},
     )  # fmt: skip
 

@@ -12,7 +12,7 @@ from typing import Any
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
-from gateway.auth.principal import PrincipalKind
+from gateway.auth.principal import SCOPED_KINDS, PrincipalKind
 from gateway.context import Info
 
 
@@ -40,7 +40,7 @@ class PrincipalKindIs(BasePermission):
 
 
 class HasScope(BasePermission):
-    """Partner staff must hold the scope; other allowed kinds are not scoped."""
+    """Partner staff and CRM API keys must hold the scope; other allowed kinds are not scoped."""
 
     error_extensions = {"code": "FORBIDDEN"}
 
@@ -50,7 +50,7 @@ class HasScope(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
-        return principal.kind is not PrincipalKind.STAFF or self.scope in principal.scopes
+        return principal.kind not in SCOPED_KINDS or self.scope in principal.scopes
 
 
 class Anyone(BasePermission):
@@ -79,3 +79,4 @@ STAFF = PrincipalKind.STAFF
 APP = PrincipalKind.APP
 MEMBER = PrincipalKind.MEMBER
 ACTIVATION = PrincipalKind.ACTIVATION
+CRM_KEY = PrincipalKind.CRM_KEY

@@ -9,7 +9,7 @@ from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.settings import Settings
 from gateway.storage.mongo import Database
 from loaders.base import utcnow
-from tests.conftest import GraphQL, World
+from tests.conftest import GraphQL, Persona, World
 
 STATS = """
 query($lo: Date!, $hi: Date!) {
@@ -20,7 +20,8 @@ query($lo: Date!, $hi: Date!) {
   leaderboard(pointName: "stars", first: 3) { rank }
 }"""
 
-COLLECTIONS = ("fans", "tickets", "ticket_events", "fan_activities", "fan_point_awards")
+COLLECTIONS = ("fans", "tickets", "ticket_events", "fan_activities", "fan_point_awards",
+               "crm_api_keys")
 
 
 async def counts(db: Database, partner_id: str) -> dict[str, int]:
@@ -56,3 +57,20 @@ async def test_demo_seed_is_complete_and_idempotent(
     next_seq = await db.crm_counters.find_one({"_id": f"{world.partner_a}:tickets"})
     assert next_seq is not None
     assert next_seq["seq"] >= first["tickets"]
+
+
+async def test_demo_keys_work_as_printed(
+    gql: GraphQL, world: World, db: Database, settings: Settings
+) -> None:
+    # given the seed run for partner A
+    partner = DemoPartner(id=world.partner_a, name="A", index=0)
+    await crm.seed(db, partner, DemoSecrets(settings.data_dir))
+    keys = partner.report()["crmKeys"]
+    assert [k["kind"] for k in keys] == ["public", "secret"]
+    # then each printed key authenticates as a key of partner A, the public one read-only
+    for printed in keys:
+        persona = Persona("demo key", {printed["header"]: printed["key"]})
+        viewer = (await gql("{ viewer { kind partnerId scopes } }", as_=persona))["data"]["viewer"]
+        assert viewer["kind"] == "CRM_KEY"
+        assert viewer["partnerId"] == world.partner_a
+        assert ("crm:write" in viewer["scopes"]) is (printed["kind"] == "secret")

@@ -4,6 +4,8 @@
   (operator, partner staff, member); that verification then pins alg, key, aud, iss.
 - `X-API-Key`: an app client of one partner.
 - Member tokens are valid only together with an app key of the member's partner.
+- `Api-Key: cpk_…` / `Api-Secret: csk_…` (seed 002's header names): a partner's CRM API
+  key, public or secret; it is the request's only credential.
 
 A credential that is presented but invalid is an error (UNAUTHENTICATED), never a
 silent downgrade to anonymous.
@@ -19,6 +21,7 @@ from typing import Any
 import jwt
 
 from gateway.auth.principal import ANONYMOUS, Principal, PrincipalKind
+from gateway.auth.scopes import crm_key_scopes
 from gateway.auth.tokens import InvalidToken, Keyring, TokenKind
 from gateway.core.errors import Unauthenticated
 from gateway.storage.mongo import Database
@@ -42,8 +45,16 @@ async def principal_from_credentials(
     bearer: str | None = None,
     api_key: str | None = None,
     activation_token: str | None = None,
+    crm_public_key: str | None = None,
+    crm_secret_key: str | None = None,
 ) -> Principal:
     """The principal these credentials prove; raises Unauthenticated if any is invalid."""
+    if crm_public_key is not None or crm_secret_key is not None:
+        # One credential per request: a key never combines with a token or another key.
+        others = (bearer, api_key, activation_token)
+        if any(v is not None for v in others) or None not in (crm_public_key, crm_secret_key):
+            raise Unauthenticated(INVALID_CREDENTIAL)
+        return await _from_crm_key(db, crm_public_key, crm_secret_key)
     app_principal: Principal | None = None
     if api_key is not None:
         client = await identity.find_app_client_by_key(db, api_key)
@@ -76,6 +87,20 @@ async def principal_from_credentials(
             activation_id=activation["_id"],
         )
     return app_principal or ANONYMOUS
+
+
+async def _from_crm_key(db: Database, public: str | None, secret: str | None) -> Principal:
+    kind, key = ("secret", secret) if secret is not None else ("public", public or "")
+    doc = await identity.find_crm_key(db, key, kind)
+    if doc is None:
+        raise Unauthenticated(INVALID_CREDENTIAL)
+    await identity.touch_crm_key(db, doc)
+    return Principal(
+        kind=PrincipalKind.CRM_KEY,
+        subject_id=doc["_id"],
+        partner_id=doc["partner_id"],
+        scopes=crm_key_scopes(doc["scopes"], secret=kind == "secret"),
+    )
 
 
 async def _from_bearer(

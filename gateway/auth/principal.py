@@ -18,6 +18,8 @@ class PrincipalKind(StrEnum):
     APP = "app"
     MEMBER = "member"
     ACTIVATION = "activation"
+    # A partner's server-to-server CRM API key (public or secret; seed 002).
+    CRM_KEY = "crm_key"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return self.kind is PrincipalKind.OPERATOR or scope in self.scopes
+
+
+# Kinds whose access is limited by the scopes they carry (staff by role, CRM keys by key).
+SCOPED_KINDS = frozenset({PrincipalKind.STAFF, PrincipalKind.CRM_KEY})
 
 
 ANONYMOUS = Principal(kind=PrincipalKind.ANONYMOUS)

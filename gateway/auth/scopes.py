@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -23,6 +24,10 @@ class Scope(StrEnum):
     CRM_WRITE = "crm:write"
     AFFILIATE_READ = "affiliate:read"
     AFFILIATE_WRITE = "affiliate:write"
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
+    # Creating and revoking the partner's server-to-server CRM API keys.
+    API_KEYS_MANAGE = "apikeys:manage"
 
 
 class Role(StrEnum):
@@ -37,6 +42,35 @@ _READ = frozenset(s.value for s in Scope if s.value.endswith(":read"))
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.OWNER: _ALL,
     # Managers run the day-to-day but neither see billing nor change the company profile or staff.
-    Role.MANAGER: _ALL - {Scope.BILLING_READ, Scope.PARTNER_WRITE, Scope.STAFF_MANAGE},
+    Role.MANAGER: _ALL
+    - {Scope.BILLING_READ, Scope.PARTNER_WRITE, Scope.STAFF_MANAGE, Scope.API_KEYS_MANAGE},
     Role.ANALYST: _READ - {Scope.BILLING_READ},
 }
+
+
+class CrmKeyScope(StrEnum):
+    """Scopes a CRM API key is issued with (the seed's `Required Scope` names)."""
+
+    CRM = "crm"
+    SEGMENTS = "segments"
+
+
+_KEY_SCOPES: dict[CrmKeyScope, tuple[Scope, Scope]] = {
+    CrmKeyScope.CRM: (Scope.CRM_READ, Scope.CRM_WRITE),
+    CrmKeyScope.SEGMENTS: (Scope.SEGMENTS_READ, Scope.SEGMENTS_WRITE),
+}
+
+
+def crm_key_scopes(key_scopes: Iterable[str], secret: bool) -> frozenset[str]:
+    """Gateway scopes a CRM key grants: the read scope of each key scope, and for a
+    secret key also the write scope (a public key is meant to be shared: it only reads)."""
+    granted: set[str] = set()
+    for name in key_scopes:
+        try:
+            read, write = _KEY_SCOPES[CrmKeyScope(name)]
+        except ValueError:
+            continue  # a scope this gateway no longer knows grants nothing
+        granted.add(read.value)
+        if secret:
+            granted.add(write.value)
+    return frozenset(granted)

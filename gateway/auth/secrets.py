@@ -13,6 +13,8 @@ import secrets
 APP_KEY_PREFIX = "gk_"
 ACTIVATION_TOKEN_PREFIX = "tok_"  # noqa: S105 - a prefix, not a secret
 REFRESH_TOKEN_PREFIX = "rt_"  # noqa: S105 - a prefix, not a secret
+CRM_PUBLIC_KEY_PREFIX = "cpk_"
+CRM_SECRET_KEY_PREFIX = "csk_"  # noqa: S105 - a prefix, not a secret
 
 
 def digest(secret: str) -> str:
@@ -27,6 +29,13 @@ def new_app_key() -> tuple[str, str]:
     """(key, visible prefix). The prefix is what support sees; the key is shown once."""
     visible = secrets.token_hex(4)
     return f"{APP_KEY_PREFIX}{visible}_{secrets.token_urlsafe(32)}", f"{APP_KEY_PREFIX}{visible}"
+
+
+def new_crm_key(secret: bool) -> tuple[str, str]:
+    """A CRM API key and its visible prefix: `csk_…` for secret keys, `cpk_…` for public."""
+    prefix = CRM_SECRET_KEY_PREFIX if secret else CRM_PUBLIC_KEY_PREFIX
+    visible = secrets.token_hex(4)
+    return f"{prefix}{visible}_{secrets.token_urlsafe(32)}", f"{prefix}{visible}"
 
 
 def new_activation_token() -> str:

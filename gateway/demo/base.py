@@ -41,6 +41,7 @@ class DemoPartner:
             "staff": self.staff,
             "appKeys": self.app_keys,
             "activations": self.activations,
+            **({"crmKeys": self.extra["crm_keys"]} if "crm_keys" in self.extra else {}),
         }
 
 
@@ -66,6 +67,13 @@ class DemoSecrets:
             f"{creds.APP_KEY_PREFIX}{visible}_{self.token(label)}",
             f"{creds.APP_KEY_PREFIX}{visible}",
         )
+
+
+    def crm_key(self, label: str, secret: bool) -> tuple[str, str]:
+        """A CRM API key (`csk_…` / `cpk_…`) and its visible prefix, stable across re-seeds."""
+        prefix = creds.CRM_SECRET_KEY_PREFIX if secret else creds.CRM_PUBLIC_KEY_PREFIX
+        visible = self.token(label + ":visible", 8).lower().replace("-", "a").replace("_", "b")
+        return f"{prefix}{visible}_{self.token(label)}", f"{prefix}{visible}"
 
 
 DomainSeeder = Callable[[Database, DemoPartner, DemoSecrets], Awaitable[None]]

@@ -1,5 +1,5 @@
 """Demo CRM data per partner: 60 fans, 4 ticket events, 120 tickets (most buyers return),
-80 activities and 100 point awards.
+80 activities, 100 point awards, and a public and a secret CRM API key.
 
 Idempotent: deterministic ids, documents upserted with `$setOnInsert` (so a re-run never
 changes or duplicates anything), counters only raised with `$max`, all in bulk writes.
@@ -12,6 +12,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
+from gateway.auth import secrets as creds
 from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.storage.mongo import Database, Document
 from loaders import crm as data
@@ -66,6 +67,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     await db.fan_point_awards.bulk_write(
         [_upsert(_award(partner.id, slug, i, fans, start)) for i in range(AWARDS)], ordered=False
     )
+    await _seed_keys(db, partner, demo, slug, today)
     # Keep the sequences ahead of the demo rows so API-created rows sort after them.
     for name, top in (("tickets", TICKETS), ("activities", ACTIVITIES)):
         await db.crm_counters.update_one(
@@ -152,3 +154,22 @@ def _award(partner_id: str, slug: str, i: int, fans: list[Document], start: date
         "fan_point": f"{fan['_id']}|{point}", "award_key": f"demo-{slug}-{i:04d}",
         "day": at.date().isoformat(), "created_at": at,
     }  # fmt: skip
+
+
+async def _seed_keys(
+    db: Database, partner: DemoPartner, demo: DemoSecrets, slug: str, today: datetime
+) -> None:
+    """A public (read-only) and a secret key with both scopes; printed by `seed --json`."""
+    shown: list[dict[str, str]] = []
+    for kind in ("public", "secret"):
+        key, visible = demo.crm_key(f"crm-key:{partner.id}:{kind}", secret=kind == "secret")
+        doc: Document = {
+            "_id": f"cak_demo-{slug}-{kind}", "partner_id": partner.id,
+            "name": f"demo {kind} key", "kind": kind, "scopes": ["crm", "segments"],
+            "key_prefix": visible, "key_digest": creds.digest(key), "created_by": "demo",
+            "revoked": False, "created_at": today, "last_used_ms": 0, "revoked_at_ms": 0,
+        }  # fmt: skip
+        await db.crm_api_keys.bulk_write([_upsert(doc)])
+        shown.append({"kind": kind, "header": "Api-Secret" if kind == "secret" else "Api-Key",
+                      "key": key})  # fmt: skip
+    partner.extra["crm_keys"] = shown

@@ -45,6 +45,8 @@ async def principal_for_request(services: Services, request: web.Request) -> Pri
         services.keyring,
         bearer=bearer_from_header(request.headers.get("Authorization")),
         api_key=request.headers.get("X-API-Key"),
+        crm_public_key=request.headers.get("Api-Key"),
+        crm_secret_key=request.headers.get("Api-Secret"),
     )
 
 

@@ -1,8 +1,8 @@
 """Fan CRM data access, one module per sub-domain.
 
-`core`: fans, tickets, ticket events, activities, point awards (the original slice).
-Every name of `core` is re-exported here, so `from loaders import crm as data; data.x`
-keeps working.
+`core`: fans, tickets, ticket events, activities, point awards (the original slice). CRM API
+keys are credentials and live with the others in `loaders.identity`. Every name of `core` is
+re-exported here, so `from loaders import crm as data; data.x` keeps working.
 """
 
 from loaders.crm.core import *  # noqa: F403

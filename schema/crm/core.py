@@ -20,10 +20,11 @@ from gateway.storage.mongo import Document
 from loaders import crm as data
 from resolvers import crm as resolve
 from schema.connection import Connection
-from schema.permissions import OPERATOR, STAFF, allow
+from schema.permissions import CRM_KEY, OPERATOR, STAFF, allow
 
-READ = allow(STAFF, OPERATOR, scope=Scope.CRM_READ)
-WRITE = allow(STAFF, OPERATOR, scope=Scope.CRM_WRITE)
+# CRM API keys (seed 002): a public key reads, a secret key also writes (see gateway.auth.scopes).
+READ = allow(STAFF, OPERATOR, CRM_KEY, scope=Scope.CRM_READ)
+WRITE = allow(STAFF, OPERATOR, CRM_KEY, scope=Scope.CRM_WRITE)
 
 
 def _opt(value: Any) -> str | None:
