@@ -1037,3 +1037,34 @@ async def test_concurrent_aborted_transactions_keep_nothing(
     assert sum(won) == 1
     assert await mdb.claims.count_documents({}) == 1
     assert await mdb.sides.count_documents({}) == 1
+
+
+TAGGED = [{"_id": f"t{i}", "p": "A", "tags": ["vip", "x"]} for i in range(3)] + [
+    {"_id": "u0", "p": "B", "tags": ["vip"]}
+]
+
+
+@embedded_deviation(
+    "with a compound index over an array field, equality on one element in a plain filter "
+    "({p: 'A', tags: 'vip'}) matches nothing (found by the CRM segments)"
+)
+async def test_array_element_equality_next_to_an_indexed_field(mdb: AsyncDatabase[Doc]) -> None:
+    await mdb.tagged.insert_many(TAGGED)
+    await mdb.tagged.create_index([("p", 1), ("tags", 1)])
+    assert ids(await mdb.tagged.find({"p": "A", "tags": "vip"}, sort=[("_id", 1)]).to_list()) == [
+        "t0", "t1", "t2"
+    ]
+
+
+async def test_array_element_in_or_explicit_and_with_the_same_index(
+    mdb: AsyncDatabase[Doc],
+) -> None:
+    # What the gateway uses instead: `$in` on the array (or an explicit `$and`).
+    await mdb.tagged.insert_many(TAGGED)
+    await mdb.tagged.create_index([("p", 1), ("tags", 1)])
+    expected = ["t0", "t1", "t2"]
+    found = mdb.tagged.find({"p": "A", "tags": {"$in": ["vip"]}}, sort=[("_id", 1)])
+    assert ids(await found.to_list()) == expected
+    both = mdb.tagged.find({"$and": [{"p": "A"}, {"tags": "vip"}]}, sort=[("_id", 1)])
+    assert ids(await both.to_list()) == expected
+    assert await mdb.tagged.count_documents({"p": "A", "tags": "vip"}) == 3

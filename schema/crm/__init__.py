@@ -1,13 +1,13 @@
 """Fan CRM schema, one module per sub-domain; the root types merge them.
 
 `core`: fans, tickets, ticket events, activities, points, leaderboards; `keys`: the
-partner's server-to-server CRM API keys.
+partner's server-to-server CRM API keys; `segments`: tags, snapshots, saved searches.
 """
 
 from strawberry.tools import merge_types
 
-from schema.crm import core, keys
+from schema.crm import core, keys, segments
 
-Query = merge_types("CrmQuery", (core.Query, keys.Query))
-Mutation = merge_types("CrmMutation", (core.Mutation, keys.Mutation))
+Query = merge_types("CrmQuery", (core.Query, keys.Query, segments.Query))
+Mutation = merge_types("CrmMutation", (core.Mutation, keys.Mutation, segments.Mutation))
 Subscription = core.Subscription
