@@ -379,3 +379,52 @@ def test_graphiql_runs_from_vendored_files(
     page.goto(gateway.url + "/graphql")
     expect(page.locator(".graphiql-container")).to_be_visible(timeout=15_000)
     assert any(url.endswith("/static/vendor/graphiql.min.js") for url, _ in watch.requests)
+
+
+# --- an expiring access token ------------------------------------------------------------
+
+
+@pytest.fixture
+def short_lived(tmp_path: Path) -> Iterator[DemoGateway]:
+    """A second demo gateway whose access tokens live the minimum, 60 s."""
+    with demo_gateway(tmp_path / "short", GATEWAY_ACCESS_TOKEN_TTL_SECONDS="60") as running:
+        yield running
+
+
+def test_an_expired_socket_reauthenticates_silently_and_stays_live(
+    browser: Browser, short_lived: DemoGateway
+) -> None:
+    page, watch = watched(browser, short_lived)
+    try:
+        sign_in(page, short_lived, "owner")
+        page.goto(f"{short_lived.url}/#activation/{LIVE_ACTIVATION}")
+        wait_live(page)
+        page.evaluate(
+            """() => {
+              const badge = document.querySelector("#socket-state");
+              window.socketStates = [];
+              new MutationObserver(() => window.socketStates.push(badge.dataset.state))
+                .observe(badge, { attributes: true, attributeFilter: ["data-state"] });
+            }"""
+        )
+        # when the socket's token reaches its expiry (the server closes with 4403)
+        page.wait_for_function(
+            """() => window.socketStates.includes("expired")
+                && document.querySelector("#socket-state").dataset.state === "connected" """,
+            timeout=100_000,
+        )
+        # then the page is still signed in and the stats still move
+        assert page.locator("#signout").is_visible()
+        before = number(figure(page, "metric.clickCount"))
+        app_key = short_lived.report["partners"][0]["appKeys"][0]
+        session = f"s-{uuid.uuid4().hex}"
+        short_lived.graphql(
+            TRACK, {"id": LIVE_ACTIVATION, "session": session}, **{"X-API-Key": app_key}
+        )
+        expect(page.locator('[data-figure="metric.clickCount"]')).to_have_text(
+            f"{int(before) + 1:,}", timeout=2_000
+        )
+        assert "closed" not in page.evaluate("window.socketStates")
+        assert watch.errors == [] and watch.foreign == []
+    finally:
+        page.context.close()
