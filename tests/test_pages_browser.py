@@ -44,6 +44,10 @@ ACTIVE_VOUCHER = "{ vouchers(status: ACTIVE, first: 1) { edges { node { code } }
 REGISTER = """
 mutation R($input: RegisterMemberInput!) { registerMember(input: $input) { member { id } } }"""
 VIEWER = "{ viewer { kind } }"
+MEMBER = """
+query M($id: ID!) {
+  member(id: $id) { totalWatchMinutes history(first: 50) { edges { cursor } } }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -282,9 +286,19 @@ def test_lists_page_with_cursors_and_export_csv(
     page.get_by_role("button", name="Next →").click()
     expect(page.locator(".pager")).to_contain_text("Page 2")
     assert rows.first.inner_text() != first_page
-    # a member's detail has the watch history
+    # sorted by watch time, the first member's detail shows its watch history
+    page.get_by_label("Sort").select_option("WATCH_TIME")
+    expect(page.locator(".pager")).to_contain_text("Page 1")
     rows.first.locator("a").click()
     expect(page.get_by_role("heading", name="Watch history")).to_be_visible()
+    member_id = page.url.rsplit("/", 1)[1]
+    member = gateway.graphql(
+        MEMBER, {"id": member_id}, Authorization=f"Bearer {gateway.login('owner')}"
+    )["member"]
+    assert member["totalWatchMinutes"] > 0
+    assert number(figure(page, "member.totalWatchMinutes")) == member["totalWatchMinutes"]
+    history = page.locator("#view table").last.locator("tbody tr")
+    expect(history).to_have_count(len(member["history"]["edges"]))
     with page.expect_download() as download:
         page.goto(gateway.url + "/#members")
         page.get_by_role("button", name="Export CSV").click()
