@@ -99,7 +99,11 @@ def main() -> int:
             expect(page.locator(ready).first).to_be_visible()
             shoot(page, name)
         page.goto(gateway.url + "/#members")
-        page.locator("#view tbody tr a").first.click()
+        first = page.locator("#view tbody tr a").first
+        newest = first.inner_text()
+        page.get_by_label("Sort").select_option("WATCH_TIME")  # a member with a history
+        expect(first).not_to_have_text(newest)
+        first.click()
         expect(page.get_by_role("heading", name="Watch history")).to_be_visible()
         shoot(page, "member")
         phone = browser.new_page(viewport=PHONE)

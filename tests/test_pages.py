@@ -233,6 +233,15 @@ async def test_every_asset_a_page_or_script_names_is_served_from_this_origin(
             assert "javascript" in response.content_type, asset
 
 
+async def test_static_files_are_revalidated(client: TestClient[Any, Any]) -> None:
+    first = await client.get("/static/app.js")
+    assert first.headers["Cache-Control"] == "no-cache"
+    again = await client.get(
+        "/static/app.js", headers={"If-Modified-Since": first.headers["Last-Modified"]}
+    )
+    assert again.status == 304
+
+
 async def test_static_files_stay_inside_the_static_folder(client: TestClient[Any, Any]) -> None:
     for path in ("/static/../pages.py", "/static/%2e%2e/pages.py", "/static/vendor/../../view.py"):
         response = await client.get(path)

@@ -44,6 +44,10 @@ ACTIVE_VOUCHER = "{ vouchers(status: ACTIVE, first: 1) { edges { node { code } }
 REGISTER = """
 mutation R($input: RegisterMemberInput!) { registerMember(input: $input) { member { id } } }"""
 VIEWER = "{ viewer { kind } }"
+MEMBER = """
+query M($id: ID!) {
+  member(id: $id) { totalWatchMinutes history(first: 50) { edges { cursor } } }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -282,9 +286,19 @@ def test_lists_page_with_cursors_and_export_csv(
     page.get_by_role("button", name="Next →").click()
     expect(page.locator(".pager")).to_contain_text("Page 2")
     assert rows.first.inner_text() != first_page
-    # a member's detail has the watch history
+    # sorted by watch time, the first member's detail shows its watch history
+    page.get_by_label("Sort").select_option("WATCH_TIME")
+    expect(page.locator(".pager")).to_contain_text("Page 1")
     rows.first.locator("a").click()
     expect(page.get_by_role("heading", name="Watch history")).to_be_visible()
+    member_id = page.url.rsplit("/", 1)[1]
+    member = gateway.graphql(
+        MEMBER, {"id": member_id}, Authorization=f"Bearer {gateway.login('owner')}"
+    )["member"]
+    assert member["totalWatchMinutes"] > 0
+    assert number(figure(page, "member.totalWatchMinutes")) == member["totalWatchMinutes"]
+    history = page.locator("#view table").last.locator("tbody tr")
+    expect(history).to_have_count(len(member["history"]["edges"]))
     with page.expect_download() as download:
         page.goto(gateway.url + "/#members")
         page.get_by_role("button", name="Export CSV").click()
@@ -330,8 +344,18 @@ def test_phone_width_has_no_sideways_scroll(browser: Browser, gateway: DemoGatew
     try:
         sign_in(page, gateway, "owner")
         expect(page.locator('[data-figure="totalMembers"]')).to_be_visible()
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, width
+        ready = {
+            "overview": '[data-figure="totalMembers"]',
+            f"activation/{LIVE_ACTIVATION}": '[data-live="on"]',
+            "members": "#view tbody tr a",
+            "tickets": "#view tbody tr",
+            "live": "#feed-list",
+        }
+        for route, selector in ready.items():
+            page.goto(f"{gateway.url}/#{route}")
+            expect(page.locator(selector).first).to_be_visible()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (route, width)  # wide tables scroll inside their own box
         assert watch.errors == [] and watch.foreign == []
     finally:
         page.context.close()
@@ -379,3 +403,52 @@ def test_graphiql_runs_from_vendored_files(
     page.goto(gateway.url + "/graphql")
     expect(page.locator(".graphiql-container")).to_be_visible(timeout=15_000)
     assert any(url.endswith("/static/vendor/graphiql.min.js") for url, _ in watch.requests)
+
+
+# --- an expiring access token ------------------------------------------------------------
+
+
+@pytest.fixture
+def short_lived(tmp_path: Path) -> Iterator[DemoGateway]:
+    """A second demo gateway whose access tokens live the minimum, 60 s."""
+    with demo_gateway(tmp_path / "short", GATEWAY_ACCESS_TOKEN_TTL_SECONDS="60") as running:
+        yield running
+
+
+def test_an_expired_socket_reauthenticates_silently_and_stays_live(
+    browser: Browser, short_lived: DemoGateway
+) -> None:
+    page, watch = watched(browser, short_lived)
+    try:
+        sign_in(page, short_lived, "owner")
+        page.goto(f"{short_lived.url}/#activation/{LIVE_ACTIVATION}")
+        wait_live(page)
+        page.evaluate(
+            """() => {
+              const badge = document.querySelector("#socket-state");
+              window.socketStates = [];
+              new MutationObserver(() => window.socketStates.push(badge.dataset.state))
+                .observe(badge, { attributes: true, attributeFilter: ["data-state"] });
+            }"""
+        )
+        # when the socket's token reaches its expiry (the server closes with 4403)
+        page.wait_for_function(
+            """() => window.socketStates.includes("expired")
+                && document.querySelector("#socket-state").dataset.state === "connected" """,
+            timeout=100_000,
+        )
+        # then the page is still signed in and the stats still move
+        assert page.locator("#signout").is_visible()
+        before = number(figure(page, "metric.clickCount"))
+        app_key = short_lived.report["partners"][0]["appKeys"][0]
+        session = f"s-{uuid.uuid4().hex}"
+        short_lived.graphql(
+            TRACK, {"id": LIVE_ACTIVATION, "session": session}, **{"X-API-Key": app_key}
+        )
+        expect(page.locator('[data-figure="metric.clickCount"]')).to_have_text(
+            f"{int(before) + 1:,}", timeout=2_000
+        )
+        assert "closed" not in page.evaluate("window.socketStates")
+        assert watch.errors == [] and watch.foreign == []
+    finally:
+        page.context.close()

@@ -92,3 +92,10 @@ def register(app: web.Application) -> None:
     app.router.add_get("/", dashboard)
     app.router.add_get("/stats/{activation_id}", host_stats)
     app.router.add_static("/static", STATIC_DIR, append_version=False)
+    app.on_response_prepare.append(_revalidate_static)
+
+
+async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
+    # Revalidated on every use (a cheap 304): after an upgrade no page runs old scripts.
+    if request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-cache")

@@ -283,8 +283,7 @@ async function activationDetail(main, id) {
 
 // --- live feed --------------------------------------------------------------------------
 
-// No date fields in event payloads: on the embedded store they fail until the hub decodes
-// change events (issue 14); the feed stamps each item with its arrival time instead.
+// Each feed item is stamped with its arrival time (the payloads carry no dates).
 const FEEDS = [
   { kind: "memberJoined", scope: "members:read", query: "subscription { memberJoined { id name email voucherCode } }",
     text: (m) => `${m.name} joined with voucher ${m.voucherCode}` },

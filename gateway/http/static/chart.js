@@ -23,7 +23,7 @@ function niceMax(value) {
  * Returns a <figure> with the SVG, a legend and the figures as an accessible table.
  */
 export function lineChart(title, labels, series, { width = 640, height = 220 } = {}) {
-  const pad = { left: 44, right: 12, top: 12, bottom: 28 };
+  const pad = { left: 44, right: 24, top: 12, bottom: 28 };
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
@@ -63,7 +63,7 @@ export function lineChart(title, labels, series, { width = 640, height = 220 } =
 
 /** Bar chart of one series: [{label, value}]. */
 export function barChart(title, items, { width = 640, height = 200 } = {}) {
-  const pad = { left: 44, right: 12, top: 12, bottom: 28 };
+  const pad = { left: 44, right: 24, top: 12, bottom: 28 };
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const max = niceMax(Math.max(0, ...items.map((i) => i.value)));
