@@ -32,6 +32,7 @@ from pymongo.errors import BulkWriteError
 from gateway.auth import secrets as creds
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
+from gateway.core.validation import check_printable
 from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
@@ -138,6 +139,7 @@ def validate_new_activation(
     name = event_name.strip()
     if not 1 <= len(name) <= 200:
         raise BadUserInput("must be 1 to 200 characters", field="eventName")
+    check_printable(name, "eventName")
     if not TIER_RE.match(tier):
         raise BadUserInput("1 to 40 characters of a-z 0-9 _ -", field="tier")
     if end_at <= start_at:

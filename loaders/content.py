@@ -14,6 +14,7 @@ from typing import Any
 import nh3
 
 from gateway.core.errors import BadUserInput
+from gateway.core.validation import check_printable
 from gateway.storage.mongo import Database
 from loaders.base import IndexSpec, epoch_ms, utcnow
 
@@ -61,6 +62,7 @@ def clean_updates(pairs: list[tuple[str, str]]) -> dict[str, str]:
             raise BadUserInput("a key appears twice", field="strings", key=key)
         if len(value) > MAX_VALUE_LENGTH:
             raise BadUserInput(f"at most {MAX_VALUE_LENGTH} characters", field="strings", key=key)
+        check_printable(value, "strings", multiline=True)
         out[key] = sanitize(value)
     return out
 

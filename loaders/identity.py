@@ -19,6 +19,7 @@ from gateway.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, has
 from gateway.auth.scopes import ROLE_SCOPES, Role
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
+from gateway.core.validation import check_printable
 from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
@@ -72,7 +73,7 @@ async def insert_staff(
         "_id": new_id("stf"),
         "partner_id": partner_id,
         "email": normalize_email(email),
-        "name": name.strip()[:120],
+        "name": check_printable(name.strip()[:120], "name"),
         "role": role.value,
         "password_hash": hash_password(validate_password(password)),
         "active": True,
@@ -207,7 +208,7 @@ def validate_client_name(name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 80:
         raise BadUserInput("must be 1 to 80 characters", field="name")
-    return name
+    return check_printable(name, "name")
 
 
 async def insert_app_client(db: Database, partner_id: str, name: str) -> tuple[Document, str]:

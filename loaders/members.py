@@ -19,6 +19,7 @@ from typing import Any
 
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
+from gateway.core.validation import check_printable
 from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
@@ -82,7 +83,7 @@ def validate_name(name: str, field: str = "name", limit: int = 120) -> str:
     name = name.strip()
     if not 1 <= len(name) <= limit:
         raise BadUserInput(f"must be 1 to {limit} characters", field=field)
-    return name
+    return check_printable(name, field)
 
 
 # --- members -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
+from gateway.core.validation import check_printable
 from gateway.storage.mongo import Database, Document
 from loaders.base import IndexSpec, Page, Scope, ScopedLoader, in_key_order, paginate, utcnow
 
@@ -33,7 +34,7 @@ def validate_partner_name(name: str) -> str:
     name = name.strip()
     if not 2 <= len(name) <= 120:
         raise BadUserInput("must be 2 to 120 characters", field="name")
-    return name
+    return check_printable(name, "name")
 
 
 async def insert_partner(db: Database, name: str, partner_id: str | None = None) -> Document:

@@ -20,6 +20,7 @@ from pymongo import ReturnDocument
 from gateway.auth.principal import PrincipalKind
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import new_id
+from gateway.core.validation import check_printable
 from gateway.storage.mongo import Database, Document
 from loaders.base import (
     IndexSpec,
@@ -131,7 +132,7 @@ def check_text(value: str, field: str, required: bool = False) -> str:
     limit = TEXT_LIMITS[field]
     if len(text) > limit or (required and not text):
         raise BadUserInput(f"must be {1 if required else 0} to {limit} characters", field=field)
-    return text
+    return check_printable(text, field, multiline=field == "description")
 
 
 @dataclass

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.core.errors import BadUserInput
+from gateway.core.validation import check_printable
 
 # --- reference data ------------------------------------------------------------------
 
@@ -115,9 +116,9 @@ def validate_text(value: str, field: str, max_length: int, *, required: bool = F
     value = value.strip()
     if required and not value:
         raise BadUserInput("must not be empty", field=field)
-    if len(value) > max_length or _CONTROL.search(value):
+    if len(value) > max_length:
         raise BadUserInput(f"must be at most {max_length} printable characters", field=field)
-    return value
+    return check_printable(value, field)
 
 
 def validate_ip(value: str, field: str = "ip") -> str:

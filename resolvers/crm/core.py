@@ -17,6 +17,7 @@ from strawberry.types.unset import UnsetType
 from gateway.context import Info
 from gateway.core.errors import BadUserInput, Conflict, NotFound
 from gateway.core.ids import parse_id
+from gateway.core.validation import check_printable
 from gateway.storage.mongo import Document
 from loaders import crm as data
 from loaders.base import Page, check_first
@@ -45,7 +46,7 @@ def text(value: str | None, field: str, max_len: int = 120, required: bool = Fal
         raise BadUserInput("is required", field=field)
     if len(value) > max_len:
         raise BadUserInput(f"at most {max_len} characters", field=field)
-    return value
+    return check_printable(value, field)
 
 
 def phone(value: str, field: str = "phone") -> str:
@@ -78,9 +79,10 @@ def pairs(items: Iterable[Any] | None, field: str) -> dict[str, str]:
             raise BadUserInput("keys are 1..64 characters without '$' or '.'", field=field)
         if key in out:
             raise BadUserInput(f"key {key!r} given twice", field=field)
+        check_printable(key, field)
         if len(item.value) > 1000:
             raise BadUserInput("values are at most 1000 characters", field=field)
-        out[key] = item.value
+        out[key] = check_printable(item.value, field, multiline=True)
     if len(out) > MAX_PAIRS:
         raise BadUserInput(f"at most {MAX_PAIRS} pairs", field=field)
     return out
