@@ -9,20 +9,11 @@ The embedded store delivers change-event documents with extended-JSON dates
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from graphql import (
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLSchema,
-    build_schema,
-    get_named_type,
-)
 
 from gateway.live.hub import decode_change
 from gateway.storage.mongo import Database
@@ -30,6 +21,7 @@ from tests.conftest import GraphQL, World
 from tests.crm_fixtures import given_fan, ticket_input
 from tests.live import LiveClient, until_subscribed
 from tests.portal_fixtures import given_voucher
+from tests.selections import root_type, selection
 from tests.test_subscriptions import auth, registration
 
 REGISTER = """
@@ -43,38 +35,10 @@ CREATE_ACTIVITY = """
 mutation Act($input: CreateFanActivityInput!) { createFanActivity(input: $input) { id } }
 """
 DEPTH = 3
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@cache
-def sdl_schema() -> GraphQLSchema:
-    return build_schema((ROOT / "schema.graphql").read_text())
-
-
-def selection(type_name: str, depth: int = DEPTH) -> str:
-    """Every field of `type_name` (objects to `depth` levels; fields needing arguments skipped)."""
-    parent = sdl_schema().type_map[type_name]
-    assert isinstance(parent, GraphQLObjectType)
-    parts: list[str] = []
-    for name, field in parent.fields.items():
-        if any(isinstance(arg.type, GraphQLNonNull) and arg.default_value is None
-               for arg in field.args.values()):  # fmt: skip
-            continue
-        inner = get_named_type(field.type)
-        if isinstance(inner, GraphQLObjectType):
-            if depth > 1:
-                sub = selection(inner.name, depth - 1)
-                if sub:
-                    parts.append(f"{name} {{ {sub} }}")
-        else:
-            parts.append(name)
-    return " ".join(parts)
 
 
 def payload_type(root: str) -> str:
-    subscription = sdl_schema().subscription_type
-    assert subscription is not None
-    return str(get_named_type(subscription.fields[root].type).name)
+    return root_type(root, "subscription")
 
 
 def subscription(root: str) -> str:
