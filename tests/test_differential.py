@@ -512,3 +512,173 @@ async def test_portal_analytics_match_the_oracle(
         "classesWatched": len(mine),
         "activeMembers": len({w.member for w in mine}),
     }
+
+
+# --- ticket stats ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sale:
+    tenant: str
+    buyer: int
+    day: int  # days from 2026-03-01
+    seats: int
+    amount: int
+    currency: str
+    event: str
+    deleted: bool
+
+
+sales_strategy = st.lists(
+    st.builds(
+        Sale,
+        tenant=st.sampled_from(TENANTS),
+        buyer=st.integers(0, 3),
+        day=st.integers(0, 20),
+        seats=st.integers(1, 4),
+        amount=st.integers(0, 20_000),
+        currency=st.sampled_from(["GBP", "EUR"]),
+        event=st.sampled_from(["Summer Show", "Winter Gala"]),
+        deleted=st.booleans(),
+    ),
+    max_size=25,
+)
+TICKET_STATS = """
+query S($lo: Date!, $hi: Date!, $event: String, $specific: Boolean!) {
+  ticketStats(minPurchaseDate: $lo, maxPurchaseDate: $hi, eventName: $event,
+              eventSpecific: $specific) {
+    returningFansCount newFansCount salesCount seatsCount revenue { amount currency }
+  }
+}"""
+SALES_DAY0 = date(2026, 3, 1)
+
+
+@EXAMPLES
+@given(
+    sales=sales_strategy,
+    span=st.tuples(st.integers(0, 20), st.integers(0, 20)),
+    event=st.one_of(st.none(), st.sampled_from(["Summer Show", "Winter Gala"])),
+    specific=st.booleans(),
+)
+async def test_ticket_stats_match_the_oracle(
+    gql: GraphQL, db: Database, world: World, sales: list[Sale], span: tuple[int, int],
+    event: str | None, specific: bool,
+) -> None:  # fmt: skip
+    from tests.crm_fixtures import given_tickets, ticket_draft
+
+    await db.tickets.delete_many({})
+    await db.fans.delete_many({})
+    partner = {"A": world.partner_a, "B": world.partner_b}
+    for s in sales:  # one request each, in generation order, like separate sales
+        moment = datetime.combine(SALES_DAY0 + timedelta(days=s.day), datetime.min.time(), UTC)
+        draft = ticket_draft(f"buyer{s.buyer}@example.com", moment + timedelta(hours=12),
+                             num_seats=s.seats, paid_amount=s.amount, currency=s.currency,
+                             event_name=s.event, is_deleted=s.deleted)  # fmt: skip
+        await given_tickets(db, partner[s.tenant], [draft])
+    lo, hi = sorted(span)
+    variables = {"lo": (SALES_DAY0 + timedelta(days=lo)).isoformat(),
+                 "hi": (SALES_DAY0 + timedelta(days=hi)).isoformat(), "specific": specific,
+                 "event": event}  # fmt: skip
+    body = await gql(TICKET_STATS, variables, as_=world.a_owner)
+    assert "errors" not in body, body
+    live = [s for s in sales if s.tenant == "A" and not s.deleted]
+    matching = [s for s in live if event is None or s.event == event]
+    window = [s for s in matching if lo <= s.day <= hi]
+    buyers = {s.buyer for s in window}
+    earlier = matching if specific else live
+    returning = {b for b in buyers if any(s.buyer == b and s.day < lo for s in earlier)}
+    revenue: Counter[str] = Counter()
+    for s in window:
+        revenue[s.currency] += s.amount
+    assert body["data"]["ticketStats"] == {
+        "returningFansCount": len(returning),
+        "newFansCount": len(buyers) - len(returning),
+        "salesCount": len(window),
+        "seatsCount": sum(s.seats for s in window),
+        "revenue": [{"amount": revenue[c], "currency": c} for c in sorted(revenue)],
+    }
+
+
+# --- activation stats ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tracked:
+    activation: int  # 0: A's activation asked for, 1: another of A's, 2: B's
+    kind: str
+    session: int
+    hours_ago: int
+
+
+tracked_strategy = st.lists(
+    st.builds(
+        Tracked,
+        activation=st.integers(0, 2),
+        kind=st.sampled_from(["view", "outbound", "calendar"]),
+        session=st.integers(0, 5),
+        hours_ago=st.integers(0, 24 * 6),
+    ),
+    max_size=40,
+)
+ACTIVATION_STATS = """
+query S($id: ID!) {
+  activationStats(activationId: $id) { metrics {
+    clickCount outboundClickCount calendarSyncCount uniqueSessionCount uniqueViewSessionCount
+    uniqueOutboundSessionCount uniqueCalendarSessionCount outboundSessionRate
+    calendarSessionRate outboundInteractionRate calendarInteractionRate
+  } }
+}"""
+
+
+@EXAMPLES
+@given(events=tracked_strategy)
+async def test_activation_stats_match_the_oracle(
+    gql: GraphQL, db: Database, world: World, events: list[Tracked]
+) -> None:
+    from loaders import activations as activation_data
+    from tests.activations_fixtures import given_activation
+
+    for name in ("activations", "activation_daily", "activation_sessions"):
+        await db[name].delete_many({})
+    owners = (world.partner_a, world.partner_a, world.partner_b)
+    docs = [(await given_activation(db, owner, event_key=f"ev-{i}"))[0]
+            for i, owner in enumerate(owners)]  # fmt: skip
+    now = utcnow()
+    for e in events:
+        await activation_data.record_event(
+            db, docs[e.activation], activation_data.EventKind(e.kind), f"s{e.session}",
+            now - timedelta(hours=e.hours_ago),
+        )  # fmt: skip
+    body = await gql(ACTIVATION_STATS, {"id": docs[0]["_id"]}, as_=world.a_owner)
+    assert "errors" not in body, body
+    mine = [e for e in events if e.activation == 0]
+
+    def sessions(kind: str | None = None) -> int:
+        return len({e.session for e in mine if kind is None or e.kind == kind})
+
+    views, outbound, calendar, anyone = (
+        sessions("view"), sessions("outbound"), sessions("calendar"), sessions()
+    )  # fmt: skip
+    assert body["data"]["activationStats"]["metrics"] == {
+        "clickCount": sum(e.kind == "view" for e in mine),
+        "outboundClickCount": sum(e.kind == "outbound" for e in mine),
+        "calendarSyncCount": sum(e.kind == "calendar" for e in mine),
+        "uniqueSessionCount": anyone,
+        "uniqueViewSessionCount": views,
+        "uniqueOutboundSessionCount": outbound,
+        "uniqueCalendarSessionCount": calendar,
+        "outboundSessionRate": _rate(outbound, views),
+        "calendarSessionRate": _rate(calendar, views),
+        "outboundInteractionRate": _rate(outbound, anyone),
+        "calendarInteractionRate": _rate(calendar, anyone),
+    }
+
+
+def _rate(numerator: int, denominator: int) -> float:
+    """Percent with one decimal, half up (the oracle's own arithmetic, in tenths)."""
+    if denominator == 0:
+        return 0.0
+    tenths, remainder = divmod(numerator * 1000, denominator)
+    if 2 * remainder >= denominator:
+        tenths += 1
+    return tenths / 10
