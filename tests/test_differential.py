@@ -682,3 +682,83 @@ def _rate(numerator: int, denominator: int) -> float:
     if 2 * remainder >= denominator:
         tenths += 1
     return tenths / 10
+
+
+# --- portal dashboard ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Joined:
+    tenant: str
+    days_ago: int
+
+
+@dataclass(frozen=True)
+class Watched:
+    member: int
+    days_ago: int
+    minutes: int
+
+
+DASHBOARD = """
+query { dashboard { totalMembers activeMembers totalWatchTimeMinutes totalClassesWatched
+                    trends { membersChange watchTimeChange } } }"""
+
+
+def change(current: int, previous: int) -> str:
+    if previous == 0:
+        percent = 100 if current > 0 else 0
+    else:
+        percent = round((current - previous) * 100 / previous)
+    return f"{'+' if percent >= 0 else ''}{percent}%"
+
+
+@EXAMPLES
+@given(
+    joined=st.lists(
+        st.builds(Joined, tenant=st.sampled_from(TENANTS), days_ago=st.integers(0, 70)),
+        min_size=1, max_size=6,
+    ),
+    watched=st.lists(
+        st.builds(Watched, member=st.integers(0, 5), days_ago=st.integers(0, 70),
+                  minutes=st.integers(1, 90)),
+        max_size=20,
+    ),
+)  # fmt: skip
+async def test_dashboard_matches_the_oracle(
+    gql: GraphQL, db: Database, world: World, joined: list[Joined], watched: list[Watched]
+) -> None:
+    from tests.portal_fixtures import given_class, given_member, given_watches
+
+    await db.members.delete_many({})
+    await db.watch_events.delete_many({})
+    now = utcnow()
+    partner = {"A": world.partner_a, "B": world.partner_b}
+    klass = await given_class(db, world.partner_a)
+    docs = [await given_member(db, partner[j.tenant], created_at=now - timedelta(days=j.days_ago))
+            for j in joined]  # fmt: skip
+    watches = [w for w in watched if w.member < len(joined)]
+    for w in watches:
+        member = await db.members.find_one({"_id": docs[w.member]["_id"]})
+        assert member is not None
+        await given_watches(db, member, klass, [w.minutes], at=now - timedelta(days=w.days_ago))
+    body = await gql(DASHBOARD, as_=world.a_owner)
+    assert "errors" not in body, body
+    mine = [i for i, j in enumerate(joined) if j.tenant == "A"]
+    my_watches = [w for w in watches if w.member in mine]
+    # a boundary day (exactly 30 / 60 days ago) falls out: the gateway's `now` is later
+    active = {w.member for w in my_watches if w.days_ago < 30}
+    assert body["data"]["dashboard"] == {
+        "totalMembers": len(mine),
+        "activeMembers": len(active),
+        "totalWatchTimeMinutes": sum(w.minutes for w in my_watches),
+        "totalClassesWatched": len(my_watches),
+        "trends": {
+            "membersChange": change(sum(joined[i].days_ago < 30 for i in mine),
+                                    sum(30 <= joined[i].days_ago < 60 for i in mine)),
+            "watchTimeChange": change(
+                sum(w.minutes for w in my_watches if w.days_ago <= 29),
+                sum(w.minutes for w in my_watches if 30 <= w.days_ago <= 59),
+            ),
+        },
+    }  # fmt: skip
