@@ -24,7 +24,7 @@ from tests.affiliate_fixtures import approve, catalogue
 from tests.conftest import GraphQL, World
 
 EXAMPLES = settings(
-    max_examples=20,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     # every example is real HTTP + store round trips: a failure is reported unshrunk-ish
