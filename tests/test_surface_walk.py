@@ -53,6 +53,7 @@ LOGIN = (
     "mutation($e: String!, $p: String!) { partnerLogin(email: $e, password: $p) { accessToken } }"
 )
 REGISTER = """mutation($input: RegisterMemberInput!) { registerMember(input: $input) { token } }"""
+SEGMENTS = "{ segments(first: 100) { edges { node { type id } } } }"
 CREATE_TICKET = (
     "mutation($input: CreateTicketInput!) { createTicket(input: $input) { __typename } }"
 )
@@ -73,6 +74,7 @@ class Fixture:
     report: dict[str, Any]
     principals: dict[str, tuple[Persona, PrincipalKind, Role | None]] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
+    segments: list[dict[str, Any]] = field(default_factory=list)  # one {type, id} per type
 
 
 # --- building operations from the schema ------------------------------------------------------
@@ -175,6 +177,8 @@ ROOT_ARGUMENTS: dict[str, Callable[[Fixture, GraphQLSchema], list[dict[str, Any]
         for e in (False, True)
     ],
     "leaderboard": lambda fx, _: [{"pointName": "stars"}, {"pointName": "badges"}],
+    "segmentStatus": lambda fx, _: fx.segments,
+    "segmentFans": lambda fx, _: fx.segments,
 }
 
 
@@ -248,6 +252,10 @@ async def fixture(walk_client: TestClient[Any, Any], walk_settings: Settings) ->
         doc = await db[collection].find_one({"partner_id": alpha["id"]}, sort=[("_id", 1)])
         assert doc is not None, f"the demo seeds no {collection}"
         fx.ids[key] = doc["_id"]
+    listed = await gql(SEGMENTS, as_=fx.principals["staff owner"][0])
+    by_type = {e["node"]["type"]: e["node"]["id"] for e in listed["data"]["segments"]["edges"]}
+    fx.segments = [{"type": kind, "id": seg_id} for kind, seg_id in sorted(by_type.items())]
+    assert fx.segments, "the demo seeds no segments"
     # The member persona reads itself.
     fx.ids["member"] = member["_id"]
     fx.ids["activation_token"] = next(
