@@ -20,13 +20,15 @@ from gateway.http import (
     security,
     tracking,
 )
-from gateway.http.keys import SERVICES, SETTINGS
+from gateway.http.keys import SERVICES, SETTINGS, STORE_HEALTH
 from gateway.http.view import GraphQLView
 from gateway.live.hub import ChangeHub
 from gateway.protection.extensions import protection_extensions
 from gateway.settings import Settings
+from gateway.storage.health import HEARTBEAT_MS, StoreHealth
 from gateway.storage.indexes import ensure_indexes
 from gateway.storage.mongo import CommandTally, database, open_client
+from gateway.storage.store import supervised_store
 from loaders import all_indexes
 from schema import build_schema
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
             accesslog.access_log_middleware,
             *security.middlewares(settings),
             *pages.middlewares(settings),
+            health.store_outage_middleware,
         ],
         client_max_size=settings.max_body_bytes,
     )
@@ -57,12 +60,17 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     metrics = Metrics()
     app[TALLY] = CommandTally(metrics)
+    # The supervisor is known when this process runs the embedded store at that URI.
+    store_health = app[STORE_HEALTH] = StoreHealth(supervised_store(settings.mongodb_uri or ""))
     schema = gateway_schema(settings)
 
     async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:
         if not settings.mongodb_uri:
             raise RuntimeError("MONGODB_URI is not set and no embedded store was started")
-        client = open_client(settings.mongodb_uri, app[TALLY], settings.mongo_timeout_ms)
+        client = open_client(
+            settings.mongodb_uri, app[TALLY], settings.mongo_timeout_ms, heartbeat_ms=HEARTBEAT_MS
+        )
+        store_health.watch(client)
         try:
             db = database(client, settings.db_name)
             await ensure_indexes(db, all_indexes())

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     mask_errors: bool | None = None
     store_start_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # First wait before restarting a dead embedded store (doubles up to 5 s while it keeps dying).
+    store_restart_delay_seconds: float = Field(default=0.2, gt=0, le=60)
     mongo_timeout_ms: int = Field(default=5000, ge=100)
 
     # --- Hardening (README "Hardening"): operation limits, transport, rate limits, APQ ---

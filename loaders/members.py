@@ -41,6 +41,8 @@ from loaders.base import (
 
 INDEXES = [
     IndexSpec("members", [("partner_id", 1), ("email", 1)], unique=True),
+    # One member per voucher: the member document is the commit point of a redemption.
+    IndexSpec("members", [("voucher_id", 1)], unique=True),
     IndexSpec("members", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
     IndexSpec("members", [("partner_id", 1), ("name_lower", 1), ("_id", 1)]),
     IndexSpec("members", [("partner_id", 1), ("last_watched_ms", -1), ("_id", -1)]),

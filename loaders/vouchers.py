@@ -4,6 +4,15 @@ Lifecycle: active -> redeemed | revoked, and active -> expired by time alone. Ex
 never written: a voucher whose expiry has passed *is* expired at read time, so `status`
 filters translate to `expires_ms` ranges in `find`.
 
+Redemption is safe under partial failure (a store stall between two writes): the member
+document is the commit point (a unique index on `members.voucher_id` admits one member per
+voucher), and the voucher's REDEEMED state is a *claim* taken before the member is
+inserted (`claim_ms` > 0 while unconfirmed, with the claimant's email). A confirmed claim
+has `claim_ms` 0. An unconfirmed claim is settled from the members collection on the next
+read that meets it (`settle_claim`): the member that holds the voucher is recorded, or,
+with no holder after CLAIM_GRACE_MS, the voucher is active again. The same email may take
+over its own unconfirmed claim at once (a retry after an ambiguous failure).
+
 Times that are compared or sorted on are epoch-ms integers (`created_ms`, `expires_ms`;
 the datetimes are kept for display): the embedded store compares datetimes only to the
 second, ignores them inside an aggregation `$match`, and turns a datetime written by
@@ -40,7 +49,13 @@ INDEXES = [
     IndexSpec("vouchers", [("code", 1)], unique=True),
     IndexSpec("vouchers", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
     IndexSpec("vouchers", [("partner_id", 1), ("status", 1), ("expires_ms", 1)]),
+    IndexSpec("vouchers", [("partner_id", 1), ("claim_ms", 1)]),
 ]
+
+# An unconfirmed claim this old, with no member holding the voucher, is abandoned: longer
+# than any write the driver still retries (its timeouts are seconds).
+CLAIM_GRACE_MS = 60_000
+STALE_CLAIMS_PER_READ = 50
 
 # No 0/O or 1/I: codes are read aloud and typed from paper.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -116,6 +131,8 @@ def _new_voucher(partner_id: str, prefix: str, expires_at: datetime, now: dateti
         "created_ms": epoch_ms(now),
         "redeemed_ms": 0,
         "redeemed_by": "",
+        "claim_ms": 0,
+        "claim_email": "",
         "revoked_ms": 0,
     }
 
@@ -171,18 +188,21 @@ async def list_vouchers(
     first: int | None, after: str | None,
 ) -> Page:  # fmt: skip
     query = list_query(scope, status, search, utcnow())
+    await settle_stale_claims(db, scope)
     return await paginate(db.vouchers, query, sort=SORT, first=first, after=after)
 
 
 async def iter_vouchers(db: Database, scope: Scope, status: str | None) -> AsyncIterator[Document]:
     """Every voucher of the tenant (streamed from the cursor, for exports)."""
     query = list_query(scope, status, None, utcnow())
+    await settle_stale_claims(db, scope)
     async for doc in db.vouchers.find(query, sort=SORT):
         yield doc
 
 
 async def voucher_stats(db: Database, scope: Scope) -> dict[str, int]:
     """Counts per status as of now: one grouped count plus one count of the expired."""
+    await settle_stale_claims(db, scope)
     now = utcnow()
     pipeline = [match_stage(scope.tenant()), {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
     counts = {row["_id"]: int(row["n"]) async for row in await db.vouchers.aggregate(pipeline)}
@@ -215,27 +235,101 @@ async def find_by_code(db: Database, partner_id: str, code: str) -> Document | N
 
 
 async def claim_voucher(
-    db: Database, partner_id: str, code: str, member_id: str
+    db: Database, partner_id: str, code: str, member_id: str, email: str
 ) -> Document | None:
-    """Atomically redeem an active, unexpired voucher for `member_id`; None if it was not.
+    """Atomically claim an active, unexpired voucher for `member_id`; None if it was not.
 
-    One conditional update is the whole claim, so of many racing registrations
-    exactly one wins.
+    One conditional update is the whole claim, so of many racing registrations exactly
+    one wins. The claim stays unconfirmed (`claim_ms`) until the member is stored.
     """
-    now = utcnow()
+    now = epoch_ms(utcnow())
     return await db.vouchers.find_one_and_update(
-        {"partner_id": partner_id, "code": code, **status_filter(ACTIVE, now)},
-        {"$set": {"status": REDEEMED, "redeemed_ms": epoch_ms(now), "redeemed_by": member_id}},
+        {"partner_id": partner_id, "code": code, **status_filter(ACTIVE, utcnow())},
+        {"$set": {"status": REDEEMED, "redeemed_ms": now, "redeemed_by": member_id,
+                  "claim_ms": now, "claim_email": email}},
         return_document=ReturnDocument.AFTER,
-    )
+    )  # fmt: skip
 
 
-async def release_voucher(db: Database, voucher_id: str, member_id: str) -> None:
-    """Undo a claim whose member could not be created (only if that member still holds it)."""
+def may_take_over(doc: Document, email: str, now_ms: int | None = None) -> bool:
+    """An unconfirmed claim a registration with `email` may take over: its own, or abandoned."""
+    claimed = int(doc.get("claim_ms") or 0)
+    if doc["status"] != REDEEMED or claimed <= 0:
+        return False
+    now_ms = now_ms if now_ms is not None else epoch_ms(utcnow())
+    return doc.get("claim_email") == email or claimed < now_ms - CLAIM_GRACE_MS
+
+
+async def take_over_claim(
+    db: Database, doc: Document, member_id: str, email: str
+) -> Document | None:
+    """Move an unconfirmed claim to a new registration, if it is still the one read."""
+    now = epoch_ms(utcnow())
+    return await db.vouchers.find_one_and_update(
+        {"_id": doc["_id"], "status": REDEEMED, "redeemed_by": doc["redeemed_by"],
+         "claim_ms": doc["claim_ms"]},
+        {"$set": {"redeemed_ms": now, "redeemed_by": member_id, "claim_ms": now,
+                  "claim_email": email}},
+        return_document=ReturnDocument.AFTER,
+    )  # fmt: skip
+
+
+async def confirm_claim(db: Database, voucher_id: str, member_id: str) -> None:
+    """The member holding the voucher is stored: the claim is final."""
     await db.vouchers.update_one(
-        {"_id": voucher_id, "status": REDEEMED, "redeemed_by": member_id},
-        {"$set": {"status": ACTIVE, "redeemed_ms": 0, "redeemed_by": ""}},
+        {"_id": voucher_id, "redeemed_by": member_id}, {"$set": {"claim_ms": 0}}
     )
+
+
+async def record_holder(db: Database, voucher_id: str, holder: Document) -> None:
+    """The voucher is redeemed by the member that holds it (whatever the claim said)."""
+    await db.vouchers.update_one(
+        {"_id": voucher_id},
+        {"$set": {"status": REDEEMED, "redeemed_by": holder["_id"], "claim_ms": 0,
+                  "redeemed_ms": int(holder.get("created_ms") or epoch_ms(utcnow()))}},
+    )  # fmt: skip
+
+
+async def release_claim(db: Database, doc: Document) -> None:
+    """Make an unconfirmed claim's voucher active again (only if it is still that claim)."""
+    await db.vouchers.update_one(
+        {"_id": doc["_id"], "status": REDEEMED, "redeemed_by": doc["redeemed_by"],
+         "claim_ms": doc["claim_ms"]},
+        {"$set": {"status": ACTIVE, "redeemed_ms": 0, "redeemed_by": "", "claim_ms": 0,
+                  "claim_email": ""}},
+    )  # fmt: skip
+
+
+async def holder_of(db: Database, partner_id: str, voucher_id: str) -> Document | None:
+    """The member created with this voucher (the unique index admits one)."""
+    return await db.members.find_one(
+        {"partner_id": partner_id, "voucher_id": voucher_id}, {"password_hash": 0}
+    )
+
+
+async def settle_claim(db: Database, doc: Document) -> Document:
+    """The voucher as the members collection says it is (see the module docstring).
+
+    A confirmed or merely young claim is returned as it is.
+    """
+    if doc["status"] != REDEEMED or int(doc.get("claim_ms") or 0) <= 0:
+        return doc
+    holder = await holder_of(db, doc["partner_id"], doc["_id"])
+    if holder is not None:
+        await record_holder(db, doc["_id"], holder)
+        return {**doc, "redeemed_by": holder["_id"], "claim_ms": 0}
+    if int(doc["claim_ms"]) >= epoch_ms(utcnow()) - CLAIM_GRACE_MS:
+        return doc
+    await release_claim(db, doc)
+    return {**doc, "status": ACTIVE, "redeemed_ms": 0, "redeemed_by": "", "claim_ms": 0}
+
+
+async def settle_stale_claims(db: Database, scope: Scope) -> None:
+    """Settle the tenant's abandoned claims before a list or count reads them (usually none)."""
+    cutoff = epoch_ms(utcnow()) - CLAIM_GRACE_MS
+    query = {**scope.tenant(), "claim_ms": {"$gt": 0, "$lt": cutoff}}
+    async for doc in db.vouchers.find(query, limit=STALE_CLAIMS_PER_READ):
+        await settle_claim(db, doc)
 
 
 class VoucherByIdLoader(ScopedLoader[str, Document | None]):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from gateway.auth.issue import member_token
 from gateway.auth.lockout import login_guard
@@ -36,7 +37,13 @@ def _token(info: Info, member: Document) -> IssuedToken:
 async def register_member(
     info: Info, voucher_code: str, name: str, email: str, password: str
 ) -> tuple[IssuedToken, Document]:
-    """Redeem the voucher and create the member: one voucher, one member, even under races."""
+    """Redeem the voucher and create the member: one voucher, one member, even under races
+    and partial failures (see loaders.vouchers on claims).
+
+    The same registration sent again (same email, voucher and password: a retry after an
+    ambiguous failure) answers with the member it created, whether or not the first
+    attempt's answer was lost.
+    """
     partner_id = info.context.scope.partner_id_for_write()
     db = info.context.db
     clean_name = data.validate_name(name)
@@ -45,31 +52,85 @@ async def register_member(
     code = voucher_data.normalize_code(voucher_code)
     if code is None:
         raise BadUserInput("voucher is not valid", field="voucherCode", reason=UNKNOWN)
-    if await data.find_member_by_email(db, partner_id, clean_email) is not None:
-        raise Conflict("A member with this email exists.", field="email")
+    existing = await data.find_member_by_email(db, partner_id, clean_email)
+    if existing is not None:
+        return await _already_registered(info, existing, code, password)
     password_hash = await asyncio.to_thread(hash_password, password)
 
     member_id = new_id("mem")
-    voucher = await voucher_data.claim_voucher(db, partner_id, code, member_id)
+    voucher = await voucher_data.claim_voucher(db, partner_id, code, member_id, clean_email)
     if voucher is None:
-        reason = invalid_reason(await voucher_data.find_by_code(db, partner_id, code))
-        if reason == ALREADY_USED:
-            raise Conflict("voucher already used", field="voucherCode", reason=reason)
-        raise BadUserInput("voucher is not valid", field="voucherCode", reason=reason or UNKNOWN)
+        voucher = await _take_over(info, partner_id, code, member_id, clean_email)
     member = data.new_member(partner_id, clean_name, clean_email, password_hash, voucher, member_id)
     try:
         await data.insert_member(db, member)
     except DuplicateKeyError:
-        # Lost an email race after winning the voucher: give the voucher back.
-        await voucher_data.release_voucher(db, voucher["_id"], member_id)
-        raise Conflict("A member with this email exists.", field="email") from None
-    except Exception:
-        # Any other failure must not burn the voucher either.
-        await voucher_data.release_voucher(db, voucher["_id"], member_id)
-        raise
+        return await _lost_insert_race(info, voucher, member_id, clean_email, password)
+    # Any other failure is ambiguous (the insert may yet land): the claim stays and is
+    # settled by the next read, or taken over by this registration's retry.
+    with contextlib.suppress(ConnectionFailure):
+        # The member is stored: the registration succeeded even if this cannot be recorded.
+        await voucher_data.confirm_claim(db, voucher["_id"], member_id)
     member.pop("password_hash")
     info.context.loaders.get(data.MemberByIdLoader).prime(member_id, member)
     return _token(info, member), member
+
+
+async def _already_registered(
+    info: Info, existing: Document, code: str, password: str
+) -> tuple[IssuedToken, Document]:
+    """The email is taken: by this very registration done before, or by someone else."""
+    stored_hash = existing.pop("password_hash")
+    if existing["voucher_code"] == code and await asyncio.to_thread(
+        verify_password, stored_hash, password
+    ):
+        db = info.context.db
+        voucher = await voucher_data.find_by_code(db, existing["partner_id"], code)
+        if voucher is not None and voucher.get("redeemed_by") != existing["_id"]:
+            await voucher_data.record_holder(db, voucher["_id"], existing)
+        info.context.loaders.get(data.MemberByIdLoader).prime(existing["_id"], existing)
+        return _token(info, existing), existing
+    raise Conflict("A member with this email exists.", field="email")
+
+
+async def _take_over(
+    info: Info, partner_id: str, code: str, member_id: str, email: str
+) -> Document:
+    """The claim failed: settle what is there; an own or abandoned claim is taken over."""
+    db = info.context.db
+    current = await voucher_data.find_by_code(db, partner_id, code)
+    if current is not None:
+        current = await voucher_data.settle_claim(db, current)
+        taken = None
+        if voucher_data.status_of(current) == voucher_data.ACTIVE:
+            taken = await voucher_data.claim_voucher(db, partner_id, code, member_id, email)
+        elif voucher_data.may_take_over(current, email):
+            taken = await voucher_data.take_over_claim(db, current, member_id, email)
+        if taken is not None:
+            return taken
+        current = await voucher_data.find_by_code(db, partner_id, code)
+    reason = invalid_reason(current)
+    if reason == ALREADY_USED:
+        raise Conflict("voucher already used", field="voucherCode", reason=reason)
+    raise BadUserInput("voucher is not valid", field="voucherCode", reason=reason or UNKNOWN)
+
+
+async def _lost_insert_race(
+    info: Info, voucher: Document, member_id: str, email: str, password: str
+) -> tuple[IssuedToken, Document]:
+    """The member insert hit a unique index: the email is taken, or the voucher is held."""
+    db = info.context.db
+    holder = await voucher_data.holder_of(db, voucher["partner_id"], voucher["_id"])
+    if holder is not None:
+        await voucher_data.record_holder(db, voucher["_id"], holder)
+        if holder["email"] == email:  # an earlier attempt of this registration landed
+            full = await data.find_member_by_email(db, holder["partner_id"], email)
+            if full is not None:
+                return await _already_registered(info, full, voucher["code"], password)
+        raise Conflict("voucher already used", field="voucherCode", reason=ALREADY_USED)
+    # The email is someone else's: give the voucher back.
+    await voucher_data.release_claim(db, {**voucher, "redeemed_by": member_id})
+    raise Conflict("A member with this email exists.", field="email")
 
 
 async def member_login(info: Info, email: str, password: str) -> tuple[IssuedToken, Document]:

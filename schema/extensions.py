@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from pymongo.errors import ConnectionFailure
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
@@ -15,6 +16,9 @@ from gateway.core.errors import PUBLIC_CODES, GatewayError
 log = logging.getLogger("gateway.core.errors")
 
 MASKED_MESSAGE = "Internal server error."
+# The store could not be reached (an outage the gateway recovers from): the same words
+# masked or not, since the driver's message names the store's address.
+STORE_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly."
 
 
 def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
@@ -37,6 +41,15 @@ def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
             nodes=error.nodes,
             path=error.path,
             extensions={"code": "BAD_USER_INPUT"},
+        )
+    if isinstance(original, ConnectionFailure):
+        # Expected while the store restarts: one line, no traceback (see README, store lifecycle).
+        log.warning("store unreachable in %s (%s)", error.path, type(original).__name__)
+        return GraphQLError(
+            STORE_UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
         )
     log.error("unexpected error in %s", error.path, exc_info=original)
     return GraphQLError(

@@ -40,7 +40,6 @@ def client_ip(request: web.BaseRequest | None, settings: Settings) -> str:
     return request.remote or "unknown"
 
 
-
 @dataclass
 class LoginGuard:
     """One login attempt's view of the lock-out state; resolvers report the outcome."""

@@ -1,16 +1,36 @@
-"""Plain HTTP endpoints: health, readiness, metrics; request timing middleware."""
+"""Plain HTTP endpoints (health, readiness, metrics) and the store-outage middleware.
+
+During a store outage (see gateway.storage.health) every data route answers at once
+with 503, `Retry-After` and a GraphQL-shaped JSON error coded INTERNAL_SERVER_ERROR,
+instead of each request waiting out the driver's server selection; `/readyz` is 503
+until the store answers again. A driver connection error that escapes any handler
+(before the GraphQL layer could mask it, e.g. while reading an API key) becomes the
+same JSON answer, never aiohttp's plain-text 500. The message never names the store.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
-from gateway.http.keys import SERVICES
+from gateway.http.keys import SERVICES, STORE_HEALTH
+from gateway.http.security import graphql_error_response
+from schema.extensions import STORE_UNAVAILABLE_MESSAGE
 
 READY_TIMEOUT_SECONDS = 2.0
+RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_MESSAGE = STORE_UNAVAILABLE_MESSAGE
+# Answered without the store: liveness, readiness (its own check) and metrics.
+UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+log = logging.getLogger("gateway.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,12 +38,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    down = web.json_response({"status": "unavailable", "mongodb": "down"}, status=503)
+    if not request.app[STORE_HEALTH].available:
+        return down
     db = request.app[SERVICES].db
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
             await db.command("ping")
     except (PyMongoError, TimeoutError):
-        return web.json_response({"status": "unavailable", "mongodb": "down"}, status=503)
+        return down
     return web.json_response({"status": "ready", "mongodb": "up"})
 
 
@@ -31,3 +54,28 @@ async def metrics(request: web.Request) -> web.Response:
     registry = request.app[SERVICES].metrics.registry
     body = generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def unavailable_response() -> web.Response:
+    response = graphql_error_response(503, UNAVAILABLE_MESSAGE, code="INTERNAL_SERVER_ERROR")
+    response.headers[hdrs.RETRY_AFTER] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+@web.middleware
+async def store_outage_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Fast, coded JSON answers while the store is down (see the module docstring)."""
+    if request.path in UNGATED_PATHS:
+        return await handler(request)
+    if not request.app[STORE_HEALTH].available:
+        return unavailable_response()
+    try:
+        return await handler(request)
+    except PyMongoError as exc:
+        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+            raise  # the socket is already open: nothing to answer with
+        if isinstance(exc, ConnectionFailure):
+            log.warning("store unreachable during %s %s", request.method, request.path)
+            return unavailable_response()
+        log.exception("store error during %s %s", request.method, request.path)
+        return graphql_error_response(500, "Internal server error.", code="INTERNAL_SERVER_ERROR")

@@ -158,5 +158,3 @@ class DocumentCache:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-

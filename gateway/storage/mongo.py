@@ -56,9 +56,20 @@ class CommandTally(monitoring.CommandListener):
 
 
 def open_client(
-    uri: str, tally: CommandTally, timeout_ms: int = 5000
+    uri: str,
+    tally: CommandTally,
+    timeout_ms: int = 5000,
+    *,
+    heartbeat_ms: int | None = None,
 ) -> AsyncMongoClient[Document]:
-    """Create the process's client: tz-aware UTC datetimes, bounded timeouts, the tally attached."""
+    """Create the process's client: tz-aware UTC datetimes, bounded timeouts, the tally attached.
+
+    `heartbeat_ms`: how often the driver checks the server (its default is 10 s; the app's
+    StoreHealth reads the driver's view, so the app checks faster).
+    """
+    extra: dict[str, Any] = {}
+    if heartbeat_ms is not None:
+        extra["heartbeatFrequencyMS"] = heartbeat_ms
     return AsyncMongoClient(
         uri,
         tz_aware=True,
@@ -67,6 +78,7 @@ def open_client(
         connectTimeoutMS=timeout_ms,
         event_listeners=[tally],
         appname="oooc-gateway",
+        **extra,
     )
 
 

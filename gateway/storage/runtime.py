@@ -17,7 +17,11 @@ def resolved_store(settings: Settings) -> Iterator[Settings]:
     if settings.mongodb_uri:
         yield settings
         return
-    with embedded_store(settings.data_dir, settings.store_start_timeout_seconds) as store:
+    with embedded_store(
+        settings.data_dir,
+        settings.store_start_timeout_seconds,
+        restart_delay=settings.store_restart_delay_seconds,
+    ) as store:
         yield settings.model_copy(update={"mongodb_uri": store.uri})
 
 
