@@ -105,7 +105,7 @@ def test_the_credentials_file_is_enough_to_call_every_surface(demo: dict[str, An
         # unused voucher codes validate
         assert partner["unusedVoucherCodes"]
         for code in partner["unusedVoucherCodes"]:
-            body = graphql(port, "query($c: String!) { validateVoucher(code: $c) { valid } }",
+            body = graphql(port, "mutation($c: String!) { validateVoucher(code: $c) { valid } }",
                            {"c": code}, app)  # fmt: skip
             assert body["data"]["validateVoucher"]["valid"] is True, (code, body)
         # the member login works through the app key
@@ -165,7 +165,9 @@ def test_sigterm_to_dev_py_leaves_no_process(demo: dict[str, Any]) -> None:
     for pid in descendants:
         wait_gone(pid, 30)
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))  # the port is free again
+        # The port is free again (SO_REUSEADDR: closed connections may linger in TIME_WAIT).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
 
 
 def test_a_busy_port_names_the_option(tmp_path: Path) -> None:
