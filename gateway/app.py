@@ -13,6 +13,7 @@ from gateway.core.metrics import Metrics
 from gateway.http import (
     accesslog,
     affiliate_exports,
+    compression,
     exports,
     health,
     pages,
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
             accesslog.access_log_middleware,
+            compression.compression_middleware,
             *security.middlewares(settings),
             *pages.middlewares(settings),
             health.store_outage_middleware,

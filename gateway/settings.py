@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     max_string_length: int = Field(default=10_000, ge=1)
     max_batch: int = Field(default=0, ge=0, le=100)  # 0: array-batched POSTs refused
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)  # whole body, else 408
+    # /metrics: the bearer of this token; unset: open in dev/demo, loopback only in production.
+    metrics_token: str | None = Field(default=None, min_length=16)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     # --- Live subscriptions (README "Subscriptions") ---
     ws_init_timeout_seconds: float = Field(default=5.0, gt=0, le=60)  # else closed with 4408
@@ -130,6 +133,12 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: Any) -> Any:
         return _parse_key_map(value) if isinstance(value, str) else value
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: Any) -> Any:
+        # `GATEWAY_METRICS_TOKEN=` (compose's `${VAR:-}`) means unset, not a short token.
+        return None if value == "" else value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -151,12 +160,14 @@ class Settings(BaseSettings):
     def _production_needs_real_secrets(self) -> Settings:
         if self.env is not Environment.PRODUCTION:
             return self
-        if not self.mongodb_uri:
-            raise ValueError(
-                "MONGODB_URI is required in production (the embedded store is for dev)"
-            )
+        # Secrets first: they are what an operator must generate; both named when both miss.
+        missing = []
         if not self.jwt_keys:
-            raise ValueError("GATEWAY_JWT_KEYS is required in production")
+            missing.append("GATEWAY_JWT_KEYS is required in production (kid:secret, 32+ bytes)")
+        if not self.mongodb_uri:
+            missing.append("MONGODB_URI is required in production (the embedded store is for dev)")
+        if missing:
+            raise ValueError("; ".join(missing))
         for kid, secret in self.jwt_keys.items():
             if _looks_like_placeholder(secret) or len(secret.encode()) < MIN_SECRET_BYTES:
                 raise ValueError(

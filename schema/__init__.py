@@ -11,9 +11,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from schema import (
     activations,
@@ -50,6 +52,21 @@ def _root(name: str) -> type | None:
     return merge_types(name, parts) if parts else None
 
 
+class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema without its error logging.
+
+    Strawberry logs every error of every operation with a traceback and the document's
+    source (inline literals included: passwords, tokens). `schema.extensions.PublicErrors`
+    logs only unexpected errors, once, without the document; expected client errors are the
+    access log's `errorCodes`.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
+
+
 def build_schema(
     settings: Settings | None = None, extensions: Sequence[type[SchemaExtension] | Any] = ()
 ) -> strawberry.Schema:
@@ -64,7 +81,7 @@ def build_schema(
     query = _root("Query")
     if query is None:
         raise RuntimeError("no domain defines a Query")
-    return strawberry.Schema(
+    return GatewaySchema(
         query=query,
         mutation=_root("Mutation"),
         subscription=_root("Subscription"),

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema
 from pymongo.errors import ConnectionFailure
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
+from gateway.auth.principal import PrincipalKind
 from gateway.core.errors import PUBLIC_CODES, GatewayError
+from gateway.core.logthrottle import LogThrottle
 
 log = logging.getLogger("gateway.core.errors")
 
@@ -19,6 +22,8 @@ MASKED_MESSAGE = "Internal server error."
 # The store could not be reached (an outage the gateway recovers from): the same words
 # masked or not, since the driver's message names the store's address.
 STORE_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly."
+# The same unexpected error (field path, exception type) logs its traceback a few times a minute.
+UNEXPECTED = LogThrottle(burst=5, window=60.0)
 
 
 def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
@@ -34,7 +39,13 @@ def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
         )
     if code in PUBLIC_CODES:
         return error
-    if original is None or isinstance(original, GraphQLError | StrawberryInputCoercionError):
+    if (
+        original is None
+        or isinstance(original, GraphQLError | StrawberryInputCoercionError)
+        # Before execution (no path), a ValueError/OverflowError comes from coercing the
+        # client's literals (an Int of 5,000 digits, a date past the calendar).
+        or (not error.path and isinstance(original, ValueError | OverflowError))
+    ):
         # Parse, validation and variable-coercion errors: the client's input is at fault.
         return GraphQLError(
             error.message,
@@ -51,7 +62,17 @@ def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
             path=error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR"},
         )
-    log.error("unexpected error in %s", error.path, exc_info=original)
+    where = ".".join(str(p) for p in error.path or ()) or "(before execution)"
+    suppressed = UNEXPECTED.admit((where, type(original).__name__))
+    if suppressed is not None:
+        # Once per error, with its traceback; never the document, variables or values.
+        log.error(
+            "unexpected error in %s: %s%s",
+            where,
+            type(original).__name__,
+            f" ({suppressed} similar suppressed)" if suppressed else "",
+            exc_info=original,
+        )
     return GraphQLError(
         MASKED_MESSAGE if masked else str(original),
         nodes=error.nodes,
@@ -60,23 +81,103 @@ def public_error(error: GraphQLError, masked: bool) -> GraphQLError:
     )
 
 
+# --- no schema disclosure where introspection is off -------------------------------------
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+QUOTED = re.compile(r"'([^']*)'")
+CONCEALED = "'…'"
+# (pattern, replacement) applied first: messages that would confirm a name of the schema.
+REWRITES = (
+    (re.compile(r"^Cannot query field '[^']*' on type '[^']*'\."), "Cannot query this field."),
+    (
+        re.compile(r"^Unknown argument '[^']*' on (field|directive|fragment) '[^']*'\."),
+        "Unknown argument.",
+    ),
+    (re.compile(r"^Unknown type '[^']*'\."), "Unknown type."),
+    (
+        re.compile(r"^(Field '[^']*') of type '[^']*' must have a selection of subfields\."),
+        r"\1 must have a selection of subfields.",
+    ),
+    (
+        re.compile(
+            r"^(Field '[^']*') must not have a selection since type '[^']*' has no subfields\."
+        ),
+        r"\1 must not have a selection.",
+    ),
+)
+
+
+def schema_names(schema: GraphQLSchema) -> frozenset[str]:
+    """Type names of the schema, also as coordinates' heads (`Query` of `Query.x(a:)`)."""
+    return frozenset(schema.type_map)
+
+
+def conceal(message: str, names: frozenset[str]) -> str:
+    """The message without suggestions and without any name of the schema's types.
+
+    With introspection off, error messages must not rebuild the schema: no "Did you mean",
+    no type names (`of type 'Partner!'`, `'Query.ticketStats(minPurchaseDate:)'`), and no
+    confirmation of which probed field or argument name does not exist.
+    """
+    for pattern, replacement in REWRITES:
+        message = pattern.sub(replacement, message)
+    message = SUGGESTION.sub("", message)
+
+    def hide(match: re.Match[str]) -> str:
+        quoted = match.group(1)
+        head = re.split(r"[.(]", quoted.strip("[]!"), maxsplit=1)[0].strip("[]!")
+        return CONCEALED if head in names else match.group(0)
+
+    return QUOTED.sub(hide, message)
+
+
+def _concealed(errors: list[GraphQLError], names: frozenset[str]) -> list[GraphQLError]:
+    return [
+        GraphQLError(
+            conceal(e.message, names),
+            nodes=e.nodes,
+            path=e.path,
+            original_error=e.original_error,
+            extensions=e.extensions,
+        )
+        for e in errors
+    ]
+
+
 class PublicErrors(SchemaExtension):
-    """Gives every error a public `extensions.code` and masks unexpected ones."""
+    """Gives every error a public `extensions.code` and masks unexpected ones; where the
+    caller may not introspect, messages disclose nothing of the schema (`conceal`)."""
+
+    _names: dict[int, frozenset[str]] = {}
+
+    def _public(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        context = self.execution_context.context
+        settings = context.settings
+        public = [public_error(e, settings.errors_masked) for e in errors]
+        may_introspect = settings.introspection_enabled or (
+            settings.introspection_for_operator
+            and context.principal.kind is PrincipalKind.OPERATOR
+        )
+        if may_introspect:
+            return public
+        schema = self.execution_context.schema._schema
+        names = self._names.get(id(schema))
+        if names is None:
+            names = self._names[id(schema)] = schema_names(schema)
+        return _concealed(public, names)
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        masked = self.execution_context.context.settings.errors_masked
-        result.errors = [public_error(e, masked) for e in result.errors]
+        result.errors = self._public(result.errors)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         # Each subscription event (and a stream's closing error) is sent on its own.
         errors = getattr(result, "errors", None)
         if errors:
-            masked = self.execution_context.context.settings.errors_masked
-            result.errors = [public_error(e, masked) for e in errors]
+            result.errors = self._public(errors)
         yield
 
 

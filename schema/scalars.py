@@ -1,4 +1,10 @@
-"""Scalars of the public surface: DateTime (offset required in, UTC out) and Date."""
+"""Scalars of the public surface: DateTime (offset required in, UTC out) and Date.
+
+One date-time text everywhere (`gateway.core.clock.iso_utc`): UTC, milliseconds, `Z`. Input
+dates and date-times must lie in years 0002..9998 (in UTC), so that code adding a day or a
+time-zone offset to them can never leave Python's calendar: the edges are a clear
+`BAD_USER_INPUT`, never an overflow deep in a resolver.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,14 @@ from datetime import UTC, date, datetime
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
+from gateway.core.clock import iso_utc
+
+MIN_YEAR, MAX_YEAR = 2, 9998
+RANGE_MESSAGE = f"must lie in the years {MIN_YEAR:04d} to {MAX_YEAR}"
+
 
 def _serialize_datetime(value: datetime) -> str:
-    if value.tzinfo is None:  # stored values are UTC; a naive one is a bug upstream, not input
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return iso_utc(value)
 
 
 def _parse_datetime(value: object) -> datetime:
@@ -23,6 +32,8 @@ def _parse_datetime(value: object) -> datetime:
         raise StrawberryInputCoercionError(f'not an ISO-8601 DateTime: "{value}"') from None
     if parsed.tzinfo is None:
         raise StrawberryInputCoercionError(f'DateTime needs a UTC offset: "{value}"')
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise StrawberryInputCoercionError(f'DateTime {RANGE_MESSAGE}: "{value}"')
     return parsed.astimezone(UTC)
 
 
@@ -30,14 +41,20 @@ def _parse_date(value: object) -> date:
     if not isinstance(value, str) or len(value) != 10:
         raise StrawberryInputCoercionError("Date must be YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise StrawberryInputCoercionError(f'not a Date: "{value}"') from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise StrawberryInputCoercionError(f'Date {RANGE_MESSAGE}: "{value}"')
+    return parsed
 
 
 DateTimeScalar = ScalarDefinition(
     name="DateTime",
-    description="ISO-8601 date and time with offset; always returned in UTC.",
+    description=(
+        "ISO-8601 date and time with an offset (years 0002..9998); always returned in UTC "
+        "with milliseconds and `Z`, e.g. 2026-03-01T09:30:00.000Z."
+    ),
     specified_by_url=None,
     serialize=_serialize_datetime,
     parse_value=_parse_datetime,
@@ -47,7 +64,7 @@ DateTimeScalar = ScalarDefinition(
 
 DateScalar = ScalarDefinition(
     name="Date",
-    description="Calendar date, YYYY-MM-DD.",
+    description="Calendar date, YYYY-MM-DD (years 0002..9998).",
     specified_by_url=None,
     serialize=lambda value: value.isoformat(),
     parse_value=_parse_date,

@@ -60,7 +60,8 @@ LIST += METRICS + "} } } } }"
 
 START = "2026-03-01T00:00:00+00:00"
 END = "2026-03-31T23:59:59.999+00:00"
-END_OUT = "2026-03-31T23:59:59.999000+00:00"  # the DateTime scalar prints microseconds
+START_OUT = "2026-03-01T00:00:00.000Z"  # the DateTime scalar: UTC, milliseconds, Z
+END_OUT = "2026-03-31T23:59:59.999Z"
 
 
 def create_input(**overrides: Any) -> dict[str, Any]:
@@ -133,7 +134,7 @@ async def test_create_returns_the_token_once_and_stores_only_its_digest(
     assert token.startswith("tok_") and len(token) > 40
     assert activation["eventKey"] == "jazz-sunset-2026-03-15"
     assert activation["status"] == "LIVE"
-    assert activation["startAt"] == START
+    assert activation["startAt"] == START_OUT
     assert activation["endAt"] == END_OUT
     assert activation["partner"] == {"id": world.partner_a}
     # and the store holds its digest, never the token itself
@@ -316,7 +317,7 @@ async def test_activation_stats_by_token_alone(gql: GraphQL, world: World, db: D
         "eventKey": "jazz-sunset-2026-03-15",
         "eventName": "Jazz Night at Le Sunset",
         "tier": "premium",
-        "range": {"startAt": START, "endAt": END_OUT},
+        "range": {"startAt": START_OUT, "endAt": END_OUT},
         "metrics": {
             "clickCount": 2,
             "outboundClickCount": 1,
@@ -398,8 +399,8 @@ async def test_narrower_range_counts_distinct_sessions_of_its_days(
     # then each session counts once across the days, and only sessions of those days count
     stats = body["data"]["activationStats"]
     assert stats["range"] == {
-        "startAt": "2026-03-10T00:00:00+00:00",
-        "endAt": "2026-03-12T23:59:59+00:00",
+        "startAt": "2026-03-10T00:00:00.000Z",
+        "endAt": "2026-03-12T23:59:59.000Z",
     }
     m = stats["metrics"]
     assert (m["clickCount"], m["outboundClickCount"], m["calendarSyncCount"]) == (2, 1, 1)

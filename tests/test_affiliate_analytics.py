@@ -162,7 +162,7 @@ async def test_timeseries_days_follow_the_timezone(
         ("2025-03-09T00:00:00-05:00", 1), ("2025-03-10T00:00:00-04:00", 3),
         ("2025-03-11T00:00:00-04:00", 0), ("2025-03-12T00:00:00-04:00", 0),
     ]  # fmt: skip
-    assert ny["rows"][1]["dateTime"] == "2025-03-10T04:00:00+00:00"
+    assert ny["rows"][1]["dateTime"] == "2025-03-10T04:00:00.000Z"
     # without zerofill only the buckets with data remain
     sparse = await analytics(gql, world.a_owner, shape="TIMESERIES", metrics=["total_clicks"],
                              interval="P1D", tz="America/New_York", zerofill=False)  # fmt: skip
@@ -179,9 +179,9 @@ async def test_timeseries_hours_in_a_half_hour_timezone(
         ranges=[{"start": "2025-03-10T09:00:00", "end": "2025-03-10T11:00:00"}],
     )  # fmt: skip
     assert [(r["localDateTime"], r["dateTime"], metrics(r)) for r in result["rows"]] == [
-        ("2025-03-10T09:00:00+05:30", "2025-03-10T03:30:00+00:00",
+        ("2025-03-10T09:00:00+05:30", "2025-03-10T03:30:00.000Z",
          {"total_clicks": 1, "total_conversions": 0}),
-        ("2025-03-10T10:00:00+05:30", "2025-03-10T04:30:00+00:00",
+        ("2025-03-10T10:00:00+05:30", "2025-03-10T04:30:00.000Z",
          {"total_clicks": 1, "total_conversions": 1}),
     ]  # fmt: skip
 

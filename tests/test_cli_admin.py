@@ -64,11 +64,13 @@ async def test_admin_commands_fail_in_one_line(
 ) -> None:
     missing = gateway(settings, tmp_path, "create-staff", "--partner", "par_nope1234",
                       "--email", "x@example.com", "--password", "long-enough-pw")  # fmt: skip
-    assert missing.returncode == 1
+    # (tests/test_cli_errors.py has every case; bad input is exit code 2)
+    assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0 and "Traceback" not in missing.stderr
     gateway(settings, tmp_path, "create-partner", "--name", "Twice")
     twice = gateway(settings, tmp_path, "create-partner", "--name", "Twice")
-    assert twice.returncode == 1 and twice.stderr.strip() == "gateway: already exists"
+    assert twice.returncode == 2
+    assert twice.stderr.strip() == "gateway: --name: a partner named 'Twice' already exists"
     bad = gateway(settings, tmp_path, "create-partner", "--name", "x")
-    assert bad.returncode == 1 and "BAD_USER_INPUT" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.startswith("gateway: --name: must be")
     assert error_codes(await gql(VIEWER)) == []

@@ -36,8 +36,8 @@ def command_words(command: Any) -> list[str]:
     return [str(word) for word in command] if isinstance(command, list) else shlex.split(command)
 
 
-def test_compose_has_the_two_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) >= {"mongo", "gateway"}
+def test_compose_has_the_three_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) >= {"mongo", "gateway", "proxy"}
 
 
 def test_mongo_runs_as_a_replica_set_with_a_healthcheck(compose: dict[str, Any]) -> None:
@@ -79,13 +79,74 @@ def test_production_essentials_are_set(
     assert re.fullmatch(r"\$\{GATEWAY_JWT_KEYS:\?[^}]*\}", gateway_env["GATEWAY_JWT_KEYS"])
 
 
-def test_gateway_listens_on_the_published_port(
+def test_gateway_listens_where_the_proxy_sends(
     compose: dict[str, Any], gateway_env: dict[str, str]
 ) -> None:
     # Inside the container the gateway must listen beyond loopback to be reachable at all.
     assert gateway_env["GATEWAY_HOST"] == "0.0.0.0"  # noqa: S104
-    published = [str(p).split(":")[-1] for p in compose["services"]["gateway"]["ports"]]
-    assert gateway_env["GATEWAY_PORT"] in published
+    gateway = compose["services"]["gateway"]
+    assert gateway_env["GATEWAY_PORT"] in [str(p) for p in gateway["expose"]]
+    upstream = caddy_upstream()
+    assert upstream == ("gateway", gateway_env["GATEWAY_PORT"])
+
+
+# --- scale-out: two replicas behind a reverse proxy ----------------------------------------
+
+MAINTAINED_PROXIES = ("caddy:", "nginx:", "traefik:")
+
+
+def caddy_upstream() -> tuple[str, str]:
+    """(service, port) the Caddyfile proxies to (`dynamic a` upstreams: every replica)."""
+    text = (ROOT / "deploy" / "Caddyfile").read_text()
+    dynamic = re.search(r"dynamic a \{\s*name (\S+)\s*port (\d+)", text)
+    assert dynamic, "the proxy must resolve every replica (dynamic a upstreams)"
+    assert re.search(r"^:(\d+) \{", text, re.MULTILINE)
+    return dynamic.group(1), dynamic.group(2)
+
+
+def test_two_gateway_replicas_and_no_published_gateway_port(compose: dict[str, Any]) -> None:
+    gateway = compose["services"]["gateway"]
+    assert gateway["deploy"]["replicas"] >= 2
+    # A published host port could be bound by one replica only; the proxy is the way in.
+    assert "ports" not in gateway
+    assert "container_name" not in gateway
+
+
+def test_a_maintained_reverse_proxy_is_the_only_way_in(compose: dict[str, Any]) -> None:
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith(MAINTAINED_PROXIES)
+    assert proxy["depends_on"]["gateway"]["condition"] == "service_healthy"
+    published = [str(p) for p in proxy["ports"]]
+    listen = re.search(r"^:(\d+) \{", (ROOT / "deploy" / "Caddyfile").read_text(), re.MULTILINE)
+    assert listen and any(p.endswith(f":{listen.group(1)}") for p in published)
+    mounts = [str(v) for v in proxy["volumes"]]
+    assert any(m.startswith("./deploy/Caddyfile:") for m in mounts)
+    words = command_words(proxy["command"])
+    assert words[:2] == ["caddy", "run"] and "/etc/caddy/Caddyfile" in words
+    others = {name for name, s in compose["services"].items() if s.get("ports")}
+    assert others == {"proxy"}
+
+
+def test_the_proxy_passes_websockets_and_streams(compose: dict[str, Any]) -> None:
+    text = (ROOT / "deploy" / "Caddyfile").read_text()
+    # Caddy's reverse_proxy passes WebSocket upgrades unless told otherwise: nothing may
+    # strip the Upgrade/Connection headers or cap the connection.
+    assert "reverse_proxy" in text
+    for forbidden in ("-Upgrade", "-Connection", "stream_timeout"):
+        assert forbidden not in text
+    assert "flush_interval -1" in text  # CSV exports and live answers are not buffered
+    assert "lb_policy" in text
+
+
+def test_client_addresses_survive_the_proxy(gateway_env: dict[str, str]) -> None:
+    # One proxy hop appends to X-Forwarded-For; rate limits and lock-outs key on the client.
+    assert gateway_env["GATEWAY_TRUSTED_PROXY_HOPS"] == "1"
+
+
+def test_an_empty_metrics_token_from_compose_means_unset() -> None:
+    from gateway.settings import load_settings
+
+    assert load_settings(metrics_token="").metrics_token is None
 
 
 def dockerfile_copies() -> set[str]:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.core.clock import iso_utc
 from gateway.storage.mongo import Database, Document
 from loaders import crm as data
 from tests.conftest import CommandCounter, GraphQL, Persona, World, error_codes, only_error
@@ -339,7 +340,7 @@ async def test_segment_status_matches_a_python_oracle(
         status = body["data"]["segmentStatus"]
         want = oracle(members)
         if want["lastUpdateAt"] is not None:
-            want["lastUpdateAt"] = data.from_ms(want["lastUpdateAt"]).isoformat()  # type: ignore[union-attr]
+            want["lastUpdateAt"] = iso_utc(data.from_ms(want["lastUpdateAt"]))  # type: ignore[arg-type]
         assert status == want, (seg_type, seg_id)
         body = await gql(SEGMENT_FANS, {"type": seg_type, "id": seg_id, "first": 100},
                          as_=world.a_analyst)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -90,7 +91,8 @@ async def test_one_json_line_per_request_with_its_facts(
     assert line["requestId"] == "req-123.abc"
     assert (line["method"], line["path"], line["status"]) == ("POST", "/graphql", 200)
     assert line["principal"] == {"kind": "staff", "id": world.a_owner.subject_id}
-    assert line["operations"] == [{"name": "Who", "type": "query"}]
+    digest = hashlib.sha256(VIEWER.encode()).hexdigest()
+    assert line["operations"] == [{"name": "Who", "type": "query", "documentHash": digest}]
     assert (line["outcome"], line["errorCodes"]) == ("ok", [])
     assert line["mongoCommands"] >= 1  # the staff session check at least
     assert isinstance(line["durationMs"], float | int)

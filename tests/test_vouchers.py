@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gateway.core.clock import iso_utc
 from gateway.storage.mongo import Database
 from loaders import vouchers as voucher_data
 from loaders.base import utcnow
@@ -88,7 +89,7 @@ async def test_generate_makes_unique_codes_with_prefix_and_expiry(
     assert len({v["code"] for v in vouchers}) == 500
     assert all(CODE_RE.match(v["code"]) for v in vouchers)
     assert {v["status"] for v in vouchers} == {"ACTIVE"}
-    assert vouchers[0]["expiresAt"] == expires.isoformat()
+    assert vouchers[0]["expiresAt"] == iso_utc(expires)
     assert await db.vouchers.count_documents({"partner_id": world.partner_a}) == 500
 
 

@@ -26,7 +26,6 @@ async def init(client: TestClient[Any, Any], payload: Any) -> tuple[str, Any]:
 @pytest.mark.parametrize(
     "payload",
     [
-        {},
         {"authorization": "Bearer not-a-jwt"},
         {"authorization": "Basic abc"},
         {"apiKey": "gk_unknown_key"},
@@ -38,6 +37,13 @@ async def test_bad_or_missing_credentials_close_with_4403(
     client: TestClient[Any, Any], world: World, payload: Any
 ) -> None:
     assert await init(client, payload) == ("close", 4403)
+
+
+async def test_an_empty_init_is_an_anonymous_connection(client: TestClient[Any, Any]) -> None:
+    # Operations carrying their own credential (a token argument) run on it; see
+    # tests/test_bad_input.py for the guarded ones it refuses.
+    kind, message = await init(client, {})
+    assert kind == "ack" and message["type"] == "connection_ack"
 
 
 async def test_a_malformed_init_payload_closes_with_4400(client: TestClient[Any, Any]) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auth.issue import keyring_from, operator_token
+from gateway.core.clock import iso_utc
 from gateway.demo import activations, affiliate, content, crm, identity, members, products, vouchers
 from gateway.demo.base import DemoPartner, DemoSecrets, DomainSeeder
 from gateway.settings import Settings
 from gateway.storage.mongo import Database
 
+DEMO_OPERATOR_TTL = 7 * 24 * 3600
 DEMO_PARTNERS = (("par_demo-alpha", "Alpha Fitness"), ("par_demo-bravo", "Bravo Events"))
 
 SEEDERS: list[DomainSeeder] = [
@@ -38,7 +40,12 @@ async def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
     for partner in partners:
         for seeder in SEEDERS:
             await seeder(db, partner, demo)
+    # The demo's operator token lasts a week (production ones GATEWAY_OPERATOR_TOKEN_TTL_SECONDS).
+    lasting = settings.model_copy(update={"operator_token_ttl_seconds": DEMO_OPERATOR_TTL})
+    operator = operator_token(keyring_from(settings), lasting, "demo")
     return {
-        "operatorToken": operator_token(keyring_from(settings), settings, "demo").token,
+        "operatorToken": operator.token,
+        "operatorTokenExpiresAt": iso_utc(operator.expires_at),
+        "mintOperatorToken": ".venv/bin/gateway admin token --name you",
         "partners": [p.report() for p in partners],
     }

@@ -32,6 +32,8 @@ class DemoPartner:
     app_keys: list[str] = field(default_factory=list)
     activations: list[dict[str, str]] = field(default_factory=list)
     app_client_id: str = ""
+    unused_voucher_codes: list[str] = field(default_factory=list)
+    member_login: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def report(self) -> dict[str, Any]:
@@ -42,6 +44,8 @@ class DemoPartner:
             "appKeys": self.app_keys,
             "activations": self.activations,
             **({"crmKeys": self.extra["crm_keys"]} if "crm_keys" in self.extra else {}),
+            "unusedVoucherCodes": self.unused_voucher_codes,
+            "memberLogin": self.member_login,
         }
 
 

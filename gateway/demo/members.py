@@ -55,7 +55,9 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     events: list[Document] = []
     for i in range(MEMBERS):
         joined = now - timedelta(days=rng.randint(1, 120), minutes=rng.randint(0, 1440))
-        voucher = demo_voucher(partner, f"m{i:03d}", voucher_data.REDEEMED, 0)
+        # Issued a few days before it was redeemed: a member is never older than its voucher.
+        issued = joined - timedelta(days=rng.randint(1, 20), minutes=rng.randint(0, 1440))
+        voucher = demo_voucher(partner, f"m{i:03d}", voucher_data.REDEEMED, 0, created=issued)
         member_id = f"mem_demo-{slug}-{i:03d}"
         voucher.update(redeemed_ms=epoch_ms(joined), redeemed_by=member_id)
         name = f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}"
@@ -78,6 +80,11 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
             member["last_watched_ms"] = max(member["last_watched_ms"], event["ts"])
         members.append(member)
         vouchers.append(voucher)
+    partner.member_login = {
+        "email": f"member00@{slug}.demo", "password": DEMO_MEMBER_PASSWORD,
+        "appKey": partner.app_keys[0] if partner.app_keys else "",
+        "how": "memberLogin(email, password) with the app key in X-API-Key",
+    }  # fmt: skip
     for collection, docs in (("classes", classes), ("vouchers", vouchers),
                              ("members", members), ("watch_events", events)):  # fmt: skip
         if docs:

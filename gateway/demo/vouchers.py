@@ -4,7 +4,7 @@ redeemed ones). Fixed ids and codes derived from the partner id make re-runs ide
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pymongo import ReplaceOne
 
@@ -23,9 +23,15 @@ def demo_code(partner: DemoPartner, label: str) -> str:
     return f"{partner.id.removeprefix('par_demo-').upper()[:12]}-{body}"
 
 
-def demo_voucher(partner: DemoPartner, label: str, status: str, days_to_expiry: int) -> Document:
+def demo_voucher(
+    partner: DemoPartner,
+    label: str,
+    status: str,
+    days_to_expiry: int,
+    created: datetime | None = None,
+) -> Document:
     now = utcnow().replace(microsecond=0)
-    created = now - timedelta(days=100)
+    created = created or now - timedelta(days=100)
     expires = now + timedelta(days=days_to_expiry) if days_to_expiry else data.NEVER
     return {
         "_id": f"vch_demo-{partner.id.removeprefix('par_demo-')}-{label}",
@@ -49,6 +55,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
         kind = i % 3
         if kind == 0:
             doc = demo_voucher(partner, f"v{i:03d}", data.ACTIVE, 0 if i % 2 else 180)
+            partner.unused_voucher_codes.append(doc["code"])
         elif kind == 1:
             doc = demo_voucher(partner, f"v{i:03d}", data.ACTIVE, -(i + 1))  # expired
         else:

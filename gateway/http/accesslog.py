@@ -3,15 +3,20 @@
 Fields: `requestId` (the caller's `X-Request-ID` when it matches a safe pattern,
 else generated; echoed in the response header), `method`, `path` (never the query
 string: tokens travel in some URLs), `status`, `durationMs`, `principal`
-(`{kind, id}`), `operations` (`[{name, type}]`), `outcome` (`ok` | `error`),
-`errorCodes`, `mongoCommands` (MongoDB commands sent for the request).
+(`{kind, id}`), `operations` (`[{name, type, documentHash}]`), `outcome` (`ok` |
+`error`), `errorCodes`, `mongoCommands` (MongoDB commands sent for the request), and
+`suppressed` when similar error lines were left out before this one.
 
-Nothing from headers, query strings, variables or bodies is logged, so bearer
-tokens, API keys, activation tokens and passwords never reach the log.
+Nothing from headers, query strings, variables, bodies or GraphQL documents is logged
+(a document's inline literals may be a password or a token: only its SHA-256 is), so
+bearer tokens, API keys, activation tokens and passwords never reach the log. Error lines
+are throttled per caller, path, status and error codes (`ERROR_LINES`), so the log grows
+with the number of distinct mistakes, not with a hostile client's request rate.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -25,6 +30,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gateway.auth.principal import Principal
+from gateway.core.logthrottle import LogThrottle
 from gateway.http.keys import SERVICES
 from gateway.storage.mongo import REQUEST_COMMANDS
 
@@ -35,11 +41,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SAFE_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
 MAX_OPERATIONS_LOGGED = 20
+# Error lines per (path, status, error codes, caller): 10 a minute, then one with a count.
+ERROR_LINES = LogThrottle(burst=10, window=60.0)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 OPERATIONS = web.RequestKey("graphql_operations", list[dict[str, Any]])
 ERROR_CODES: web.RequestKey[set[str]] = web.RequestKey("graphql_error_codes")
 LOG_PRINCIPAL = web.RequestKey("log_principal", Principal)
+
+
+def document_hash(text: str) -> str:
+    """SHA-256 of the document text (the APQ hash of valid UTF-8 text)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def request_id_for(request: web.Request) -> str:
@@ -104,7 +117,16 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
             "errorCodes": codes,
             "mongoCommands": commands[0],
         }
-        log.info(orjson.dumps(record).decode())
+        suppressed: int | None = 0
+        if record["outcome"] == "error":
+            # Repeated errors of one caller (same path, status and codes) are counted, not
+            # written: a hostile client's request rate does not become log volume.
+            caller = (principal.kind.value, principal.subject_id) if principal else request.remote
+            suppressed = ERROR_LINES.admit((request.path, status, tuple(codes), caller))
+        if suppressed:
+            record["suppressed"] = suppressed
+        if suppressed is not None:
+            log.info(orjson.dumps(record).decode())
 
 
 def install(app: web.Application) -> None:
@@ -142,5 +164,10 @@ class OperationLog(SchemaExtension):
             op_type = None
         name = ctx.operation_name
         operations.append(
-            {"name": name if name and SAFE_NAME.match(name) else None, "type": op_type}
+            {
+                "name": name if name and SAFE_NAME.match(name) else None,
+                "type": op_type,
+                # The document itself never: inline literals may be passwords or tokens.
+                "documentHash": document_hash(ctx.query) if ctx.query else None,
+            }
         )

@@ -15,6 +15,7 @@ from aiohttp import web
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
 from gateway.core.errors import BadUserInput, GatewayError
+from gateway.http.compression import compress_stream
 from gateway.http.csvcells import safe_cell
 from gateway.http.keys import SERVICES
 from gateway.http.view import principal_for_request
@@ -174,6 +175,7 @@ async def _export(request: web.Request, conversions: bool) -> web.StreamResponse
             "Cache-Control": "no-store",
         }
     )
+    compress_stream(request, response)
     await response.prepare(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gateway.core.clock import iso_utc
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
@@ -13,7 +15,7 @@ def safe_cell(value: Any) -> str:
     if value is None:
         text = ""
     elif isinstance(value, datetime):
-        text = value.isoformat()
+        text = iso_utc(value)
     elif isinstance(value, bool):
         text = "true" if value else "false"
     else:

@@ -20,6 +20,7 @@ from aiohttp import web
 from gateway.auth.principal import Principal, PrincipalKind
 from gateway.auth.scopes import Scope as StaffScope
 from gateway.core.errors import BadUserInput, Forbidden, GatewayError, Unauthenticated
+from gateway.http.compression import compress_stream
 from gateway.http.csvcells import safe_cell
 from gateway.http.keys import SERVICES
 from gateway.http.view import error_body, principal_for_request
@@ -72,6 +73,7 @@ async def _stream(
             "X-Content-Type-Options": "nosniff",
         }
     )
+    compress_stream(request, response)
     await response.prepare(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -103,9 +105,12 @@ def _guarded(scope: str, handler: Any) -> Any:
 
 
 async def export_vouchers(request: web.Request, scope: Scope) -> web.StreamResponse:
-    status = request.query.get("status") or None
+    # The GraphQL enum values (ACTIVE) as well as the stored lower-case ones (active).
+    status = (request.query.get("status") or "").lower() or None
     if status is not None and status not in voucher_data.STATUSES:
-        raise BadUserInput("active, redeemed, expired or revoked", field="status")
+        raise BadUserInput(
+            "status must be ACTIVE, REDEEMED, EXPIRED or REVOKED (any case)", field="status"
+        )
     db = request.app[SERVICES].db
 
     async def rows() -> AsyncIterator[Sequence[Any]]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 from aiohttp import web
 
+from gateway.core.clock import iso_utc
 from gateway.core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from gateway.core.ids import parse_id
 from gateway.http.csvcells import safe_cell
@@ -62,8 +63,7 @@ def redact_query(url: str) -> str:
 
 def js_iso(moment: datetime) -> str:
     """`Date.prototype.toISOString()` form, as in the seed: `2026-03-01T00:00:00.000Z`."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return iso_utc(moment)
 
 
 def js_number(value: float) -> int | float:

@@ -9,13 +9,15 @@
 - CORS: only origins listed in `GATEWAY_CORS_ORIGINS` get `Access-Control-*`
   headers; preflights from other origins are 403. No `*` together with credentials.
 - Bodies above `GATEWAY_MAX_BODY_BYTES` are 413 (declared length checked here, the
-  streamed length by aiohttp's `client_max_size`).
+  streamed length by aiohttp's `client_max_size`); a body not complete within
+  `GATEWAY_BODY_TIMEOUT_SECONDS` is 408 and the connection is closed.
 - Security headers on every response; `Cache-Control: no-store` on API paths; HSTS
   in production; a strict CSP (pages set their own: same origin only, no inline script).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,6 +47,7 @@ EXPOSED_HEADERS = (
 )
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 HSTS = "max-age=63072000; includeSubDomains"
+SERVER_NAME = "oooc-gateway"  # no versions: they only help an attacker pick an exploit
 PREFLIGHT_MAX_AGE = "600"
 
 CSRF_MESSAGE = (
@@ -55,11 +58,17 @@ CSRF_MESSAGE = (
 
 
 def graphql_error_response(
-    status: int, message: str, code: str = "BAD_USER_INPUT", **extensions: Any
+    status: int,
+    message: str,
+    code: str = "BAD_USER_INPUT",
+    content_type: str = "application/json",
+    **extensions: Any,
 ) -> web.Response:
     """A GraphQL-shaped error body for failures outside GraphQL execution."""
     body = {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+    response = web.Response(status=status, body=orjson.dumps(body), content_type=content_type)
+    response.charset = "utf-8"
+    return response
 
 
 def _is_websocket_upgrade(request: web.Request) -> bool:
@@ -117,6 +126,36 @@ class Cors:
         return headers
 
 
+async def _read_body(request: web.Request, settings: Settings) -> web.Response | None:
+    """Read the whole body up front, within GATEWAY_BODY_TIMEOUT_SECONDS.
+
+    A body that stops short of its Content-Length (or a trickled one) would otherwise hold
+    the socket and its buffers for as long as the client likes. aiohttp caches what was read,
+    so handlers read the same bytes again for free.
+    """
+    timeout = settings.body_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            await request.read()
+    except TimeoutError:
+        response = graphql_error_response(
+            408, f"The request body did not arrive within {timeout:g} s."
+        )
+        response.force_close()
+        # Sent now and the socket closed: aiohttp would otherwise linger up to 10 s more
+        # reading the rest of the body.
+        await response.prepare(request)
+        await response.write_eof()
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        return graphql_error_response(
+            413, f"Request body too large (limit {settings.max_body_bytes} bytes)."
+        )
+    return None
+
+
 def middlewares(settings: Settings) -> list[Any]:
     """The transport guards, outermost first (before authentication and routing)."""
     cors = Cors(settings)
@@ -146,6 +185,10 @@ def middlewares(settings: Settings) -> list[Any]:
             )
         if needs_preflight_header(request) and not has_preflight_header(request):
             return graphql_error_response(400, CSRF_MESSAGE)
+        if request.body_exists:
+            refused = await _read_body(request, settings)
+            if refused is not None:
+                return refused
         return await handler(request)
 
     return [transport_guard]
@@ -157,6 +200,7 @@ def install(app: web.Application, settings: Settings) -> None:
 
     async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
         headers = response.headers
+        headers["Server"] = SERVER_NAME  # aiohttp's default names Python's and its own version
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("X-Frame-Options", "DENY")

@@ -9,11 +9,12 @@ from typing import Any
 
 import orjson
 from aiohttp import WSCloseCode, web
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -25,13 +26,32 @@ from gateway.context import Context, Services
 from gateway.core.errors import GatewayError
 from gateway.http.accesslog import note_errors
 from gateway.http.keys import SERVICES
+from gateway.http.protocol import (
+    APPLICATION_JSON,
+    GRAPHQL_RESPONSE_JSON,
+    check_parameters,
+    is_request_error,
+    negotiate,
+)
 from gateway.http.security import graphql_error_response
+from gateway.http.wsprotocol import TransportWSHandler
 from gateway.live.guard import ConnectionGuard, close_socket
 from gateway.settings import Settings
 from schema.extensions import public_error
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+# The response being built for this request (Strawberry's sub-response) and its media type.
+SUB_RESPONSE = web.RequestKey("graphql_sub_response", web.Response)
+MEDIA_TYPE = web.RequestKey("graphql_media_type", str)
 GUARD_KEY = web.RequestKey("websocket_guard", ConnectionGuard)
+
+
+class SubResponse(web.Response):
+    """Strawberry's sub-response, knowing the media type negotiated for the request."""
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__()
+        self.media_type = media_type
 
 
 def error_body(exc: GatewayError) -> dict[str, Any]:
@@ -57,6 +77,8 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
     subprotocol let clients skip `connection_init` (CVE-2026-35523).
     """
 
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(self, schema: BaseSchema, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             schema,
@@ -74,21 +96,24 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         self.guard_tasks: set[asyncio.Task[None]] = set()  # strong refs until each ends
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        media_type = request[MEDIA_TYPE] = negotiate(request.headers.get("Accept"))
         if not self.is_websocket_request(request):
             try:
                 request[PRINCIPAL_KEY] = await principal_for_request(request.app[SERVICES], request)
             except GatewayError as exc:
-                return web.json_response(
-                    error_body(exc), status=401, dumps=lambda v: orjson.dumps(v).decode()
+                return web.Response(
+                    status=401, body=orjson.dumps(error_body(exc)), content_type=media_type
                 )
         try:
             return await self.run(request=request)
         except HTTPException as exc:
             # Transport-level refusals (batching, bad JSON, GET mutation…) as GraphQL errors.
-            return graphql_error_response(exc.status_code, exc.reason)
+            return graphql_error_response(exc.status_code, exc.reason, content_type=media_type)
         except web.HTTPRequestEntityTooLarge:
             limit = self.settings.max_body_bytes
-            return graphql_error_response(413, f"Request body too large (limit {limit} bytes).")
+            return graphql_error_response(
+                413, f"Request body too large (limit {limit} bytes).", content_type=media_type
+            )
         finally:
             guard = request.get(GUARD_KEY)
             if guard is not None:
@@ -131,7 +156,8 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         """Authenticate a WebSocket from its `connection_init` payload, or close it with 4403.
 
         Accepted payloads: `{"authorization": "Bearer …"}` (with `"apiKey"` for members),
-        `{"apiKey": "…"}`, or `{"token": "tok_…"}` for one activation's stats.
+        `{"apiKey": "…"}`, or `{"token": "tok_…"}` for one activation's stats; an empty one
+        (`{}`) makes an anonymous connection. A credential that does not hold is 4403.
         """
         params = context.connection_params
         if not isinstance(params, Mapping):
@@ -157,6 +183,11 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
                 return False
             return True
 
+        if all(v is None for v in values.values()):
+            # No credential at all: an anonymous connection, for operations that carry their
+            # own (`activationStatsUpdated(activationId, token)`); guarded fields refuse the rest.
+            anonymous: UnsetType = UNSET
+            return anonymous
         try:
             principal = await authenticate()
         except GatewayError:
@@ -176,6 +207,51 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         acknowledged: UnsetType = UNSET
         return acknowledged
 
+    async def get_sub_response(self, request: web.Request) -> web.Response:
+        sub_response = SubResponse(request.get(MEDIA_TYPE, APPLICATION_JSON))
+        request[SUB_RESPONSE] = sub_response
+        return sub_response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's parsing, but every parameter checked first (never a 500 for a
+        body that is a string, a number, `null`, or has an `operationName` object)."""
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "GET":
+            data: Any = self.parse_query_params(request.query_params)
+        elif content_type == APPLICATION_JSON:
+            data = self.parse_json(await request.get_body())
+        else:
+            raise HTTPException(400, "Send the operation as `Content-Type: application/json`.")
+        items = data if isinstance(data, list) else [data]
+        if isinstance(data, list):
+            self._validate_batch_request(data, protocol="http")
+        checked = [check_parameters(item) for item in items]
+        parsed = [
+            GraphQLRequestData(
+                query=item.get("query"),
+                variables=item.get("variables"),
+                operation_name=item.get("operationName"),
+                extensions=item.get("extensions"),
+                protocol="http",
+            )
+            for item in checked
+        ]
+        return parsed if isinstance(data, list) else parsed[0]
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except orjson.JSONDecodeError as exc:
+            # orjson says why (invalid UTF-8, a lone surrogate, nesting past 1,024...), never
+            # echoing the input.
+            raise HTTPException(400, f"Invalid JSON: {exc.msg}.") from None
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson: strict UTF-8 (no lone surrogates), bounded nesting; also WebSocket frames.
+        return orjson.loads(data)
+
     async def process_result(
         self, request: web.Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -184,22 +260,33 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             masked = request.app[SERVICES].settings.errors_masked
             result.errors = [public_error(e, masked) for e in result.errors]
             note_errors(request, result.errors)
-        return process_result(result)
+        processed = process_result(result)
+        sub_response = request.get(SUB_RESPONSE)
+        if sub_response is None:  # pragma: no cover - WebSocket results are not processed here
+            return processed
+        if any(
+            (error.extensions or {}).get("code") == "RATE_LIMITED" for error in result.errors or ()
+        ):
+            sub_response.set_status(429)  # Retry-After and X-RateLimit-*: security.install
+        elif request.get(MEDIA_TYPE) == GRAPHQL_RESPONSE_JSON and is_request_error(
+            result.data, result.errors
+        ):
+            # GraphQL over HTTP: a request error is a 400 and has no `data` entry.
+            processed.pop("data", None)
+            if sub_response.status < 400:
+                sub_response.set_status(400)
+        return processed
 
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: web.Response,
     ) -> web.Response:
-        results = response_data if isinstance(response_data, list) else [response_data]
-        if any(
-            isinstance(error, dict)
-            and (error.get("extensions") or {}).get("code") == "RATE_LIMITED"
-            for result in results
-            for error in result.get("errors") or ()
-        ):
-            sub_response.set_status(429)  # Retry-After and X-RateLimit-*: security.install
-        return super().create_response(response_data, sub_response)
+        response = super().create_response(response_data, sub_response)
+        if isinstance(sub_response, SubResponse):
+            response.content_type = sub_response.media_type
+        response.charset = "utf-8"
+        return response
 
     def encode_json(self, data: object) -> str:
         # str, not bytes: the WebSocket adapter would send bytes as binary frames.

@@ -21,8 +21,9 @@ x the inner selection. Introspection subtrees (`__schema`, `__type`) are not mea
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,8 +73,21 @@ if TYPE_CHECKING:
     from gateway.context import Context
 
 DEFAULT_PAGE_SIZE = 20  # api.md: `first` defaults to 20
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # GraphQL Int is 32-bit
+INT_DIGITS = 11  # longer literals are not Ints (and int() of huge ones is slow or refused)
 LOGIN_FIELDS = frozenset({"partnerLogin", "memberLogin"})
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,127}$")
+
+
+def placeholder_document(operation_name: str | None) -> DocumentNode:
+    """Stands in for a document refused while parsing (too many tokens); never executed.
+
+    It names the requested operation, so that picking the operation succeeds and the
+    refusal is what the client reads.
+    """
+    name = operation_name if operation_name and GRAPHQL_NAME.match(operation_name) else ""
+    return parse(f"query {name} {{ __typename }}")
 
 
 # --- measuring ------------------------------------------------------------------------
@@ -116,7 +130,7 @@ class _Walker:
         if arg is None:
             default = field_def.args["first"].default_value
             value = default if isinstance(default, int) else None
-        elif isinstance(arg.value, IntValueNode):
+        elif isinstance(arg.value, IntValueNode) and len(arg.value.value) <= INT_DIGITS:
             value = int(arg.value.value)
         elif isinstance(arg.value, VariableNode):
             self.uses_variables = True
@@ -124,7 +138,9 @@ class _Walker:
             value = self.variables.get(name)
             if value is None and isinstance(self.variable_defaults.get(name), IntValueNode):
                 value = int(self.variable_defaults[name].value)  # type: ignore[union-attr]
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or not INT_MIN <= value <= INT_MAX:
+            # Not a GraphQL Int (e.g. 2^63): validation or variable coercion refuses it with
+            # BAD_USER_INPUT; the cost must not turn it into OPERATION_TOO_COMPLEX first.
             return DEFAULT_PAGE_SIZE
         return max(value, 0)
 
@@ -250,6 +266,7 @@ class OperationLimits(SchemaExtension):
 
     def __init__(self, cache: DocumentCache) -> None:
         self.cache = cache
+        self.parse_refusal: OperationTooComplex | None = None
 
     def _rules_for(self, context: Context) -> tuple[type[ASTValidationRule], ...]:
         rules = self.execution_context.validation_rules
@@ -271,7 +288,14 @@ class OperationLimits(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is None and ctx.query:
-            ctx.graphql_document = self.cache.parse(ctx.query)
+            try:
+                ctx.graphql_document = self.cache.parse(ctx.query)
+            except OperationTooComplex as exc:
+                # Raised here, the error would escape Strawberry's parse step (a bare
+                # `complete` over WebSocket). A placeholder document lets the operation
+                # reach validation, where the refusal is reported like any other limit.
+                self.parse_refusal = exc
+                ctx.graphql_document = placeholder_document(ctx.operation_name)
         yield
 
     def _measures(self) -> Measures | None:
@@ -311,8 +335,10 @@ class OperationLimits(SchemaExtension):
         ctx = self.execution_context
         limits = self.cache.limits
         errors: list[GraphQLError] = []
-        measures = self._measures()
-        if measures is not None:
+        measures = None if self.parse_refusal else self._measures()
+        if self.parse_refusal is not None:
+            errors = [as_graphql_error(self.parse_refusal)]
+        elif measures is not None:
             errors = [as_graphql_error(e) for e in violations(limits, measures)]
         longest = longest_variable_string(ctx.variables)
         if longest > limits.string_length:
@@ -321,14 +347,19 @@ class OperationLimits(SchemaExtension):
             )
         if not errors:
             errors = self._validate()
-        if not errors and measures is not None:
-            refused = await charge_operation(ctx.context, measures)
-            if refused is not None:
-                errors = [
-                    GraphQLError(
-                        refused.message, extensions={"code": refused.code, **refused.extensions}
-                    )
-                ]
+        # Refused operations are charged too (at most the cost limit), so probing the schema
+        # with invalid documents spends the same budget as running operations.
+        charged = measures or Measures(Stats(cost=1))
+        if errors:
+            capped = Stats(cost=max(1, min(charged.stats.cost, limits.cost)))
+            charged = replace(charged, stats=capped)
+        refused = await charge_operation(ctx.context, charged)
+        if refused is not None:
+            errors = [
+                GraphQLError(
+                    refused.message, extensions={"code": refused.code, **refused.extensions}
+                )
+            ]
         # Set even when empty: Strawberry then skips its own (uncached) validation.
         ctx.pre_execution_errors = errors
         yield
