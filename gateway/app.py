@@ -24,6 +24,7 @@ from gateway.http.keys import SERVICES, SETTINGS
 from gateway.http.view import GraphQLView
 from gateway.live.hub import ChangeHub
 from gateway.protection.extensions import protection_extensions
+from gateway.protection.ratelimit import close_limiter, limiter_for
 from gateway.settings import Settings
 from gateway.storage.indexes import ensure_indexes
 from gateway.storage.mongo import CommandTally, database, open_client
@@ -71,9 +72,11 @@ def create_app(settings: Settings) -> web.Application:
                 settings=settings, db=db, keyring=keyring_from(settings), metrics=metrics, hub=hub
             )
             app[SERVICES] = services
+            limiter_for(db, settings)  # this app's limiter; its sync task starts on first use
             try:
                 yield
             finally:
+                await close_limiter(db)
                 await hub.close()
         finally:
             await client.close()
