@@ -237,6 +237,12 @@ class ChangeHub:
             self.unlisten(listener)
             raise
 
+    def watching(self, collection: str) -> bool:
+        """Whether `collection`'s change stream is open: a listener added now sees every
+        later change (a watcher that failed resumes from its token, so none is skipped)."""
+        watcher = self._watchers.get(collection)
+        return watcher is not None and watcher.ready.is_set()
+
     def unlisten(self, listener: Listener) -> None:
         """Stop delivering to `listener`; closes the watcher when it was the last one."""
         watcher = self._watchers.get(listener.collection)
