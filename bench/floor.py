@@ -3,12 +3,12 @@
     .venv/bin/python -m bench.floor --port 8101   (env as for `gateway serve`)
 
 No GraphQL at all: each known operation text maps to one handler that authenticates the
-request with the gateway's own credential code, charges the rate limiter like the gateway
-(same bucket, same cost), issues the same MongoDB commands through the same data-access
-functions, builds the response dicts by hand and encodes them with orjson. The benchmark
-(`bench/gateway_bench.py`) checks that its answers are the same JSON as the gateway's and
-that it sends the same number of MongoDB commands per request. Only the benchmark's
-operations are known; anything else is a 404. Listens on 127.0.0.1 only.
+request with the gateway's own credential code (and its staff-session cache), charges the
+rate limiter like the gateway (same bucket, same cost), issues the same MongoDB commands
+through the same data-access functions, builds the response dicts by hand and encodes
+them with orjson. The benchmark (`bench/gateway_bench.py`) checks that its answers are
+the same JSON as the gateway's and how many MongoDB commands each sends per request.
+Only the benchmark's operations are known; anything else is a 404. Listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
 from gateway.core.errors import GatewayError
 from gateway.core.ids import parse_id
+from gateway.core.metrics import Metrics
+from gateway.live.hub import ChangeHub
+from gateway.live.sessions import SessionCache
 from gateway.protection import ratelimit
 from gateway.protection.limits import measure
 from gateway.settings import Settings, load_settings
@@ -225,6 +228,7 @@ class Floor:
         self.settings = settings
         self.tally = CommandTally()
         self.db: Database
+        self.sessions: SessionCache | None = None
         self.keyring: Keyring = keyring_from(settings)
         schema = gateway_schema(settings)._schema
         self.by_text: dict[str, tuple[Handler, bool]] = {}
@@ -256,6 +260,7 @@ class Floor:
                 self.keyring,
                 bearer=bearer_from_header(request.headers.get("Authorization")),
                 api_key=request.headers.get("X-API-Key"),
+                sessions=self.sessions,
             )
         except GatewayError as exc:
             error = {"message": exc.message, "extensions": {"code": exc.code}}
@@ -283,8 +288,15 @@ def create_floor(settings: Settings) -> web.Application:
         assert settings.mongodb_uri
         client = open_client(settings.mongodb_uri, floor.tally, settings.mongo_timeout_ms)
         floor.db = database(client, settings.db_name)
+        # The gateway's session cache (on its own change hub), so staff requests read their
+        # session as rarely as the gateway's do.
+        hub = ChangeHub(floor.db, Metrics())
+        floor.sessions = SessionCache(hub)
+        floor.sessions.start()
         yield
         await ratelimit.close_limiter(floor.db)
+        floor.sessions.close()
+        await hub.close()
         await client.close()
 
     app.cleanup_ctx.append(mongo_ctx)

@@ -310,6 +310,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
                   f"{'gw CPU ms/req':>13s} {'floor CPU ms/req':>16s} {'CPU ratio':>9s} "
                   f"{'req/s ratio':>11s} {'cmds/req gw/floor':>17s}")  # fmt: skip
             for name, variables in HEADLINE:
+                if args.only and name not in args.only:
+                    continue
                 s = await compare(name, variables, args.concurrency)
                 g, f = s["gateway"], s["floor"]
                 print(f"{name:28s} {g.rps:13.0f} {f.rps:12.0f} {g.cpu_ms:13.2f} "
@@ -322,6 +324,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
                 f"concurrency {args.scaling_concurrency}"
             )
             for name in ("member_history", "fans"):
+                if args.only and name not in args.only:
+                    continue
                 for size in SIZES:
                     s = await compare(name, {"first": size}, args.scaling_concurrency)
                     g, f = s["gateway"], s["floor"]
@@ -348,6 +352,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--scaling-concurrency", type=int, default=4)
+    parser.add_argument(
+        "--only", type=lambda v: v.split(","), default=None,
+        help="comma-separated operations to time (typename, catalogue, dashboard, "
+        "partner_stats, member_history, fans); default all",
+    )  # fmt: skip
     parser.add_argument("--env", default="demo", help="GATEWAY_ENV of both servers")
     args = parser.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
