@@ -24,7 +24,9 @@ from gateway.http import (
 from gateway.http.keys import SERVICES, SETTINGS, STORE_HEALTH
 from gateway.http.view import GraphQLView
 from gateway.live.hub import ChangeHub
+from gateway.live.sessions import SessionCache
 from gateway.protection.extensions import protection_extensions
+from gateway.protection.ratelimit import close_limiter, limiter_for
 from gateway.settings import Settings
 from gateway.storage.health import HEARTBEAT_MS, StoreHealth
 from gateway.storage.indexes import ensure_indexes
@@ -77,13 +79,19 @@ def create_app(settings: Settings) -> web.Application:
             db = database(client, settings.db_name)
             await ensure_indexes(db, all_indexes())
             hub = ChangeHub(db, metrics, ready_timeout=settings.mongo_timeout_ms / 1000)
+            sessions = SessionCache(hub)
             services = Services(
-                settings=settings, db=db, keyring=keyring_from(settings), metrics=metrics, hub=hub
-            )
+                settings=settings, db=db, keyring=keyring_from(settings), metrics=metrics, hub=hub,
+                sessions=sessions,
+            )  # fmt: skip
             app[SERVICES] = services
+            limiter_for(db, settings)  # this app's limiter; its sync task starts on first use
+            sessions.start()
             try:
                 yield
             finally:
+                await close_limiter(db)
+                sessions.close()
                 await hub.close()
         finally:
             await client.close()

@@ -12,6 +12,7 @@ from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
 from gateway.core.metrics import Metrics
 from gateway.live.hub import ChangeHub
+from gateway.live.sessions import SessionCache
 from gateway.settings import Settings
 from gateway.storage.mongo import Database
 from loaders.base import Loaders, Scope
@@ -29,6 +30,7 @@ class Services:
     keyring: Keyring
     metrics: Metrics
     hub: ChangeHub
+    sessions: SessionCache | None = None  # live staff sessions (None: read the store each time)
 
 
 @dataclass

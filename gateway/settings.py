@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     rate_limit_cost: int = Field(default=50_000, ge=1)
     rate_limit_anonymous_cost: int = Field(default=2_000, ge=1)
     rate_limit_login_requests: int = Field(default=30, ge=1)
+    rate_limit_sync_ms: int = Field(default=200, ge=10, le=10_000)  # local counts -> MongoDB
     login_max_failures: int = Field(default=5, ge=1)
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)

@@ -1,7 +1,8 @@
 """MongoDB access for the gateway's own hardening state, shared by every instance.
 
 - `rate_limits`: one counter document per (bucket, window start), bumped atomically
-  with `$inc` + upsert; a TTL index on `expires_at` removes finished windows.
+  with `$inc` (or inserted); a TTL index on `expires_at` removes finished windows.
+  Gateway processes push their local counts in batches (`sync_windows`).
 - `login_attempts`: failed logins per account / per client IP with lock-out state.
 - `persisted_operations`: operation texts by SHA-256 (APQ registrations and the
   production safelist written by `gateway operations register`).
@@ -10,11 +11,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from gateway.storage.mongo import Database, Document
 from loaders.base import IndexSpec, epoch_ms, utcnow
@@ -59,18 +60,42 @@ async def _inc_or_insert(
     raise RuntimeError(f"could not count {key}")  # pragma: no cover
 
 
-async def charge_window(
-    db: Database, bucket: str, window_start: int, window_seconds: int, amount: int
-) -> int:
-    """Add `amount` to the bucket's counter for this window; returns the new total."""
-    window_end = datetime.fromtimestamp(window_start + window_seconds, UTC)
-    doc = await _inc_or_insert(
-        db.rate_limits,
-        f"{bucket}|{window_start}",
-        {"count": amount},
-        {"count": amount, "expires_at": window_end},
-    )
-    return int(doc["count"])
+async def sync_windows(
+    db: Database, pushes: dict[str, tuple[int, datetime]], reads: list[str]
+) -> dict[str, int]:
+    """Add each pushed amount to its window counter and read the totals of `reads`.
+
+    `pushes` maps counter id -> (units to add, window end); `reads` are the counter ids
+    whose totals the caller wants (pushed ones included). At most four commands however
+    many counters: one read, one bulk `$inc`, one insert of new counters (and one more
+    `$inc` for counters another instance inserted meanwhile). The totals are as of the
+    read plus what this call added, so they may miss units other instances added during
+    the call (the caller's next sync sees them).
+    """
+    ids = sorted({*reads, *pushes})
+    rows = await db.rate_limits.find({"_id": {"$in": ids}}, {"count": 1}).to_list(None)
+    totals = {row["_id"]: int(row["count"]) for row in rows}
+    incs = [UpdateOne({"_id": k}, {"$inc": {"count": n}}) for k, (n, _) in pushes.items()
+            if k in totals]  # fmt: skip
+    fresh = [{"_id": k, "count": n, "expires_at": end} for k, (n, end) in pushes.items()
+             if k not in totals]  # fmt: skip
+    if incs:
+        await db.rate_limits.bulk_write(incs, ordered=False)
+    if fresh:
+        try:
+            await db.rate_limits.insert_many(fresh, ordered=False)
+        except BulkWriteError as exc:
+            # Another instance created some of them first: count on its documents.
+            raced = [fresh[e["index"]]["_id"] for e in exc.details.get("writeErrors", ())
+                     if e.get("code") == 11000]  # fmt: skip
+            if raced:
+                await db.rate_limits.bulk_write(
+                    [UpdateOne({"_id": k}, {"$inc": {"count": pushes[k][0]}}) for k in raced],
+                    ordered=False,
+                )
+    for k, (n, _) in pushes.items():
+        totals[k] = totals.get(k, 0) + n
+    return {k: totals.get(k, 0) for k in ids}
 
 
 # --- login attempts ------------------------------------------------------------------

@@ -57,6 +57,8 @@ async def refresh_session(info: Info, refresh_token: str) -> tuple[IssuedToken, 
     if cookie.cookie_mode(request) and not refresh_token:
         refresh_token = cookie.cookie_token(request)
     outcome = await data.rotate_refresh_token(info.context.db, refresh_token)
+    if outcome.reuse_detected and outcome.session_id is not None:
+        _forget_session(info, outcome.session_id)  # reuse ended the whole session
     if outcome.staff is None or outcome.refresh_token is None or outcome.session_id is None:
         if cookie.cookie_mode(request):
             cookie.clear_refresh_cookie(info.context.response, info.context.settings)
@@ -74,7 +76,16 @@ async def logout(info: Info) -> bool:
     if session_id is None:
         return False
     await data.revoke_session(info.context.db, session_id)
+    _forget_session(info, session_id)
     return True
+
+
+def _forget_session(info: Info, session_id: str) -> None:
+    # Other instances drop it when the change stream delivers the revocation; this one
+    # must refuse the very next request already.
+    sessions = info.context.services.sessions
+    if sessions is not None:
+        sessions.drop(session_id)
 
 
 async def _existing_partner(info: Info, partner_id: str) -> str:

@@ -675,6 +675,21 @@ async def test_change_stream_try_next_returns_none_when_idle(
 # --- known deviations of the embedded store (assert the MongoDB behaviour) -----------------
 
 
+@embedded_deviation("an idle change-stream getMore returns at once, ignoring maxAwaitTimeMS")
+async def test_an_idle_change_stream_get_more_waits_for_max_await_time(
+    mdb: AsyncDatabase[Doc], needs_replica_set: None
+) -> None:
+    # A watcher loops on getMore; MongoDB holds each idle one up to maxAwaitTimeMS, so an
+    # idle watcher costs a few commands a second. The store answers at once (a busy loop:
+    # ~800 getMores/s measured), which is why gateway.live.hub paces idle getMores itself.
+    await mdb.create_collection("events")
+    async with await mdb.events.watch(max_await_time_ms=300) as stream:
+        assert await stream.try_next() is None  # the first getMore of the stream
+        started = asyncio.get_running_loop().time()
+        assert await stream.try_next() is None
+        assert asyncio.get_running_loop().time() - started >= 0.25
+
+
 @embedded_deviation("equality/$in on an ObjectId stored outside _id never matches")
 async def test_object_id_in_a_non_id_field_matches(mdb: AsyncDatabase[Doc]) -> None:
     ref = ObjectId()

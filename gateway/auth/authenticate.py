@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -34,6 +34,12 @@ INVALID_CREDENTIAL = "Invalid or expired credential."
 _KIND_BY_TYP = {f"{kind.value}+jwt": kind for kind in TokenKind}
 
 
+class SessionCheck(Protocol):
+    """Answers whether a staff session is live (e.g. a cache invalidated by change streams)."""
+
+    async def is_live(self, db: Database, session_id: str, staff_id: str) -> bool: ...
+
+
 def _expiry(claims: Mapping[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(claims["exp"]), UTC)
 
@@ -47,8 +53,12 @@ async def principal_from_credentials(
     activation_token: str | None = None,
     crm_public_key: str | None = None,
     crm_secret_key: str | None = None,
+    sessions: SessionCheck | None = None,
 ) -> Principal:
-    """The principal these credentials prove; raises Unauthenticated if any is invalid."""
+    """The principal these credentials prove; raises Unauthenticated if any is invalid.
+
+    `sessions` answers staff-session checks (default: a read of the session document).
+    """
     if crm_public_key is not None or crm_secret_key is not None:
         # One credential per request: a key never combines with a token or another key.
         others = (bearer, api_key, activation_token)
@@ -69,7 +79,7 @@ async def principal_from_credentials(
         )
 
     if bearer is not None:
-        principal = await _from_bearer(db, keyring, bearer, app_principal)
+        principal = await _from_bearer(db, keyring, bearer, app_principal, sessions)
         if activation_token is not None:
             raise Unauthenticated(INVALID_CREDENTIAL)
         return principal
@@ -104,7 +114,7 @@ async def _from_crm_key(db: Database, public: str | None, secret: str | None) ->
 
 
 async def _from_bearer(
-    db: Database, keyring: Keyring, token: str, app: Principal | None
+    db: Database, keyring: Keyring, token: str, app: Principal | None, sessions: SessionCheck | None
 ) -> Principal:
     try:
         typ = jwt.get_unverified_header(token).get("typ")
@@ -130,9 +140,13 @@ async def _from_bearer(
         if app is not None:
             raise Unauthenticated(INVALID_CREDENTIAL)
         session_id, staff_id = claims.get("sid"), str(claims["sub"])
-        if not isinstance(session_id, str) or not await identity.session_is_live(
-            db, session_id, staff_id
-        ):
+        if not isinstance(session_id, str):
+            raise Unauthenticated(INVALID_CREDENTIAL)
+        if sessions is not None:
+            live = await sessions.is_live(db, session_id, staff_id)
+        else:
+            live = await identity.session_is_live(db, session_id, staff_id)
+        if not live:
             raise Unauthenticated(INVALID_CREDENTIAL)
         scopes = claims.get("scopes")
         return Principal(

@@ -67,6 +67,7 @@ async def principal_for_request(services: Services, request: web.Request) -> Pri
         api_key=request.headers.get("X-API-Key"),
         crm_public_key=request.headers.get("Api-Key"),
         crm_secret_key=request.headers.get("Api-Secret"),
+        sessions=services.sessions,
     )
 
 
@@ -174,6 +175,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
                 bearer=bearer_from_header(values["authorization"]),
                 api_key=values["apiKey"],
                 activation_token=values["token"],
+                sessions=services.sessions,
             )
 
         async def still_valid() -> bool:

@@ -189,10 +189,16 @@ class Watcher:
                 ) as stream:
                     self.ready.set()
                     delay = _RETRY_FIRST_SECONDS
+                    loop = asyncio.get_running_loop()
                     while stream.alive and not self.stopping:
+                        asked = loop.time()
                         change = await stream.try_next()
                         if change is not None:
                             self.dispatch(decode_change(change))
+                        elif loop.time() - asked < self.hub.idle_poll_seconds:
+                            # The embedded store answers an idle getMore at once instead of
+                            # holding it for max_await_ms (README deviations): pace the loop.
+                            await asyncio.sleep(self.hub.idle_poll_seconds)
                         # After every batch, also an empty one: on MongoDB the token then
                         # moves past changes the pipeline filtered out.
                         self.resume_token = stream.resume_token
@@ -218,6 +224,9 @@ class ChangeHub:
         self.db = db
         self.metrics = metrics
         self.max_await_ms = max_await_ms
+        # An empty getMore answered faster than this is followed by a pause this long (at
+        # most this much delivery latency; MongoDB itself waits in getMore, never paced).
+        self.idle_poll_seconds = 0.05
         self.ready_timeout = ready_timeout
         self._watchers: dict[str, Watcher] = {}
         self._feeds: dict[Hashable, Feed[Any]] = {}
@@ -236,6 +245,12 @@ class ChangeHub:
         except BaseException:
             self.unlisten(listener)
             raise
+
+    def watching(self, collection: str) -> bool:
+        """Whether `collection`'s change stream is open: a listener added now sees every
+        later change (a watcher that failed resumes from its token, so none is skipped)."""
+        watcher = self._watchers.get(collection)
+        return watcher is not None and watcher.ready.is_set()
 
     def unlisten(self, listener: Listener) -> None:
         """Stop delivering to `listener`; closes the watcher when it was the last one."""

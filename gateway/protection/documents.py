@@ -98,6 +98,9 @@ class Measures:
     stats: Stats
     login_fields: int = 0
     uses_variables: bool = False  # page sizes came from variables: cost is per request
+    # Tokens of an operation made only of token-read fields (`activationStats(token:)`):
+    # an anonymous caller is charged to these tokens' buckets, not to its address.
+    activation_tokens: tuple[str, ...] = ()
 
 
 def count_tokens(text: str, stop_after: int | None = None) -> int:

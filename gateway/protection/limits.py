@@ -223,7 +223,35 @@ def measure(
             for s in operation.selection_set.selections
             if isinstance(s, FieldNode) and s.name.value in LOGIN_FIELDS
         )
-    return Measures(stats, login_fields, walker.uses_variables)
+    tokens = _activation_tokens(operation, walker)
+    return Measures(stats, login_fields, walker.uses_variables, tokens)
+
+
+TOKEN_FIELDS = frozenset({"activationStats", "activationStatsUpdated"})
+
+
+def _activation_tokens(operation: OperationDefinitionNode, walker: _Walker) -> tuple[str, ...]:
+    """The `token` arguments, when every root field is a token read (else none)."""
+    tokens: list[str] = []
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            return ()
+        name = selection.name.value
+        if name == "__typename":
+            continue
+        if name not in TOKEN_FIELDS:
+            return ()
+        arg = next((a for a in selection.arguments or () if a.name.value == "token"), None)
+        value: Any = None
+        if arg is not None and isinstance(arg.value, StringValueNode):
+            value = arg.value.value
+        elif arg is not None and isinstance(arg.value, VariableNode):
+            walker.uses_variables = True  # the token comes with each request
+            value = walker.variables.get(arg.value.name.value)
+        if not isinstance(value, str) or not value:
+            return ()
+        tokens.append(value)
+    return tuple(dict.fromkeys(tokens))
 
 
 def longest_variable_string(variables: Mapping[str, Any] | None) -> int:

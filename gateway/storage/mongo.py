@@ -34,11 +34,19 @@ class CommandTally(monitoring.CommandListener):
         self._metrics = metrics
         self._lock = threading.Lock()
         self._counts: TallyCounter[str] = TallyCounter()
+        # (command, collection) of commands sent on behalf of a request (not background work)
+        self._request_counts: TallyCounter[tuple[str, str]] = TallyCounter()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        per_request = REQUEST_COMMANDS.get()
         with self._lock:
             self._counts[event.command_name] += 1
-        per_request = REQUEST_COMMANDS.get()
+            if per_request is not None:
+                target = event.command.get(event.command_name)
+                collection = target if isinstance(target, str) else ""
+                if event.command_name == "getMore":
+                    collection = str(event.command.get("collection", ""))
+                self._request_counts[(event.command_name, collection)] += 1
         if per_request is not None:
             per_request[0] += 1
         if self._metrics is not None:
@@ -53,6 +61,11 @@ class CommandTally(monitoring.CommandListener):
     def snapshot(self) -> TallyCounter[str]:
         with self._lock:
             return TallyCounter(self._counts)
+
+    def request_snapshot(self) -> TallyCounter[tuple[str, str]]:
+        """Commands sent for requests only, by (command, collection)."""
+        with self._lock:
+            return TallyCounter(self._request_counts)
 
 
 def open_client(
