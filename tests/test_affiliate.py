@@ -465,7 +465,12 @@ query D($pid: ID!) {
                    metrics: ["total_clicks", "total_conversions"]) {
     rows { metrics { name value } }
   }
-  campaigns(partnerId: $pid) { edges { node { participationStatus } } }
+  campaigns(partnerId: $pid) {
+    edges { node { id participationStatus cookiePeriodDays tracking { method }
+                   defaultCommission { effective { model rate amount } }
+                   commissions(first: 10) { edges { node { kind } } } } }
+  }
+  commissionGroups(partnerId: $pid) { edges { node { group { name } } } }
 }"""
 
 
@@ -491,3 +496,15 @@ async def test_demo_seed_is_idempotent_and_queryable(
     assert values["total_clicks"] > 1000 and values["total_conversions"] > 100
     states = {e["node"]["participationStatus"] for e in body["data"]["campaigns"]["edges"]}
     assert {"APPROVED", "PENDING", "REJECTED", "AVAILABLE"} <= states
+    # commissions of every kind; the first partner's own spring rate; the group's city rate
+    nodes = {e["node"]["id"]: e["node"] for e in body["data"]["campaigns"]["edges"]}
+    kinds = {c["node"]["kind"] for n in nodes.values() for c in n["commissions"]["edges"]}
+    assert kinds == {"DEFAULT", "STANDARD", "VOUCHER", "PROMOTIONAL", "TIERED"}
+    spring = nodes["cmp_demo-nw-spring"]["defaultCommission"]["effective"]
+    assert spring == {"model": "PERCENTAGE", "rate": 0.12, "amount": None}
+    city = nodes["cmp_demo-sky-city"]
+    assert city["defaultCommission"]["effective"] == {"model": "FIXED_CPA", "rate": None,
+                                                      "amount": 2000}  # fmt: skip
+    assert city["cookiePeriodDays"] == 14 and city["tracking"]["method"] == "PIXEL"
+    groups = body["data"]["commissionGroups"]["edges"]
+    assert [g["node"]["group"]["name"] for g in groups] == ["Content partners"]

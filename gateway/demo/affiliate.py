@@ -12,6 +12,7 @@ from typing import Any
 from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.storage.mongo import Database
 from loaders import affiliate as data
+from loaders.affiliate import commissions as com
 from loaders.base import epoch_ms, utcnow
 
 BRANDS = (
@@ -63,13 +64,113 @@ async def _catalogue(db: Database) -> dict[str, dict[str, Any]]:
             "status": status, "default_destination_url": f"https://{brand_id[9:]}.example/",
             "custom_terms": terms, "terms": "No brand bidding on search." if terms else "",
             "auto_approve": auto, "description": f"{title} by {brand_id[9:].title()}",
-            "camref": _camref(cid),
+            "camref": _camref(cid), **COMMISSION_TERMS.get(cid, {}),
         }  # fmt: skip
         await db.affiliate_campaigns.update_one(
             {"_id": cid}, {"$setOnInsert": {**doc, "created_at": now}}, upsert=True
         )
         campaigns[cid] = {"_id": cid, **doc}
+    await _commissions(db)
     return campaigns
+
+
+# Commission terms per demo campaign: default rate (ppm of the sale, or minor units),
+# cookie period, tracking settings.
+COMMISSION_TERMS: dict[str, dict[str, Any]] = {
+    "cmp_demo-nw-spring": {
+        "default_commission": {"model": "percentage", "rate_ppm": 80_000, "amount": 0,
+                               "description": "8 % of the basket"},
+        "cookie_period_days": 30,
+        "tracking": {"method": "s2s", "allow_deep_linking": True, "secure_tracking": True,
+                     "multiple_conversions_per_click": False, "conversion_type": "sale"},
+    },
+    "cmp_demo-sky-city": {
+        "default_commission": {"model": "fixed_cpa", "rate_ppm": 0, "amount": 1500,
+                               "description": "EUR 15 per booking"},
+        "cookie_period_days": 14,
+        "tracking": {"method": "pixel", "allow_deep_linking": False, "secure_tracking": True,
+                     "multiple_conversions_per_click": True, "conversion_type": "sale"},
+    },
+    "cmp_demo-volt-audio": {
+        "default_commission": {"model": "percentage", "rate_ppm": 50_000, "amount": 0,
+                               "description": "5 %"},
+        "cookie_period_days": 7,
+    },
+}  # fmt: skip
+GROUP_ID = "cgr_demo-sky-content"
+
+
+def _definition(cid: str, kind: str, **extra: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "campaign_id": cid, "kind": kind, "description": "", "model": "percentage",
+        "rate_ppm": 0, "amount": 0, "start_ms": 0, "end_ms": com.OPEN_END_MS,
+        "status": "active", "partner_ids": [], "group_ids": [], "cookie_period_days": 0,
+        "meta_fields": [], "based_on_field": "", "voucher_codes": [],
+    }  # fmt: skip
+    fields.update(extra)
+    return fields
+
+
+async def _commissions(db: Database) -> None:
+    """Network-wide demo commissions of every kind and one commission group."""
+    now = utcnow()
+    now_ms = epoch_ms(now)
+    day = 86_400_000
+    await db.affiliate_commission_groups.update_one(
+        {"_id": GROUP_ID},
+        {"$setOnInsert": {"campaign_id": "cmp_demo-sky-city", "name": "Content partners",
+                          "description": "Editorial sites", "start_ms": 0,
+                          "end_ms": com.OPEN_END_MS, "active": True, "created_at": now,
+                          "created_ms": now_ms}},
+        upsert=True,
+    )  # fmt: skip
+    definitions = {
+        "com_demo-spring-shoes": _definition(
+            "cmp_demo-nw-spring", "standard", description="Shoes pay 10 %", rate_ppm=100_000,
+            meta_fields=[{"name": "category", "values": ["shoes"]}]),
+        "com_demo-spring-voucher": _definition(
+            "cmp_demo-nw-spring", "voucher", description="SPRING10 sales", rate_ppm=60_000,
+            voucher_codes=["SPRING10"]),
+        "com_demo-city-promo": _definition(
+            "cmp_demo-sky-city", "promotional", description="Two weeks of double bookings",
+            model="fixed_cpa", amount=3000, start_ms=now_ms - 3 * day,
+            end_ms=now_ms + 11 * day, cookie_period_days=30),
+        "com_demo-city-group": _definition(
+            "cmp_demo-sky-city", "default", description="Content partners' rate",
+            model="fixed_cpa", amount=2000, group_ids=[GROUP_ID]),
+        "com_demo-audio-tiers": _definition(
+            "cmp_demo-volt-audio", "tiered", description="Monthly volume bonus",
+            model="fixed_cpa", levels=[{"threshold": 10, "bonus": 5000},
+                                       {"threshold": 50, "bonus": 30000}],
+            measurement="total_conversions", reward_model="fixed_reward",
+            evaluation_period_days=30, reward_pending=False),
+    }  # fmt: skip
+    for cid, fields in definitions.items():
+        await db.affiliate_commissions.update_one(
+            {"_id": cid},
+            {"$setOnInsert": {**fields, "created_at": now, "created_ms": now_ms}},
+            upsert=True,
+        )
+
+
+async def _partner_commissions(db: Database, partner: DemoPartner, slug: str) -> None:
+    """Each demo partner is a content partner on City Breaks; the first has its own rate."""
+    now = utcnow()
+    await db.affiliate_commission_group_members.update_one(
+        {"group_id": GROUP_ID, "partner_id": partner.id},
+        {"$setOnInsert": {"_id": f"cgm_demo-{slug}", "campaign_id": "cmp_demo-sky-city",
+                          "created_at": now, "created_ms": epoch_ms(now)}},
+        upsert=True,
+    )  # fmt: skip
+    if partner.index == 0:
+        await db.affiliate_commissions.update_one(
+            {"_id": f"com_demo-{slug}-spring-vip"},
+            {"$setOnInsert": {**_definition(
+                "cmp_demo-nw-spring", "default", description="Negotiated rate",
+                rate_ppm=120_000, partner_ids=[partner.id]),
+                "created_at": now, "created_ms": epoch_ms(now)}},
+            upsert=True,
+        )  # fmt: skip
 
 
 def _camref(campaign_id: str) -> str:
@@ -118,6 +219,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
                 }},
                 upsert=True,
             )  # fmt: skip
+    await _partner_commissions(db, partner, slug)
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
 

@@ -21,6 +21,13 @@ INDEXES = [
     IndexSpec("affiliate_clicks", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
     IndexSpec("affiliate_conversions", [("partner_id", 1), ("ts", -1), ("_id", -1)]),
     IndexSpec("affiliate_conversions", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
+    # commissions (loaders/affiliate/commissions.py)
+    IndexSpec("affiliate_commissions", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_commission_groups", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec(
+        "affiliate_commission_group_members", [("group_id", 1), ("partner_id", 1)], unique=True
+    ),
+    IndexSpec("affiliate_commission_group_members", [("partner_id", 1), ("_id", 1)]),
 ]
 
 SLOT_MS = 15 * 60 * 1000

@@ -6,15 +6,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from gateway.context import Info
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
+from loaders.affiliate import commissions as commission_data
 from loaders.base import from_epoch_ms
-from schema.connection import Edge, PageInfo
+from schema.connection import Connection, Edge, PageInfo
 from schema.partners import Vertical
+
+if TYPE_CHECKING:
+    from schema.affiliate.commissions import (
+        CampaignTracking,
+        Commission,
+        CommissionKind,
+        DefaultCommission,
+    )
 
 # --- enums ---------------------------------------------------------------------------
 
@@ -110,8 +120,12 @@ class Campaign:
     camref: str = strawberry.field(
         description="Short public campaign reference (the seed's `camref`), as in reports."
     )
+    cookie_period_days: int = strawberry.field(
+        description="Days a click stays attributable (the visitor cookie's lifetime)."
+    )
     brand_id: strawberry.Private[str]
     viewer_partner_id: strawberry.Private[str | None]
+    doc: strawberry.Private[Document]
 
     @strawberry.field(description="The brand running the campaign.")
     async def brand(self, info: Info) -> Brand | None:
@@ -134,6 +148,61 @@ class Campaign:
             return ParticipationStatus.UNAVAILABLE
         return ParticipationStatus.AVAILABLE
 
+    @strawberry.field(
+        description="The default commission: the campaign's, and what this partner earns by "
+        "default (its own or its group's override)."
+    )
+    async def default_commission(self, info: Info) -> Annotated[
+        DefaultCommission, strawberry.lazy("schema.affiliate.commissions")
+    ]:  # fmt: skip
+        from schema.affiliate import commissions
+
+        return await commissions.campaign_default(info, self.doc, self.viewer_partner_id)
+
+    @strawberry.field(
+        description="The campaign's commissions the partner may see (aimed at everyone, at "
+        "the partner or at one of its groups), by id; `kinds` filters."
+    )
+    async def commissions(
+        self,
+        info: Info,
+        kinds: list[Annotated[CommissionKind, strawberry.lazy("schema.affiliate.commissions")]]
+        | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[Commission, strawberry.lazy("schema.affiliate.commissions")]]:
+        from schema.affiliate import commissions
+
+        return await commissions.campaign_commissions(
+            info, self.doc, self.viewer_partner_id, kinds, first, after
+        )
+
+    @strawberry.field(
+        description="Commissions in force at `at` (default now): DEFAULT overrides, STANDARD, "
+        "VOUCHER and PROMOTIONAL ones that are ACTIVE and within their dates (the campaign "
+        "default itself is `defaultCommission`)."
+    )
+    async def active_commissions(
+        self,
+        info: Info,
+        at: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[Commission, strawberry.lazy("schema.affiliate.commissions")]]:
+        from schema.affiliate import commissions
+
+        return await commissions.campaign_active(
+            info, self.doc, self.viewer_partner_id, at, first, after
+        )
+
+    @strawberry.field(description="Tracking settings.")
+    def tracking(
+        self,
+    ) -> Annotated[CampaignTracking, strawberry.lazy("schema.affiliate.commissions")]:
+        from schema.affiliate import commissions
+
+        return commissions.campaign_tracking(self.doc)
+
     @classmethod
     def from_doc(cls, doc: Document, viewer_partner_id: str | None = None) -> Campaign:
         return cls(
@@ -144,7 +213,8 @@ class Campaign:
             default_destination_url=doc["default_destination_url"],
             custom_terms=bool(doc.get("custom_terms")), terms=doc.get("terms", ""),
             auto_approve=bool(doc.get("auto_approve")), camref=str(doc.get("camref", "")),
-            brand_id=doc["brand_id"], viewer_partner_id=viewer_partner_id,
+            cookie_period_days=commission_data.cookie_period_days(doc),
+            brand_id=doc["brand_id"], viewer_partner_id=viewer_partner_id, doc=doc,
         )  # fmt: skip
 
 
