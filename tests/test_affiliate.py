@@ -471,6 +471,9 @@ query D($pid: ID!) {
                    commissions(first: 10) { edges { node { kind } } } } }
   }
   commissionGroups(partnerId: $pid) { edges { node { group { name } } } }
+  selfBills(partnerId: $pid) { edges { node { status currency netValue items { totalCount } } } }
+  balanceSummary(partnerId: $pid) { currency pending approved confirmed available paid }
+  paymentDetails(partnerId: $pid) { totalCount }
 }"""
 
 
@@ -508,3 +511,10 @@ async def test_demo_seed_is_idempotent_and_queryable(
     assert city["cookiePeriodDays"] == 14 and city["tracking"]["method"] == "PIXEL"
     groups = body["data"]["commissionGroups"]["edges"]
     assert [g["node"]["group"]["name"] for g in groups] == ["Content partners"]
+    # money: a paid and a created self-bill per currency, pending and available balances
+    bills = [e["node"] for e in body["data"]["selfBills"]["edges"]]
+    assert {b["status"] for b in bills} == {"PAID", "CREATED"}
+    assert all(b["netValue"] > 0 and b["items"]["totalCount"] > 0 for b in bills)
+    balance = body["data"]["balanceSummary"]
+    assert all(b["pending"] > 0 and b["approved"] > 0 and b["paid"] > 0 for b in balance)
+    assert body["data"]["paymentDetails"]["totalCount"] == 1

@@ -13,6 +13,7 @@ from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.affiliate import commissions as com
+from loaders.affiliate import money
 from loaders.base import epoch_ms, utcnow
 
 BRANDS = (
@@ -222,6 +223,42 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     await _partner_commissions(db, partner, slug)
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
+    await _money(db, partner, slug, approved)
+
+
+async def _money(
+    db: Database, partner: DemoPartner, slug: str, campaigns: list[dict[str, Any]]
+) -> None:
+    """Payment details and, per campaign currency, a paid self-bill (sales older than 60
+    days) and a created one (30..60 days); newer approved sales stay available, pending
+    ones pending."""
+    now = utcnow()
+    pd_id = f"pmd_demo-{slug}"
+    await db.affiliate_payment_details.update_one(
+        {"_id": pd_id},
+        {"$setOnInsert": {
+            "partner_id": partner.id, "payment_type": "iban", "country": "GB",
+            "paid_currency": "GBP", "tracked_currencies": ["EUR", "GBP", "USD"],
+            "values": {"account_name": f"{partner.name} Ltd", "iban": "GB82WEST12345698765432",
+                       "bic": "NWBKGB2L"},
+            "suspended": False, "created_at": now, "created_ms": epoch_ms(now)}},
+        upsert=True,
+    )  # fmt: skip
+    if await db.affiliate_selfbills.count_documents({"partner_id": partner.id}):
+        return
+    for currency in sorted({c["currency"] for c in campaigns}):
+        for days, status in ((60, "paid"), (30, "created")):
+            bill = await money.create_selfbill(
+                db, partner.id, currency, vat_rate_ppm=200_000, legal_entity="GB",
+                payment_detail_id=pd_id, before_ms=epoch_ms(now - timedelta(days=days)),
+                bill_id=f"sbl_demo-{slug}-{currency.lower()}-{days}",
+            )  # fmt: skip
+            if bill is not None and status == "paid":
+                await db.affiliate_selfbills.update_one(
+                    {"_id": bill["_id"]},
+                    {"$set": {"status": "paid",
+                              "payment_ms": epoch_ms(now - timedelta(days=days - 5))}},
+                )  # fmt: skip
 
 
 async def _profile(db: Database, partner: DemoPartner, slug: str) -> None:

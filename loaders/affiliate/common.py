@@ -28,6 +28,10 @@ INDEXES = [
         "affiliate_commission_group_members", [("group_id", 1), ("partner_id", 1)], unique=True
     ),
     IndexSpec("affiliate_commission_group_members", [("partner_id", 1), ("_id", 1)]),
+    # money (loaders/affiliate/money.py)
+    IndexSpec("affiliate_selfbills", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
+    IndexSpec("affiliate_payment_details", [("partner_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_conversions", [("partner_id", 1), ("selfbill_id", 1)]),
 ]
 
 SLOT_MS = 15 * 60 * 1000

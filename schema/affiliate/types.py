@@ -14,6 +14,7 @@ from gateway.context import Info
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
 from loaders.affiliate import commissions as commission_data
+from loaders.affiliate import money as money_data
 from loaders.base import from_epoch_ms
 from schema.connection import Connection, Edge, PageInfo
 from schema.partners import Vertical
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         CommissionKind,
         DefaultCommission,
     )
+    from schema.affiliate.money import SelfBill
 
 # --- enums ---------------------------------------------------------------------------
 
@@ -411,12 +413,27 @@ class Conversion:
     currency_conversion_rate: float = strawberry.field(
         description="Rate applied from `currencyOriginal` into `currency` (1: none)."
     )
+    payable: bool = strawberry.field(
+        description="Approved and not yet on a self-bill (what `availableCommission` sums)."
+    )
     partner_id: strawberry.ID = strawberry.field(description="The partner.")
     campaign_id: strawberry.Private[str]
+    selfbill_id: strawberry.Private[str]
 
     @strawberry.field(description="The campaign.")
     async def campaign(self, info: Info) -> Campaign | None:
         return await _campaign(info, self.campaign_id, str(self.partner_id))
+
+    @strawberry.field(description="The self-bill that pays it, once billed.")
+    async def self_bill(
+        self, info: Info
+    ) -> Annotated[SelfBill, strawberry.lazy("schema.affiliate.money")] | None:
+        if not self.selfbill_id:
+            return None
+        from schema.affiliate import money
+
+        doc = await info.context.loaders.get(money_data.SelfBillByIdLoader).load(self.selfbill_id)
+        return money.SelfBill.from_doc(doc) if doc else None
 
     @classmethod
     def from_doc(cls, doc: Document) -> Conversion:
@@ -449,6 +466,8 @@ class Conversion:
             creative_id=int(doc.get("creative_id", 0)),
             currency_original=str(doc.get("currency_original") or doc["currency"]),
             currency_conversion_rate=float(doc.get("currency_conversion_rate", 1.0)),
+            payable=doc["status"] == "approved" and not doc.get("selfbill_id"),
+            selfbill_id=str(doc.get("selfbill_id") or ""),
             partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
         )  # fmt: skip
 
