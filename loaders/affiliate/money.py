@@ -28,9 +28,11 @@ from loaders.base import (
     Page,
     Scope,
     ScopedLoader,
+    conjoin,
     epoch_ms,
     grouped_by,
     in_key_order,
+    match_stage,
     paginate,
     utcnow,
 )
@@ -45,13 +47,12 @@ UNBILLED: dict[str, Any] = {"$or": [{"selfbill_id": ""}, {"selfbill_id": {"$exis
 def unbilled_approved(
     partner_id: str, currency: str | None = None, before_ms: int | None = None
 ) -> dict[str, Any]:
-    # Conjuncts in an explicit `$and`: the embedded store misreads `{field: x, $or: […]}`.
-    parts: list[dict[str, Any]] = [{"partner_id": partner_id}, {"status": "approved"}, UNBILLED]
-    if currency is not None:
-        parts.append({"currency": currency})
-    if before_ms is not None:
-        parts.append({"ts": {"$lt": before_ms}})
-    return {"$and": parts}
+    return conjoin(
+        {"partner_id": partner_id, "status": "approved"},
+        UNBILLED,
+        {"currency": currency} if currency is not None else None,
+        {"ts": {"$lt": before_ms}} if before_ms is not None else None,
+    )
 
 
 async def create_selfbill(
@@ -193,8 +194,8 @@ async def balances(db: Database, scope: Scope, partner_id: str) -> list[Balance]
     match = owned(scope, partner_id)
     out: dict[str, Balance] = {}
     pipeline: list[dict[str, Any]] = [
-        {"$match": {"$and": [match, {"status": {"$in": ["pending", "approved"]}}, {
-            "$or": [{"status": "pending"}, UNBILLED]}]}},
+        match_stage(match, {"$or": [{"status": "pending"}, {"$and": [{"status": "approved"},
+                                                                   UNBILLED]}]}),
         {"$group": {"_id": {"$concat": ["$currency", "|", "$status"]},
                     "sum": {"$sum": "$commission"}}},
     ]  # fmt: skip
@@ -204,7 +205,7 @@ async def balances(db: Database, scope: Scope, partner_id: str) -> list[Balance]
         setattr(bal, status, getattr(bal, status) + int(row["sum"]))
     stage = {"created": "confirmed", "available": "available", "paid": "paid"}
     bills: list[dict[str, Any]] = [
-        {"$match": match},
+        match_stage(match),
         {"$group": {"_id": {"$concat": ["$currency", "|", "$status"]},
                     "sum": {"$sum": "$net_value"}}},
     ]  # fmt: skip
@@ -219,7 +220,7 @@ async def balances(db: Database, scope: Scope, partner_id: str) -> list[Balance]
 async def available_commission(db: Database, scope: Scope, partner_id: str) -> list[Available]:
     owned(scope, partner_id)
     pipeline: list[dict[str, Any]] = [
-        {"$match": unbilled_approved(partner_id)},
+        match_stage(unbilled_approved(partner_id)),
         {"$group": {"_id": "$currency", "n": {"$sum": 1}, "items": {"$sum": {"$size": "$items"}},
                     "value": {"$sum": "$value"}, "commission": {"$sum": "$commission"}}},
     ]  # fmt: skip
