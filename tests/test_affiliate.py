@@ -474,6 +474,8 @@ query D($pid: ID!) {
   selfBills(partnerId: $pid) { edges { node { status currency netValue items { totalCount } } } }
   balanceSummary(partnerId: $pid) { currency pending approved confirmed available paid }
   paymentDetails(partnerId: $pid) { totalCount }
+  campaignInvitations(partnerId: $pid) { edges { node { status campaign { id } } } }
+  longHaul: campaignTerms(campaignId: "cmp_demo-sky-long") { totalCount }
 }"""
 
 
@@ -518,3 +520,7 @@ async def test_demo_seed_is_idempotent_and_queryable(
     balance = body["data"]["balanceSummary"]
     assert all(b["pending"] > 0 and b["approved"] > 0 and b["paid"] > 0 for b in balance)
     assert body["data"]["paymentDetails"]["totalCount"] == 1
+    # joining: an open invitation, versioned terms
+    invitations = body["data"]["campaignInvitations"]["edges"]
+    assert [i["node"]["status"] for i in invitations] == ["OPEN"]
+    assert body["data"]["longHaul"]["totalCount"] == 3

@@ -72,7 +72,35 @@ async def _catalogue(db: Database) -> dict[str, dict[str, Any]]:
         )
         campaigns[cid] = {"_id": cid, **doc}
     await _commissions(db)
+    await _terms(db)
     return campaigns
+
+
+# Published terms versions of the custom-terms campaigns: (id, campaign, locale, version).
+TERMS = (
+    ("trm_demo-nw-outlet-en-1", "cmp_demo-nw-outlet", "en", 1),
+    ("trm_demo-sky-long-en-1", "cmp_demo-sky-long", "en", 1),
+    ("trm_demo-sky-long-en-2", "cmp_demo-sky-long", "en", 2),
+    ("trm_demo-sky-long-de-1", "cmp_demo-sky-long", "de", 1),
+)
+# An open invitation per demo partner index, to a campaign it has no participation on.
+INVITATIONS = ("cmp_demo-sky-long", "cmp_demo-nw-outlet")
+
+
+async def _terms(db: Database) -> None:
+    now = utcnow()
+    for i, (tid, cid, locale, version) in enumerate(TERMS):
+        await db.affiliate_terms.update_one(
+            {"_id": tid},
+            {"$setOnInsert": {
+                "campaign_id": cid, "locale": locale, "version": version,
+                "title": f"Terms v{version} ({locale})",
+                "content": "<p>No brand bidding on search. No cashback sites.</p>"
+                + ("<p>Coupon sites need approval.</p>" if version > 1 else ""),
+                "created_at": now, "created_ms": epoch_ms(now) - (len(TERMS) - i) * 86_400_000,
+            }},
+            upsert=True,
+        )  # fmt: skip
 
 
 # Commission terms per demo campaign: default rate (ppm of the sale, or minor units),
@@ -221,6 +249,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
                 upsert=True,
             )  # fmt: skip
     await _partner_commissions(db, partner, slug)
+    await _joining(db, partner, slug, campaigns)
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
     await _money(db, partner, slug, approved)
@@ -325,3 +354,29 @@ def _original_currency(rng: random.Random, currency: str) -> dict[str, Any]:
         return {}
     original, rate = ("USD", 0.79) if currency != "USD" else ("GBP", 1.27)
     return {"currency_original": original, "currency_conversion_rate": rate}
+
+
+async def _joining(
+    db: Database, partner: DemoPartner, slug: str, campaigns: dict[str, dict[str, Any]]
+) -> None:
+    """Acknowledgements of the terms the partner joined under, and one open invitation."""
+    now = utcnow()
+    joined = STATES[partner.index % len(STATES)]
+    for tid, cid, locale, version in TERMS:
+        latest = max(v for t, c, loc, v in TERMS if c == cid and loc == locale)
+        if cid in joined and locale == "en" and version == latest:
+            await db.affiliate_terms_acks.update_one(
+                {"partner_id": partner.id, "terms_id": tid},
+                {"$setOnInsert": {"_id": f"tak_demo-{slug}-{tid[9:]}", "campaign_id": cid,
+                                  "created_by": "demo", "created_at": now,
+                                  "created_ms": epoch_ms(now)}},
+                upsert=True,
+            )  # fmt: skip
+    cid = INVITATIONS[partner.index % len(INVITATIONS)]
+    await db.affiliate_invitations.update_one(
+        {"partner_id": partner.id, "campaign_id": cid},
+        {"$setOnInsert": {"_id": f"inv_demo-{slug}-{cid[9:]}",
+                          "brand_id": campaigns[cid]["brand_id"], "status": "open",
+                          "created_at": now, "created_ms": epoch_ms(now), "decided_ms": 0}},
+        upsert=True,
+    )  # fmt: skip

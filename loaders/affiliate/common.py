@@ -32,6 +32,12 @@ INDEXES = [
     IndexSpec("affiliate_selfbills", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
     IndexSpec("affiliate_payment_details", [("partner_id", 1), ("_id", 1)]),
     IndexSpec("affiliate_conversions", [("partner_id", 1), ("selfbill_id", 1)]),
+    # joining: terms and invitations (loaders/affiliate/joining.py)
+    IndexSpec("affiliate_terms", [("campaign_id", 1), ("locale", 1), ("version", -1)]),
+    IndexSpec("affiliate_terms", [("created_ms", -1), ("_id", -1)]),
+    IndexSpec("affiliate_terms_acks", [("partner_id", 1), ("terms_id", 1)], unique=True),
+    IndexSpec("affiliate_invitations", [("partner_id", 1), ("campaign_id", 1)], unique=True),
+    IndexSpec("affiliate_invitations", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
 ]
 
 SLOT_MS = 15 * 60 * 1000

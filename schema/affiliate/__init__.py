@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
-from schema.affiliate import commission_roots, money, root
+from schema.affiliate import commission_roots, joining, money, root
 from schema.affiliate.analytics import (
     AnalyticsDimension,
     AnalyticsFilterInput,
@@ -59,9 +59,12 @@ from schema.affiliate.types import (
 )
 
 # The root fields of every sub-module, merged (schema/__init__ merges them with the domains').
-Query = merge_types("AffiliateQuery", (root.Query, commission_roots.Query, money.Query))
+Query = merge_types(
+    "AffiliateQuery", (root.Query, commission_roots.Query, money.Query, joining.Query)
+)
 Mutation = merge_types(
-    "AffiliateMutation", (root.Mutation, commission_roots.Mutation, money.Mutation)
+    "AffiliateMutation",
+    (root.Mutation, commission_roots.Mutation, money.Mutation, joining.Mutation),
 )
 
 __all__ = [

@@ -16,6 +16,7 @@ from loaders import affiliate as data
 from loaders.affiliate import commissions as commission_data
 from loaders.affiliate import money as money_data
 from loaders.base import from_epoch_ms
+from loaders.partners import PartnerByIdLoader
 from schema.connection import Connection, Edge, PageInfo
 from schema.partners import Vertical
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
         CommissionKind,
         DefaultCommission,
     )
+    from schema.affiliate.joining import CampaignTerms
     from schema.affiliate.money import SelfBill
 
 # --- enums ---------------------------------------------------------------------------
@@ -197,6 +199,18 @@ class Campaign:
             info, self.doc, self.viewer_partner_id, at, first, after
         )
 
+    @strawberry.field(
+        description="The terms in force for this partner: the newest version in `locale` "
+        "(default: the partner's contact locale), else `en`, else `en_us`, else any."
+    )
+    async def current_terms(
+        self, info: Info, locale: str | None = None
+    ) -> Annotated[CampaignTerms, strawberry.lazy("schema.affiliate.joining")] | None:
+        from schema.affiliate import joining
+
+        wanted = locale or await _viewer_locale(info, self.viewer_partner_id)
+        return await joining.current_terms(info, self.doc, self.viewer_partner_id, wanted)
+
     @strawberry.field(description="Tracking settings.")
     def tracking(
         self,
@@ -218,6 +232,13 @@ class Campaign:
             cookie_period_days=commission_data.cookie_period_days(doc),
             brand_id=doc["brand_id"], viewer_partner_id=viewer_partner_id, doc=doc,
         )  # fmt: skip
+
+
+async def _viewer_locale(info: Info, partner_id: str | None) -> str | None:
+    if partner_id is None:
+        return None
+    doc = await info.context.loaders.get(PartnerByIdLoader).load(partner_id)
+    return str(doc.get("contact_locale") or "en") if doc else None
 
 
 async def _campaign(info: Info, campaign_id: str, partner_id: str) -> Campaign | None:
