@@ -301,6 +301,13 @@ async def _profile(db: Database, partner: DemoPartner, slug: str) -> None:
             "operating_country": "GB", "vertical": "entertainment",
             "promotional_method": "content",
             "week_start": "monday", "network_status": "active",
+            "phone": "2079460958", "phone_area": "+44", "im_provider": "telegram",
+            "im_username": f"{slug}_partnerships", "legal_entity": "company",
+            "company_division": "Partnerships",
+            "description": f"<p>{partner.name} writes about <b>events</b> and deals.</p>",
+            "logo_url": f"https://www.{slug}.demo/logo.png", "vat_number": "GB123456789",
+            "uk_vat_registered": True, "gst_registered": False, "abn": None,
+            "us_tax_state": None,
         }},
     )  # fmt: skip
 
