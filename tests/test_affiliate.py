@@ -476,6 +476,7 @@ query D($pid: ID!) {
   paymentDetails(partnerId: $pid) { totalCount }
   campaignInvitations(partnerId: $pid) { edges { node { status campaign { id } } } }
   longHaul: campaignTerms(campaignId: "cmp_demo-sky-long") { totalCount }
+  productFeeds(partnerId: $pid) { totalCount }
 }"""
 
 
@@ -524,3 +525,5 @@ async def test_demo_seed_is_idempotent_and_queryable(
     invitations = body["data"]["campaignInvitations"]["edges"]
     assert [i["node"]["status"] for i in invitations] == ["OPEN"]
     assert body["data"]["longHaul"]["totalCount"] == 3
+    # promotion: feeds of the approved campaigns
+    assert body["data"]["productFeeds"]["totalCount"] == 2

@@ -73,7 +73,79 @@ async def _catalogue(db: Database) -> dict[str, dict[str, Any]]:
         campaigns[cid] = {"_id": cid, **doc}
     await _commissions(db)
     await _terms(db)
+    await _promotion(db, campaigns)
     return campaigns
+
+
+async def _promotion(db: Database, campaigns: dict[str, dict[str, Any]]) -> None:
+    """A banner and a text link per campaign, a feed per brand's first campaign, codes."""
+    now = utcnow()
+    stamp = {"active": True, "created_at": now, "created_ms": epoch_ms(now)}
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for cid, campaign in campaigns.items():
+        site = campaign["default_destination_url"]
+        rows.append(
+            (
+                "affiliate_creatives",
+                f"crv_demo-{cid[9:]}-banner",
+                {
+                    "campaign_id": cid,
+                    "type": "banner",
+                    "name": f"{campaign['title']} 728x90",
+                    "width": 728,
+                    "height": 90,
+                    "image_url": f"{site}banners/728x90.png",
+                    "text": "",
+                },
+            )
+        )
+        rows.append(
+            (
+                "affiliate_creatives",
+                f"crv_demo-{cid[9:]}-text",
+                {
+                    "campaign_id": cid,
+                    "type": "text",
+                    "name": "Text link",
+                    "width": 0,
+                    "height": 0,
+                    "image_url": "",
+                    "text": f"Shop {campaign['title']}",
+                },
+            )
+        )
+    for cid in ("cmp_demo-nw-spring", "cmp_demo-sky-city", "cmp_demo-volt-audio"):
+        rows.append(
+            (
+                "affiliate_feeds",
+                f"fed_demo-{cid[9:]}",
+                {
+                    "campaign_id": cid,
+                    "name": "All products",
+                    "format": "csv",
+                    "url": f"{campaigns[cid]['default_destination_url']}feeds/products.csv",
+                    "product_count": 1200,
+                },
+            )
+        )
+    rows.append(
+        (
+            "affiliate_voucher_codes",
+            "vou_demo-spring10",
+            {
+                "campaign_id": "cmp_demo-nw-spring",
+                "code": "SPRING10",
+                "description": "10 % off the spring collection",
+                "start_ms": 0,
+                "end_ms": com.OPEN_END_MS,
+                "partner_ids": [],
+            },
+        )
+    )
+    for collection, doc_id, fields in rows:
+        await db[collection].update_one(
+            {"_id": doc_id}, {"$setOnInsert": {**fields, **stamp}}, upsert=True
+        )
 
 
 # Published terms versions of the custom-terms campaigns: (id, campaign, locale, version).

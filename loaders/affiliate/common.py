@@ -38,6 +38,11 @@ INDEXES = [
     IndexSpec("affiliate_terms_acks", [("partner_id", 1), ("terms_id", 1)], unique=True),
     IndexSpec("affiliate_invitations", [("partner_id", 1), ("campaign_id", 1)], unique=True),
     IndexSpec("affiliate_invitations", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
+    # promotion: creatives, feeds, voucher codes (loaders/affiliate/promotion.py)
+    IndexSpec("affiliate_creatives", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_feeds", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_voucher_codes", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_voucher_codes", [("campaign_id", 1), ("code", 1)], unique=True),
 ]
 
 SLOT_MS = 15 * 60 * 1000

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
-from schema.affiliate import commission_roots, joining, money, root
+from schema.affiliate import commission_roots, joining, money, promotion, root
 from schema.affiliate.analytics import (
     AnalyticsDimension,
     AnalyticsFilterInput,
@@ -60,11 +60,18 @@ from schema.affiliate.types import (
 
 # The root fields of every sub-module, merged (schema/__init__ merges them with the domains').
 Query = merge_types(
-    "AffiliateQuery", (root.Query, commission_roots.Query, money.Query, joining.Query)
+    "AffiliateQuery",
+    (root.Query, commission_roots.Query, money.Query, joining.Query, promotion.Query),
 )
 Mutation = merge_types(
     "AffiliateMutation",
-    (root.Mutation, commission_roots.Mutation, money.Mutation, joining.Mutation),
+    (
+        root.Mutation,
+        commission_roots.Mutation,
+        money.Mutation,
+        joining.Mutation,
+        promotion.Mutation,
+    ),
 )
 
 __all__ = [

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     )
     from schema.affiliate.joining import CampaignTerms
     from schema.affiliate.money import SelfBill
+    from schema.affiliate.promotion import Creative, ProductFeed, VoucherCode
 
 # --- enums ---------------------------------------------------------------------------
 
@@ -210,6 +211,40 @@ class Campaign:
 
         wanted = locale or await _viewer_locale(info, self.viewer_partner_id)
         return await joining.current_terms(info, self.doc, self.viewer_partner_id, wanted)
+
+    @strawberry.field(
+        description="Creatives of the campaign (partners: only on campaigns they are "
+        "APPROVED on), by id."
+    )
+    async def creatives(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Creative, strawberry.lazy("schema.affiliate.promotion")]]:
+        from schema.affiliate import promotion
+
+        return await promotion.campaign_creatives(
+            info, self.doc, self.viewer_partner_id, first, after
+        )
+
+    @strawberry.field(description="Product feeds (partners: only when APPROVED), by id.")
+    async def feeds(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[ProductFeed, strawberry.lazy("schema.affiliate.promotion")]]:
+        from schema.affiliate import promotion
+
+        return await promotion.campaign_feeds(info, self.doc, self.viewer_partner_id, first, after)
+
+    @strawberry.field(
+        description="Voucher codes to promote (partners: only when APPROVED, and exclusive "
+        "codes only when aimed at them), by id."
+    )
+    async def voucher_codes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[VoucherCode, strawberry.lazy("schema.affiliate.promotion")]]:
+        from schema.affiliate import promotion
+
+        return await promotion.campaign_vouchers(
+            info, self.doc, self.viewer_partner_id, first, after
+        )
 
     @strawberry.field(description="Tracking settings.")
     def tracking(
