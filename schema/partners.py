@@ -54,6 +54,26 @@ class Vertical(Enum):
     OTHER = "other"
 
 
+@strawberry.enum(description="Legal form of the partner's business.")
+class LegalEntity(Enum):
+    INDIVIDUAL = "individual"
+    SOLE_TRADER = "sole_trader"
+    COMPANY = "company"
+    PARTNERSHIP = "partnership"
+    NON_PROFIT = "non_profit"
+
+
+@strawberry.enum(description="Instant-messaging service of the contact handle.")
+class ImProvider(Enum):
+    SKYPE = "skype"
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+    SIGNAL = "signal"
+    WECHAT = "wechat"
+    LINE = "line"
+    OTHER = "other"
+
+
 @strawberry.enum(description="How a partner (or one of its websites) promotes brands.")
 class PromotionalMethod(Enum):
     CONTENT = "content"
@@ -130,6 +150,39 @@ class Partner:
     network_status: NetworkStatus = strawberry.field(
         description="Standing on the affiliate network (set by operators)."
     )
+    phone: str | None = strawberry.field(
+        description="Contact telephone, digits (staff and operators only).",
+        extensions=staff_only(),
+    )
+    phone_area: str | None = strawberry.field(
+        description="Country calling code of `phone`, e.g. `+44` (staff and operators only).",
+        extensions=staff_only(),
+    )
+    im_provider: ImProvider | None = strawberry.field(
+        description="Messaging service of `imUsername` (staff and operators only).",
+        extensions=staff_only(),
+    )
+    im_username: str | None = strawberry.field(
+        description="Messaging handle (staff and operators only).", extensions=staff_only()
+    )
+    legal_entity: LegalEntity | None = strawberry.field(description="Legal form.")
+    company_division: str = strawberry.field(description="Division of the company.")
+    description: str = strawberry.field(description="About the partner (sanitised HTML).")
+    logo_url: str | None = strawberry.field(description="Company logo (PNG or JPEG URL).")
+    vat_number: str | None = strawberry.field(
+        description="VAT number with country prefix (staff and operators only).",
+        extensions=staff_only(),
+    )
+    uk_vat_registered: bool = strawberry.field(description="Registered for UK VAT.")
+    gst_registered: bool = strawberry.field(description="Registered for GST.")
+    abn: str | None = strawberry.field(
+        description="Australian Business Number, 11 digits (staff and operators only).",
+        extensions=staff_only(),
+    )
+    us_tax_state: str | None = strawberry.field(
+        description="US state of tax residence (staff and operators only).",
+        extensions=staff_only(),
+    )
 
     @strawberry.field(description="The partner's websites, oldest first.")
     async def websites(self, info: Info) -> list[Website]:
@@ -155,6 +208,16 @@ class Partner:
             promotional_method=_enum(PromotionalMethod, profile_value(doc, "promotional_method")),
             week_start=WeekStart(profile_value(doc, "week_start")),
             network_status=NetworkStatus(profile_value(doc, "network_status")),
+            phone=profile_value(doc, "phone"), phone_area=profile_value(doc, "phone_area"),
+            im_provider=_enum(ImProvider, profile_value(doc, "im_provider")),
+            im_username=profile_value(doc, "im_username"),
+            legal_entity=_enum(LegalEntity, profile_value(doc, "legal_entity")),
+            company_division=profile_value(doc, "company_division") or "",
+            description=profile_value(doc, "description") or "",
+            logo_url=profile_value(doc, "logo_url"), vat_number=profile_value(doc, "vat_number"),
+            uk_vat_registered=bool(profile_value(doc, "uk_vat_registered")),
+            gst_registered=bool(profile_value(doc, "gst_registered")),
+            abn=profile_value(doc, "abn"), us_tax_state=profile_value(doc, "us_tax_state"),
         )
 
 

@@ -465,7 +465,18 @@ query D($pid: ID!) {
                    metrics: ["total_clicks", "total_conversions"]) {
     rows { metrics { name value } }
   }
-  campaigns(partnerId: $pid) { edges { node { participationStatus } } }
+  campaigns(partnerId: $pid) {
+    edges { node { id participationStatus cookiePeriodDays tracking { method }
+                   defaultCommission { effective { model rate amount } }
+                   commissions(first: 10) { edges { node { kind } } } } }
+  }
+  commissionGroups(partnerId: $pid) { edges { node { group { name } } } }
+  selfBills(partnerId: $pid) { edges { node { status currency netValue items { totalCount } } } }
+  balanceSummary(partnerId: $pid) { currency pending approved confirmed available paid }
+  paymentDetails(partnerId: $pid) { totalCount }
+  campaignInvitations(partnerId: $pid) { edges { node { status campaign { id } } } }
+  longHaul: campaignTerms(campaignId: "cmp_demo-sky-long") { totalCount }
+  productFeeds(partnerId: $pid) { totalCount }
 }"""
 
 
@@ -491,3 +502,28 @@ async def test_demo_seed_is_idempotent_and_queryable(
     assert values["total_clicks"] > 1000 and values["total_conversions"] > 100
     states = {e["node"]["participationStatus"] for e in body["data"]["campaigns"]["edges"]}
     assert {"APPROVED", "PENDING", "REJECTED", "AVAILABLE"} <= states
+    # commissions of every kind; the first partner's own spring rate; the group's city rate
+    nodes = {e["node"]["id"]: e["node"] for e in body["data"]["campaigns"]["edges"]}
+    kinds = {c["node"]["kind"] for n in nodes.values() for c in n["commissions"]["edges"]}
+    assert kinds == {"DEFAULT", "STANDARD", "VOUCHER", "PROMOTIONAL", "TIERED"}
+    spring = nodes["cmp_demo-nw-spring"]["defaultCommission"]["effective"]
+    assert spring == {"model": "PERCENTAGE", "rate": 0.12, "amount": None}
+    city = nodes["cmp_demo-sky-city"]
+    assert city["defaultCommission"]["effective"] == {"model": "FIXED_CPA", "rate": None,
+                                                      "amount": 2000}  # fmt: skip
+    assert city["cookiePeriodDays"] == 14 and city["tracking"]["method"] == "PIXEL"
+    groups = body["data"]["commissionGroups"]["edges"]
+    assert [g["node"]["group"]["name"] for g in groups] == ["Content partners"]
+    # money: a paid and a created self-bill per currency, pending and available balances
+    bills = [e["node"] for e in body["data"]["selfBills"]["edges"]]
+    assert {b["status"] for b in bills} == {"PAID", "CREATED"}
+    assert all(b["netValue"] > 0 and b["items"]["totalCount"] > 0 for b in bills)
+    balance = body["data"]["balanceSummary"]
+    assert all(b["pending"] > 0 and b["approved"] > 0 and b["paid"] > 0 for b in balance)
+    assert body["data"]["paymentDetails"]["totalCount"] == 1
+    # joining: an open invitation, versioned terms
+    invitations = body["data"]["campaignInvitations"]["edges"]
+    assert [i["node"]["status"] for i in invitations] == ["OPEN"]
+    assert body["data"]["longHaul"]["totalCount"] == 3
+    # promotion: feeds of the approved campaigns
+    assert body["data"]["productFeeds"]["totalCount"] == 2

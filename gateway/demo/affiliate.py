@@ -12,6 +12,8 @@ from typing import Any
 from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.storage.mongo import Database
 from loaders import affiliate as data
+from loaders.affiliate import commissions as com
+from loaders.affiliate import money
 from loaders.base import epoch_ms, utcnow
 
 BRANDS = (
@@ -63,13 +65,213 @@ async def _catalogue(db: Database) -> dict[str, dict[str, Any]]:
             "status": status, "default_destination_url": f"https://{brand_id[9:]}.example/",
             "custom_terms": terms, "terms": "No brand bidding on search." if terms else "",
             "auto_approve": auto, "description": f"{title} by {brand_id[9:].title()}",
-            "camref": _camref(cid),
+            "camref": _camref(cid), **COMMISSION_TERMS.get(cid, {}),
         }  # fmt: skip
         await db.affiliate_campaigns.update_one(
             {"_id": cid}, {"$setOnInsert": {**doc, "created_at": now}}, upsert=True
         )
         campaigns[cid] = {"_id": cid, **doc}
+    await _commissions(db)
+    await _terms(db)
+    await _promotion(db, campaigns)
     return campaigns
+
+
+async def _promotion(db: Database, campaigns: dict[str, dict[str, Any]]) -> None:
+    """A banner and a text link per campaign, a feed per brand's first campaign, codes."""
+    now = utcnow()
+    stamp = {"active": True, "created_at": now, "created_ms": epoch_ms(now)}
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for cid, campaign in campaigns.items():
+        site = campaign["default_destination_url"]
+        rows.append(
+            (
+                "affiliate_creatives",
+                f"crv_demo-{cid[9:]}-banner",
+                {
+                    "campaign_id": cid,
+                    "type": "banner",
+                    "name": f"{campaign['title']} 728x90",
+                    "width": 728,
+                    "height": 90,
+                    "image_url": f"{site}banners/728x90.png",
+                    "text": "",
+                },
+            )
+        )
+        rows.append(
+            (
+                "affiliate_creatives",
+                f"crv_demo-{cid[9:]}-text",
+                {
+                    "campaign_id": cid,
+                    "type": "text",
+                    "name": "Text link",
+                    "width": 0,
+                    "height": 0,
+                    "image_url": "",
+                    "text": f"Shop {campaign['title']}",
+                },
+            )
+        )
+    for cid in ("cmp_demo-nw-spring", "cmp_demo-sky-city", "cmp_demo-volt-audio"):
+        rows.append(
+            (
+                "affiliate_feeds",
+                f"fed_demo-{cid[9:]}",
+                {
+                    "campaign_id": cid,
+                    "name": "All products",
+                    "format": "csv",
+                    "url": f"{campaigns[cid]['default_destination_url']}feeds/products.csv",
+                    "product_count": 1200,
+                },
+            )
+        )
+    rows.append(
+        (
+            "affiliate_voucher_codes",
+            "vou_demo-spring10",
+            {
+                "campaign_id": "cmp_demo-nw-spring",
+                "code": "SPRING10",
+                "description": "10 % off the spring collection",
+                "start_ms": 0,
+                "end_ms": com.OPEN_END_MS,
+                "partner_ids": [],
+            },
+        )
+    )
+    for collection, doc_id, fields in rows:
+        await db[collection].update_one(
+            {"_id": doc_id}, {"$setOnInsert": {**fields, **stamp}}, upsert=True
+        )
+
+
+# Published terms versions of the custom-terms campaigns: (id, campaign, locale, version).
+TERMS = (
+    ("trm_demo-nw-outlet-en-1", "cmp_demo-nw-outlet", "en", 1),
+    ("trm_demo-sky-long-en-1", "cmp_demo-sky-long", "en", 1),
+    ("trm_demo-sky-long-en-2", "cmp_demo-sky-long", "en", 2),
+    ("trm_demo-sky-long-de-1", "cmp_demo-sky-long", "de", 1),
+)
+# An open invitation per demo partner index, to a campaign it has no participation on.
+INVITATIONS = ("cmp_demo-sky-long", "cmp_demo-nw-outlet")
+
+
+async def _terms(db: Database) -> None:
+    now = utcnow()
+    for i, (tid, cid, locale, version) in enumerate(TERMS):
+        await db.affiliate_terms.update_one(
+            {"_id": tid},
+            {"$setOnInsert": {
+                "campaign_id": cid, "locale": locale, "version": version,
+                "title": f"Terms v{version} ({locale})",
+                "content": "<p>No brand bidding on search. No cashback sites.</p>"
+                + ("<p>Coupon sites need approval.</p>" if version > 1 else ""),
+                "created_at": now, "created_ms": epoch_ms(now) - (len(TERMS) - i) * 86_400_000,
+            }},
+            upsert=True,
+        )  # fmt: skip
+
+
+# Commission terms per demo campaign: default rate (ppm of the sale, or minor units),
+# cookie period, tracking settings.
+COMMISSION_TERMS: dict[str, dict[str, Any]] = {
+    "cmp_demo-nw-spring": {
+        "default_commission": {"model": "percentage", "rate_ppm": 80_000, "amount": 0,
+                               "description": "8 % of the basket"},
+        "cookie_period_days": 30,
+        "tracking": {"method": "s2s", "allow_deep_linking": True, "secure_tracking": True,
+                     "multiple_conversions_per_click": False, "conversion_type": "sale"},
+    },
+    "cmp_demo-sky-city": {
+        "default_commission": {"model": "fixed_cpa", "rate_ppm": 0, "amount": 1500,
+                               "description": "EUR 15 per booking"},
+        "cookie_period_days": 14,
+        "tracking": {"method": "pixel", "allow_deep_linking": False, "secure_tracking": True,
+                     "multiple_conversions_per_click": True, "conversion_type": "sale"},
+    },
+    "cmp_demo-volt-audio": {
+        "default_commission": {"model": "percentage", "rate_ppm": 50_000, "amount": 0,
+                               "description": "5 %"},
+        "cookie_period_days": 7,
+    },
+}  # fmt: skip
+GROUP_ID = "cgr_demo-sky-content"
+
+
+def _definition(cid: str, kind: str, **extra: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "campaign_id": cid, "kind": kind, "description": "", "model": "percentage",
+        "rate_ppm": 0, "amount": 0, "start_ms": 0, "end_ms": com.OPEN_END_MS,
+        "status": "active", "partner_ids": [], "group_ids": [], "cookie_period_days": 0,
+        "meta_fields": [], "based_on_field": "", "voucher_codes": [],
+    }  # fmt: skip
+    fields.update(extra)
+    return fields
+
+
+async def _commissions(db: Database) -> None:
+    """Network-wide demo commissions of every kind and one commission group."""
+    now = utcnow()
+    now_ms = epoch_ms(now)
+    day = 86_400_000
+    await db.affiliate_commission_groups.update_one(
+        {"_id": GROUP_ID},
+        {"$setOnInsert": {"campaign_id": "cmp_demo-sky-city", "name": "Content partners",
+                          "description": "Editorial sites", "start_ms": 0,
+                          "end_ms": com.OPEN_END_MS, "active": True, "created_at": now,
+                          "created_ms": now_ms}},
+        upsert=True,
+    )  # fmt: skip
+    definitions = {
+        "com_demo-spring-shoes": _definition(
+            "cmp_demo-nw-spring", "standard", description="Shoes pay 10 %", rate_ppm=100_000,
+            meta_fields=[{"name": "category", "values": ["shoes"]}]),
+        "com_demo-spring-voucher": _definition(
+            "cmp_demo-nw-spring", "voucher", description="SPRING10 sales", rate_ppm=60_000,
+            voucher_codes=["SPRING10"]),
+        "com_demo-city-promo": _definition(
+            "cmp_demo-sky-city", "promotional", description="Two weeks of double bookings",
+            model="fixed_cpa", amount=3000, start_ms=now_ms - 3 * day,
+            end_ms=now_ms + 11 * day, cookie_period_days=30),
+        "com_demo-city-group": _definition(
+            "cmp_demo-sky-city", "default", description="Content partners' rate",
+            model="fixed_cpa", amount=2000, group_ids=[GROUP_ID]),
+        "com_demo-audio-tiers": _definition(
+            "cmp_demo-volt-audio", "tiered", description="Monthly volume bonus",
+            model="fixed_cpa", levels=[{"threshold": 10, "bonus": 5000},
+                                       {"threshold": 50, "bonus": 30000}],
+            measurement="total_conversions", reward_model="fixed_reward",
+            evaluation_period_days=30, reward_pending=False),
+    }  # fmt: skip
+    for cid, fields in definitions.items():
+        await db.affiliate_commissions.update_one(
+            {"_id": cid},
+            {"$setOnInsert": {**fields, "created_at": now, "created_ms": now_ms}},
+            upsert=True,
+        )
+
+
+async def _partner_commissions(db: Database, partner: DemoPartner, slug: str) -> None:
+    """Each demo partner is a content partner on City Breaks; the first has its own rate."""
+    now = utcnow()
+    await db.affiliate_commission_group_members.update_one(
+        {"group_id": GROUP_ID, "partner_id": partner.id},
+        {"$setOnInsert": {"_id": f"cgm_demo-{slug}", "campaign_id": "cmp_demo-sky-city",
+                          "created_at": now, "created_ms": epoch_ms(now)}},
+        upsert=True,
+    )  # fmt: skip
+    if partner.index == 0:
+        await db.affiliate_commissions.update_one(
+            {"_id": f"com_demo-{slug}-spring-vip"},
+            {"$setOnInsert": {**_definition(
+                "cmp_demo-nw-spring", "default", description="Negotiated rate",
+                rate_ppm=120_000, partner_ids=[partner.id]),
+                "created_at": now, "created_ms": epoch_ms(now)}},
+            upsert=True,
+        )  # fmt: skip
 
 
 def _camref(campaign_id: str) -> str:
@@ -118,8 +320,46 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
                 }},
                 upsert=True,
             )  # fmt: skip
+    await _partner_commissions(db, partner, slug)
+    await _joining(db, partner, slug, campaigns)
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
+    await _money(db, partner, slug, approved)
+
+
+async def _money(
+    db: Database, partner: DemoPartner, slug: str, campaigns: list[dict[str, Any]]
+) -> None:
+    """Payment details and, per campaign currency, a paid self-bill (sales older than 60
+    days) and a created one (30..60 days); newer approved sales stay available, pending
+    ones pending."""
+    now = utcnow()
+    pd_id = f"pmd_demo-{slug}"
+    await db.affiliate_payment_details.update_one(
+        {"_id": pd_id},
+        {"$setOnInsert": {
+            "partner_id": partner.id, "payment_type": "iban", "country": "GB",
+            "paid_currency": "GBP", "tracked_currencies": ["EUR", "GBP", "USD"],
+            "values": {"account_name": f"{partner.name} Ltd", "iban": "GB82WEST12345698765432",
+                       "bic": "NWBKGB2L"},
+            "suspended": False, "created_at": now, "created_ms": epoch_ms(now)}},
+        upsert=True,
+    )  # fmt: skip
+    if await db.affiliate_selfbills.count_documents({"partner_id": partner.id}):
+        return
+    for currency in sorted({c["currency"] for c in campaigns}):
+        for days, status in ((60, "paid"), (30, "created")):
+            bill = await money.create_selfbill(
+                db, partner.id, currency, vat_rate_ppm=200_000, legal_entity="GB",
+                payment_detail_id=pd_id, before_ms=epoch_ms(now - timedelta(days=days)),
+                bill_id=f"sbl_demo-{slug}-{currency.lower()}-{days}",
+            )  # fmt: skip
+            if bill is not None and status == "paid":
+                await db.affiliate_selfbills.update_one(
+                    {"_id": bill["_id"]},
+                    {"$set": {"status": "paid",
+                              "payment_ms": epoch_ms(now - timedelta(days=days - 5))}},
+                )  # fmt: skip
 
 
 async def _profile(db: Database, partner: DemoPartner, slug: str) -> None:
@@ -133,6 +373,13 @@ async def _profile(db: Database, partner: DemoPartner, slug: str) -> None:
             "operating_country": "GB", "vertical": "entertainment",
             "promotional_method": "content",
             "week_start": "monday", "network_status": "active",
+            "phone": "2079460958", "phone_area": "+44", "im_provider": "telegram",
+            "im_username": f"{slug}_partnerships", "legal_entity": "company",
+            "company_division": "Partnerships",
+            "description": f"<p>{partner.name} writes about <b>events</b> and deals.</p>",
+            "logo_url": f"https://www.{slug}.demo/logo.png", "vat_number": "GB123456789",
+            "uk_vat_registered": True, "gst_registered": False, "abn": None,
+            "us_tax_state": None,
         }},
     )  # fmt: skip
 
@@ -186,3 +433,29 @@ def _original_currency(rng: random.Random, currency: str) -> dict[str, Any]:
         return {}
     original, rate = ("USD", 0.79) if currency != "USD" else ("GBP", 1.27)
     return {"currency_original": original, "currency_conversion_rate": rate}
+
+
+async def _joining(
+    db: Database, partner: DemoPartner, slug: str, campaigns: dict[str, dict[str, Any]]
+) -> None:
+    """Acknowledgements of the terms the partner joined under, and one open invitation."""
+    now = utcnow()
+    joined = STATES[partner.index % len(STATES)]
+    for tid, cid, locale, version in TERMS:
+        latest = max(v for t, c, loc, v in TERMS if c == cid and loc == locale)
+        if cid in joined and locale == "en" and version == latest:
+            await db.affiliate_terms_acks.update_one(
+                {"partner_id": partner.id, "terms_id": tid},
+                {"$setOnInsert": {"_id": f"tak_demo-{slug}-{tid[9:]}", "campaign_id": cid,
+                                  "created_by": "demo", "created_at": now,
+                                  "created_ms": epoch_ms(now)}},
+                upsert=True,
+            )  # fmt: skip
+    cid = INVITATIONS[partner.index % len(INVITATIONS)]
+    await db.affiliate_invitations.update_one(
+        {"partner_id": partner.id, "campaign_id": cid},
+        {"$setOnInsert": {"_id": f"inv_demo-{slug}-{cid[9:]}",
+                          "brand_id": campaigns[cid]["brand_id"], "status": "open",
+                          "created_at": now, "created_ms": epoch_ms(now), "decided_ms": 0}},
+        upsert=True,
+    )  # fmt: skip

@@ -21,6 +21,28 @@ INDEXES = [
     IndexSpec("affiliate_clicks", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
     IndexSpec("affiliate_conversions", [("partner_id", 1), ("ts", -1), ("_id", -1)]),
     IndexSpec("affiliate_conversions", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
+    # commissions (loaders/affiliate/commissions.py)
+    IndexSpec("affiliate_commissions", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_commission_groups", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec(
+        "affiliate_commission_group_members", [("group_id", 1), ("partner_id", 1)], unique=True
+    ),
+    IndexSpec("affiliate_commission_group_members", [("partner_id", 1), ("_id", 1)]),
+    # money (loaders/affiliate/money.py)
+    IndexSpec("affiliate_selfbills", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
+    IndexSpec("affiliate_payment_details", [("partner_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_conversions", [("partner_id", 1), ("selfbill_id", 1)]),
+    # joining: terms and invitations (loaders/affiliate/joining.py)
+    IndexSpec("affiliate_terms", [("campaign_id", 1), ("locale", 1), ("version", -1)]),
+    IndexSpec("affiliate_terms", [("created_ms", -1), ("_id", -1)]),
+    IndexSpec("affiliate_terms_acks", [("partner_id", 1), ("terms_id", 1)], unique=True),
+    IndexSpec("affiliate_invitations", [("partner_id", 1), ("campaign_id", 1)], unique=True),
+    IndexSpec("affiliate_invitations", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]),
+    # promotion: creatives, feeds, voucher codes (loaders/affiliate/promotion.py)
+    IndexSpec("affiliate_creatives", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_feeds", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_voucher_codes", [("campaign_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_voucher_codes", [("campaign_id", 1), ("code", 1)], unique=True),
 ]
 
 SLOT_MS = 15 * 60 * 1000

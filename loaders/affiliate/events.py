@@ -144,6 +144,7 @@ def conversion_doc(
         "currency_original": currency_original or currency,
         "currency_conversion_rate": float(currency_conversion_rate),
         "was_disputed": 1 if was_disputed else 0,
+        "selfbill_id": "",  # the self-bill that pays it (loaders/affiliate/money.py)
         "country": country,
         "device": device,
         "conversion_reference": conversion_reference,

@@ -15,6 +15,7 @@ from loaders.base import (
     ScopedLoader,
     epoch_ms,
     grouped_by,
+    in_key_order,
     utcnow,
 )
 
@@ -33,6 +34,20 @@ PROFILE_DEFAULTS: dict[str, Any] = {
     "promotional_method": None,
     "week_start": "monday",
     "network_status": "active",
+    # contact and tax identifiers (loaders/affiliate/identifiers.py)
+    "phone": None,
+    "phone_area": None,
+    "im_provider": None,
+    "im_username": None,
+    "legal_entity": None,
+    "company_division": "",
+    "description": "",
+    "logo_url": None,
+    "vat_number": None,
+    "uk_vat_registered": False,
+    "gst_registered": False,
+    "abn": None,
+    "us_tax_state": None,
 }
 
 
@@ -125,3 +140,12 @@ class WebsitesByPartnerLoader(ScopedLoader[str, list[Document]]):
             query, sort=[("created_ms", 1), ("_id", 1)]
         ).to_list(None)
         return grouped_by(keys, rows, "partner_id")
+
+
+class WebsiteByIdLoader(ScopedLoader[str, Document | None]):
+    """Websites by id, within the caller's tenant (one query)."""
+
+    async def load_batch(self, keys: list[str]) -> list[Document | None]:
+        query = {**self.scope.tenant(), "_id": {"$in": keys}}
+        rows = await self.db.affiliate_websites.find(query).to_list(None)
+        return in_key_order(keys, rows)

@@ -10,6 +10,7 @@ from gateway.core.errors import BadUserInput, Forbidden, NotFound
 from gateway.core.ids import parse_id
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
+from loaders.affiliate import identifiers as ids
 from loaders.base import Scope
 from loaders.identity import normalize_email
 from resolvers.affiliate.common import partner_for
@@ -24,7 +25,17 @@ _CAMEL = {
     "default_currency": "defaultCurrency", "reporting_timezone": "reportingTimezone",
     "operating_country": "operatingCountry", "vertical": "vertical",
     "promotional_method": "promotionalMethod", "week_start": "weekStart",
-    "network_status": "networkStatus",
+    "network_status": "networkStatus", "phone": "phone", "phone_area": "phoneArea",
+    "im_provider": "imProvider", "im_username": "imUsername", "legal_entity": "legalEntity",
+    "company_division": "companyDivision", "description": "description", "logo_url": "logoUrl",
+    "vat_number": "vatNumber", "uk_vat_registered": "ukVatRegistered",
+    "gst_registered": "gstRegistered", "abn": "abn", "us_tax_state": "usTaxState",
+}  # fmt: skip
+_IDENTIFIERS = {
+    "phone": ids.validate_phone, "phone_area": ids.validate_phone_area,
+    "im_username": ids.validate_im_username, "description": ids.validate_description,
+    "logo_url": ids.validate_logo, "vat_number": ids.validate_vat, "abn": ids.validate_abn,
+    "us_tax_state": ids.validate_us_state,
 }  # fmt: skip
 
 
@@ -49,6 +60,12 @@ def validate_profile(changes: Mapping[str, Any], scope: Scope) -> dict[str, Any]
             out[key] = data.validate_timezone(value, field=name).key
         elif key == "operating_country":
             out[key] = data.validate_country(value, field=name)
+        elif key in _IDENTIFIERS:
+            out[key] = _IDENTIFIERS[key](value, name)
+        elif key == "company_division":
+            out[key] = data.validate_text(value, name, 120)
+        elif key in {"uk_vat_registered", "gst_registered"}:
+            out[key] = bool(value)
         elif key == "network_status":
             # The network decides a publisher's standing, not the publisher.
             if not scope.is_operator:
@@ -58,6 +75,8 @@ def validate_profile(changes: Mapping[str, Any], scope: Scope) -> dict[str, Any]
             out[key] = value.value
     if not out:
         raise BadUserInput("nothing to update", field="input")
+    if out.get("im_username") and "im_provider" not in out:
+        raise BadUserInput("name the messaging provider with the username", field="imProvider")
     return out
 
 

@@ -9,6 +9,9 @@ a loader) and the partner's `participationStatus` (batched, keyed by partner + c
 
 from __future__ import annotations
 
+from strawberry.tools import merge_types
+
+from schema.affiliate import commission_roots, joining, money, promotion, root
 from schema.affiliate.analytics import (
     AnalyticsDimension,
     AnalyticsFilterInput,
@@ -35,10 +38,6 @@ from schema.affiliate.inputs import (
     UpdateTrackingLinkInput,
     UpdateWebsiteInput,
 )
-from schema.affiliate.root import (
-    Mutation,
-    Query,
-)
 from schema.affiliate.types import (
     AnalyticsShape,
     Brand,
@@ -57,6 +56,22 @@ from schema.affiliate.types import (
     ParticipationDecision,
     ParticipationStatus,
     TrackingLink,
+)
+
+# The root fields of every sub-module, merged (schema/__init__ merges them with the domains').
+Query = merge_types(
+    "AffiliateQuery",
+    (root.Query, commission_roots.Query, money.Query, joining.Query, promotion.Query),
+)
+Mutation = merge_types(
+    "AffiliateMutation",
+    (
+        root.Mutation,
+        commission_roots.Mutation,
+        money.Mutation,
+        joining.Mutation,
+        promotion.Mutation,
+    ),
 )
 
 __all__ = [

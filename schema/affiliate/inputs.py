@@ -11,8 +11,8 @@ import strawberry
 from loaders import affiliate as data
 from schema.affiliate.common import PARTNER_ID_HELP
 from schema.affiliate.types import CampaignStatus, ConversionStatus, Device, LinkParamInput
+from schema.partners import ImProvider, LegalEntity, PromotionalMethod, Vertical, WeekStart
 from schema.partners import NetworkStatus as NetworkStatusEnum
-from schema.partners import PromotionalMethod, Vertical, WeekStart
 
 # --- inputs --------------------------------------------------------------------------
 
@@ -44,6 +44,41 @@ class UpdatePartnerProfileInput:
     )
     network_status: NetworkStatusEnum | None = strawberry.field(
         default=strawberry.UNSET, description="Operators only."
+    )
+    phone: str | None = strawberry.field(
+        default=strawberry.UNSET, description="4..15 digits (separators allowed)."
+    )
+    phone_area: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Country calling code, e.g. +44."
+    )
+    im_provider: ImProvider | None = strawberry.field(
+        default=strawberry.UNSET, description="Messaging service (send with imUsername)."
+    )
+    im_username: str | None = strawberry.field(default=strawberry.UNSET, description="≤64.")
+    legal_entity: LegalEntity | None = strawberry.field(
+        default=strawberry.UNSET, description="Legal form."
+    )
+    company_division: str | None = strawberry.field(default=strawberry.UNSET, description="≤120.")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="HTML, sanitised (allow-listed tags), ≤5000."
+    )
+    logo_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="http(s) URL of a .png / .jpg / .jpeg image."
+    )
+    vat_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Country prefix + 2..13 letters/digits."
+    )
+    uk_vat_registered: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="UK VAT registered."
+    )
+    gst_registered: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="GST registered."
+    )
+    abn: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Australian Business Number (checksum-checked)."
+    )
+    us_tax_state: str | None = strawberry.field(
+        default=strawberry.UNSET, description="US state code, e.g. CA."
     )
 
 

@@ -9,8 +9,10 @@ import strawberry
 
 from gateway.auth.scopes import Scope
 from gateway.context import Info
-from gateway.core.errors import BadUserInput
+from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.ids import parse_id
 from loaders import affiliate as data
+from loaders.affiliate.profile import WebsiteByIdLoader
 from resolvers import affiliate as resolve
 from schema.affiliate.analytics import (
     AnalyticsFilterInput,
@@ -73,6 +75,14 @@ class Query:
             info, partner_id, brand_id, [s.value for s in statuses or []], first, after
         )
         return Connection.of(page, lambda row: Campaign.from_doc(row, viewer))
+
+    @strawberry.field(description="One of the partner's websites.", extensions=READ)
+    async def partner_website(self, info: Info, id: strawberry.ID) -> Website:
+        wid = parse_id(id, "web")
+        doc = await info.context.loaders.get(WebsiteByIdLoader).load(wid)
+        if doc is None:
+            raise NotFound("Website not found.")
+        return Website.from_doc(doc)
 
     @strawberry.field(description="The partner's participation requests.", extensions=READ)
     async def participations(

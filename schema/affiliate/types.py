@@ -6,15 +6,30 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from gateway.context import Info
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
+from loaders.affiliate import commissions as commission_data
+from loaders.affiliate import money as money_data
 from loaders.base import from_epoch_ms
-from schema.connection import Edge, PageInfo
+from loaders.partners import PartnerByIdLoader
+from schema.connection import Connection, Edge, PageInfo
 from schema.partners import Vertical
+
+if TYPE_CHECKING:
+    from schema.affiliate.commissions import (
+        CampaignTracking,
+        Commission,
+        CommissionKind,
+        DefaultCommission,
+    )
+    from schema.affiliate.joining import CampaignTerms
+    from schema.affiliate.money import SelfBill
+    from schema.affiliate.promotion import Creative, ProductFeed, VoucherCode
 
 # --- enums ---------------------------------------------------------------------------
 
@@ -110,8 +125,12 @@ class Campaign:
     camref: str = strawberry.field(
         description="Short public campaign reference (the seed's `camref`), as in reports."
     )
+    cookie_period_days: int = strawberry.field(
+        description="Days a click stays attributable (the visitor cookie's lifetime)."
+    )
     brand_id: strawberry.Private[str]
     viewer_partner_id: strawberry.Private[str | None]
+    doc: strawberry.Private[Document]
 
     @strawberry.field(description="The brand running the campaign.")
     async def brand(self, info: Info) -> Brand | None:
@@ -134,6 +153,107 @@ class Campaign:
             return ParticipationStatus.UNAVAILABLE
         return ParticipationStatus.AVAILABLE
 
+    @strawberry.field(
+        description="The default commission: the campaign's, and what this partner earns by "
+        "default (its own or its group's override)."
+    )
+    async def default_commission(self, info: Info) -> Annotated[
+        DefaultCommission, strawberry.lazy("schema.affiliate.commissions")
+    ]:  # fmt: skip
+        from schema.affiliate import commissions
+
+        return await commissions.campaign_default(info, self.doc, self.viewer_partner_id)
+
+    @strawberry.field(
+        description="The campaign's commissions the partner may see (aimed at everyone, at "
+        "the partner or at one of its groups), by id; `kinds` filters."
+    )
+    async def commissions(
+        self,
+        info: Info,
+        kinds: list[Annotated[CommissionKind, strawberry.lazy("schema.affiliate.commissions")]]
+        | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[Commission, strawberry.lazy("schema.affiliate.commissions")]]:
+        from schema.affiliate import commissions
+
+        return await commissions.campaign_commissions(
+            info, self.doc, self.viewer_partner_id, kinds, first, after
+        )
+
+    @strawberry.field(
+        description="Commissions in force at `at` (default now): DEFAULT overrides, STANDARD, "
+        "VOUCHER and PROMOTIONAL ones that are ACTIVE and within their dates (the campaign "
+        "default itself is `defaultCommission`)."
+    )
+    async def active_commissions(
+        self,
+        info: Info,
+        at: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[Commission, strawberry.lazy("schema.affiliate.commissions")]]:
+        from schema.affiliate import commissions
+
+        return await commissions.campaign_active(
+            info, self.doc, self.viewer_partner_id, at, first, after
+        )
+
+    @strawberry.field(
+        description="The terms in force for this partner: the newest version in `locale` "
+        "(default: the partner's contact locale), else `en`, else `en_us`, else any."
+    )
+    async def current_terms(
+        self, info: Info, locale: str | None = None
+    ) -> Annotated[CampaignTerms, strawberry.lazy("schema.affiliate.joining")] | None:
+        from schema.affiliate import joining
+
+        wanted = locale or await _viewer_locale(info, self.viewer_partner_id)
+        return await joining.current_terms(info, self.doc, self.viewer_partner_id, wanted)
+
+    @strawberry.field(
+        description="Creatives of the campaign (partners: only on campaigns they are "
+        "APPROVED on), by id."
+    )
+    async def creatives(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Creative, strawberry.lazy("schema.affiliate.promotion")]]:
+        from schema.affiliate import promotion
+
+        return await promotion.campaign_creatives(
+            info, self.doc, self.viewer_partner_id, first, after
+        )
+
+    @strawberry.field(description="Product feeds (partners: only when APPROVED), by id.")
+    async def feeds(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[ProductFeed, strawberry.lazy("schema.affiliate.promotion")]]:
+        from schema.affiliate import promotion
+
+        return await promotion.campaign_feeds(info, self.doc, self.viewer_partner_id, first, after)
+
+    @strawberry.field(
+        description="Voucher codes to promote (partners: only when APPROVED, and exclusive "
+        "codes only when aimed at them), by id."
+    )
+    async def voucher_codes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[VoucherCode, strawberry.lazy("schema.affiliate.promotion")]]:
+        from schema.affiliate import promotion
+
+        return await promotion.campaign_vouchers(
+            info, self.doc, self.viewer_partner_id, first, after
+        )
+
+    @strawberry.field(description="Tracking settings.")
+    def tracking(
+        self,
+    ) -> Annotated[CampaignTracking, strawberry.lazy("schema.affiliate.commissions")]:
+        from schema.affiliate import commissions
+
+        return commissions.campaign_tracking(self.doc)
+
     @classmethod
     def from_doc(cls, doc: Document, viewer_partner_id: str | None = None) -> Campaign:
         return cls(
@@ -144,8 +264,16 @@ class Campaign:
             default_destination_url=doc["default_destination_url"],
             custom_terms=bool(doc.get("custom_terms")), terms=doc.get("terms", ""),
             auto_approve=bool(doc.get("auto_approve")), camref=str(doc.get("camref", "")),
-            brand_id=doc["brand_id"], viewer_partner_id=viewer_partner_id,
+            cookie_period_days=commission_data.cookie_period_days(doc),
+            brand_id=doc["brand_id"], viewer_partner_id=viewer_partner_id, doc=doc,
         )  # fmt: skip
+
+
+async def _viewer_locale(info: Info, partner_id: str | None) -> str | None:
+    if partner_id is None:
+        return None
+    doc = await info.context.loaders.get(PartnerByIdLoader).load(partner_id)
+    return str(doc.get("contact_locale") or "en") if doc else None
 
 
 async def _campaign(info: Info, campaign_id: str, partner_id: str) -> Campaign | None:
@@ -341,12 +469,27 @@ class Conversion:
     currency_conversion_rate: float = strawberry.field(
         description="Rate applied from `currencyOriginal` into `currency` (1: none)."
     )
+    payable: bool = strawberry.field(
+        description="Approved and not yet on a self-bill (what `availableCommission` sums)."
+    )
     partner_id: strawberry.ID = strawberry.field(description="The partner.")
     campaign_id: strawberry.Private[str]
+    selfbill_id: strawberry.Private[str]
 
     @strawberry.field(description="The campaign.")
     async def campaign(self, info: Info) -> Campaign | None:
         return await _campaign(info, self.campaign_id, str(self.partner_id))
+
+    @strawberry.field(description="The self-bill that pays it, once billed.")
+    async def self_bill(
+        self, info: Info
+    ) -> Annotated[SelfBill, strawberry.lazy("schema.affiliate.money")] | None:
+        if not self.selfbill_id:
+            return None
+        from schema.affiliate import money
+
+        doc = await info.context.loaders.get(money_data.SelfBillByIdLoader).load(self.selfbill_id)
+        return money.SelfBill.from_doc(doc) if doc else None
 
     @classmethod
     def from_doc(cls, doc: Document) -> Conversion:
@@ -379,6 +522,8 @@ class Conversion:
             creative_id=int(doc.get("creative_id", 0)),
             currency_original=str(doc.get("currency_original") or doc["currency"]),
             currency_conversion_rate=float(doc.get("currency_conversion_rate", 1.0)),
+            payable=doc["status"] == "approved" and not doc.get("selfbill_id"),
+            selfbill_id=str(doc.get("selfbill_id") or ""),
             partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
         )  # fmt: skip
 
