@@ -582,7 +582,11 @@ async def _apply_fan_details(info: Info, fan: Document, details: Document) -> Do
         updated = await data.update_fan(info.context.db, info.context.scope, fan["_id"], sets, [])
     except DuplicateKeyError:
         raise await _contact_conflict(info, fan["partner_id"], sets, fan["_id"]) from None
-    return updated or fan
+    if updated is None:
+        return fan
+    # The fan was loaded (and cached) before the update: nested `fan` fields read the new one.
+    info.context.loaders.get(data.FanByIdLoader).clear(fan["_id"]).prime(fan["_id"], updated)
+    return updated
 
 
 async def create_activity(info: Info, input: Any) -> Document:
