@@ -21,7 +21,7 @@ query($lo: Date!, $hi: Date!) {
 }"""
 
 COLLECTIONS = ("fans", "tickets", "ticket_events", "fan_activities", "fan_point_awards",
-               "crm_api_keys")
+               "crm_api_keys", "crm_search_filters", "crm_snapshots", "crm_snapshot_fans")
 
 
 async def counts(db: Database, partner_id: str) -> dict[str, int]:
@@ -74,3 +74,26 @@ async def test_demo_keys_work_as_printed(
         assert viewer["kind"] == "CRM_KEY"
         assert viewer["partnerId"] == world.partner_a
         assert ("crm:write" in viewer["scopes"]) is (printed["kind"] == "secret")
+
+
+async def test_demo_segments_and_search_fields_are_readable(
+    gql: GraphQL, world: World, db: Database, settings: Settings
+) -> None:
+    await crm.seed(db, DemoPartner(id=world.partner_a, name="A", index=0),
+                   DemoSecrets(settings.data_dir))  # fmt: skip
+    body = await gql("{ segments(first: 50) { edges { node { type id name } } } }",
+                     as_=world.a_analyst)  # fmt: skip
+    kinds = {e["node"]["type"] for e in body["data"]["segments"]["edges"]}
+    assert kinds == {"TAG", "SNAPSHOT", "FILTER"}
+    for seg_type in ("SNAPSHOT", "FILTER"):
+        seg_id = next(e["node"]["id"] for e in body["data"]["segments"]["edges"]
+                      if e["node"]["type"] == seg_type)  # fmt: skip
+        status = await gql("query($t: SegmentType!, $id: ID!) { segmentStatus(type: $t, id: $id)"
+                           " { fanCount } }", {"t": seg_type, "id": seg_id},
+                           as_=world.a_analyst)  # fmt: skip
+        assert status["data"]["segmentStatus"]["fanCount"] > 0
+    search = await gql("{ fans(filter: {youngestAge: 18, inactiveForDays: 1}) { totalCount } "
+                       "active: fans(filter: {activeFrom: \"2000-01-01\"}) { totalCount } }",
+                       as_=world.a_analyst)  # fmt: skip
+    assert search["data"]["fans"]["totalCount"] > 0
+    assert search["data"]["active"]["totalCount"] > 0

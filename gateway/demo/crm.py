@@ -1,5 +1,6 @@
 """Demo CRM data per partner: 60 fans, 4 ticket events, 120 tickets (most buyers return),
-80 activities, 100 point awards, and a public and a secret CRM API key.
+80 activities (kept on the fans as their last activity), 100 point awards, a saved search and a
+snapshot segment, and a public and a secret CRM API key.
 
 Idempotent: deterministic ids, documents upserted with `$setOnInsert` (so a re-run never
 changes or duplicates anything), counters only raised with `$max`, all in bulk writes.
@@ -17,6 +18,7 @@ from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.storage.mongo import Database, Document
 from loaders import crm as data
 from loaders.base import utcnow
+from loaders.crm import segments
 
 FANS = 60
 TICKETS = 120
@@ -67,6 +69,9 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     await db.fan_point_awards.bulk_write(
         [_upsert(_award(partner.id, slug, i, fans, start)) for i in range(AWARDS)], ordered=False
     )
+    activities = [_activity(partner.id, slug, i, fans, start) for i in range(ACTIVITIES)]
+    await _seed_last_activity(db, activities)
+    await _seed_segments(db, partner.id, slug, fans, today)
     await _seed_keys(db, partner, demo, slug, today)
     # Keep the sequences ahead of the demo rows so API-created rows sort after them.
     for name, top in (("tickets", TICKETS), ("activities", ACTIVITIES)):
@@ -90,6 +95,7 @@ def _fan(partner_id: str, slug: str, i: int, start: datetime) -> Document:
         "postal_code": f"{10000 + i * 37}",
         "source": "demo",
         "created_at": start - timedelta(days=30) + timedelta(hours=i * 7),
+        "birth_date": f"{1960 + (i * 7) % 45}-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 6 else "",
     }  # fmt: skip
     if i % 4 == 0:
         fields["phone"] = f"+4915100{i:05d}"
@@ -173,3 +179,37 @@ async def _seed_keys(
         shown.append({"kind": kind, "header": "Api-Secret" if kind == "secret" else "Api-Key",
                       "key": key})  # fmt: skip
     partner.extra["crm_keys"] = shown
+
+
+async def _seed_last_activity(db: Database, activities: list[Document]) -> None:
+    """The fans' pre-computed last activity, as `insert_activity` keeps it (for the search)."""
+    latest: dict[str, Document] = {}
+    for a in activities:
+        if a["fan_id"] not in latest or a["created_at"] > latest[a["fan_id"]]["created_at"]:
+            latest[a["fan_id"]] = a
+    await db.fans.bulk_write(
+        [UpdateOne({"_id": f}, {"$max": {"last_active_ms": data.to_ms(a["created_at"])},
+                                "$set": {"last_campaign_title": a["campaign_title"]}})
+         for f, a in latest.items()], ordered=False,
+    )  # fmt: skip
+
+
+async def _seed_segments(
+    db: Database, partner_id: str, slug: str, fans: list[Document], today: datetime
+) -> None:
+    """A saved search (subscribed VIPs) and a snapshot (the newsletter fans at seed time)."""
+    saved: Document = {
+        "_id": f"sfl_demo-{slug}-vip", "partner_id": partner_id, "name": "Subscribed VIPs",
+        "filter": segments.filter_to_doc({"tags": ["vip"], "is_subscribed": True}),
+        "created_at": today, "created_ms": data.to_ms(today), "last_search_count": 0,
+    }  # fmt: skip
+    members = [f["_id"] for f in fans if "newsletter" in f["tags"]]
+    snapshot: Document = {
+        "_id": f"snp_demo-{slug}-newsletter", "partner_id": partner_id,
+        "name": "Newsletter fans (seed)",
+        "filter": segments.filter_to_doc({"tags": ["newsletter"]}),
+        "fan_count": len(members), "created_at": today, "created_ms": data.to_ms(today),
+    }  # fmt: skip
+    await db.crm_search_filters.bulk_write([_upsert(saved)])
+    await db.crm_snapshots.bulk_write([_upsert(snapshot)])
+    await segments.add_snapshot_members(db, partner_id, snapshot["_id"], members)

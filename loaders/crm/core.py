@@ -195,36 +195,6 @@ async def delete_fan(db: Database, scope: Scope, fan_id: str) -> bool:
     return True
 
 
-async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dict[str, Any]:
-    """The `find` filter of the fan search; ticket filters resolve to fan ids first."""
-    query: dict[str, Any] = {**scope.tenant()}
-    if text := filters.get("text"):
-        pattern = {"$regex": _escape_regex(text.lower()), "$options": "i"}
-        query = conjoin(
-            query, {"$or": [{"name_lower": pattern}, {"email": pattern}, {"display_name": pattern}]}
-        )
-    for flag in ("is_subscribed", "is_phone_subscribed", "is_optout"):
-        if filters.get(flag) is not None:
-            query[flag] = bool(filters[flag])
-    if filters.get("tags"):
-        query["tags"] = {"$in": list(filters["tags"])}
-    if filters.get("country_code"):
-        query["country_code"] = filters["country_code"]
-    if filters.get("provinces"):
-        query["province"] = {"$in": list(filters["provinces"])}
-    if filters.get("postal_codes"):
-        query["postal_code"] = {"$in": list(filters["postal_codes"])}
-    if filters.get("genders"):
-        query["gender"] = {"$in": list(filters["genders"])}
-    created = date_range(filters.get("created_from"), filters.get("created_to"))
-    if created:
-        query["created_at"] = created
-    ticket_query = _ticket_filter_for_fans(scope, filters)
-    if ticket_query is not None:
-        query["_id"] = {"$in": sorted(await fan_ids_of_tickets(db, ticket_query))}
-    return query
-
-
 async def fan_ids_of_tickets(db: Database, query: dict[str, Any]) -> set[str]:
     """Buyers of the matching tickets.
 
@@ -235,26 +205,8 @@ async def fan_ids_of_tickets(db: Database, query: dict[str, Any]) -> set[str]:
     return {row["fan_id"] for row in rows}
 
 
-def _ticket_filter_for_fans(scope: Scope, filters: Document) -> dict[str, Any] | None:
-    query: dict[str, Any] = {**scope.tenant(), "is_deleted": False}
-    if filters.get("ticket_event_name"):
-        query["event_name"] = filters["ticket_event_name"]
-    if filters.get("ticket_venue_name"):
-        query["venue_name"] = filters["ticket_venue_name"]
-    purchased = date_range(filters.get("ticket_purchased_from"), filters.get("ticket_purchased_to"))
-    if purchased:
-        query["purchased_at"] = purchased
-    return query if len(query) > len(scope.tenant()) + 1 else None
-
-
 def _escape_regex(text: str) -> str:
     return "".join("\\" + c if c in r"\.^$|?*+()[]{}" else c for c in text)
-
-
-async def list_fans(db: Database, scope: Scope, filters: Document, first: int | None,
-                    after: str | None) -> Page:  # fmt: skip
-    query = await fan_search_query(db, scope, filters)
-    return await paginate(db.fans, query, sort=FAN_SORT, first=first, after=after)
 
 
 class FanByIdLoader(ScopedLoader[str, Document | None]):
@@ -726,6 +678,11 @@ async def insert_activity(
         "created_at": now,
     }  # fmt: skip
     await db.fan_activities.insert_one(doc)
+    # Pre-computed for the fan search (active days / dates) and its `lastCampaignTitle`.
+    await db.fans.update_one(
+        {"partner_id": partner_id, "_id": fan_id},
+        {"$max": {"last_active_ms": to_ms(now)}, "$set": {"last_campaign_title": campaign_title}},
+    )
     return doc
 
 

@@ -32,7 +32,8 @@ from loaders.base import (
     paginate,
     utcnow,
 )
-from loaders.crm.core import fan_search_query, to_ms
+from loaders.crm.core import to_ms
+from loaders.crm.search import fan_search_query
 
 INDEXES = [
     IndexSpec("crm_snapshots", [("partner_id", 1), ("name", 1)], unique=True,

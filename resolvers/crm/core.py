@@ -311,6 +311,76 @@ def fan_filters(filter: Any) -> Document:
     for name in ("tags", "provinces", "postal_codes"):
         if f[name] is not None and len(f[name]) > 100:
             raise BadUserInput("at most 100 values", field=f"filter.{_camel(name)}")
+    f.update(search_filters(filter))
+    return f
+
+
+def _list(values: Sequence[str] | None, name: str, max_len: int = 120) -> list[str] | None:
+    if values is None:
+        return None
+    if len(values) > 100:
+        raise BadUserInput("at most 100 values", field=f"filter.{name}")
+    return [text(v, f"filter.{name}", max_len, required=True) for v in values]
+
+
+def _bounded(value: int | None, name: str, lo: int, hi: int) -> int | None:
+    if value is not None and not lo <= value <= hi:
+        raise BadUserInput(f"must be {lo} to {hi}", field=f"filter.{name}")
+    return value
+
+
+def _ordered(lo: Any, hi: Any, name: str) -> None:
+    if lo is not None and hi is not None and hi < lo:
+        raise BadUserInput("must not be below its lower bound", field=f"filter.{name}")
+
+
+def search_filters(filter: Any) -> Document:
+    """The seed's further CRM search filters, checked (see `loaders.crm.search`)."""
+    f: Document = {
+        "tags_all": _list(filter.tags_all, "tagsAll", 64),
+        "tags_none": _list(filter.tags_none, "tagsNone", 64),
+        "sources": _list(filter.sources, "sources", 64),
+        "youngest_age": _bounded(filter.youngest_age, "youngestAge", 0, 150),
+        "oldest_age": _bounded(filter.oldest_age, "oldestAge", 0, 150),
+        "in_snapshots": [parse_id(i, "snp", "filter.inSnapshots")
+                         for i in _list(filter.in_snapshots, "inSnapshots") or []] or None,
+        "not_in_snapshots": [parse_id(i, "snp", "filter.notInSnapshots")
+                             for i in _list(filter.not_in_snapshots, "notInSnapshots") or []]
+                            or None,
+        "active_within_days": _bounded(filter.active_within_days, "activeWithinDays", 1, 36500),
+        "inactive_for_days": _bounded(filter.inactive_for_days, "inactiveForDays", 1, 36500),
+        "active_from": filter.active_from,
+        "active_to": filter.active_to,
+        "ticket_price_code": text(filter.ticket_price_code, "filter.ticketPriceCode", 64) or None,
+        "ticket_artist_name": text(filter.ticket_artist_name, "filter.ticketArtistName", 200)
+        or None,
+        "ticket_venue_provinces": _list(filter.ticket_venue_provinces, "ticketVenueProvinces", 64),
+        "ticket_purchased_days": _bounded(filter.ticket_purchased_days, "ticketPurchasedDays", 1,
+                                          36500),
+        "ticket_event_from": filter.ticket_event_from,
+        "ticket_event_to": filter.ticket_event_to,
+        "ticket_seat_price_min": _bounded(filter.ticket_seat_price_min, "ticketSeatPriceMin", 0,
+                                          MAX_AMOUNT),
+        "ticket_seat_price_max": _bounded(filter.ticket_seat_price_max, "ticketSeatPriceMax", 0,
+                                          MAX_AMOUNT),
+        "ticket_seat_count_min": _bounded(filter.ticket_seat_count_min, "ticketSeatCountMin", 1,
+                                          10_000),
+        "ticket_seat_count_max": _bounded(filter.ticket_seat_count_max, "ticketSeatCountMax", 1,
+                                          10_000),
+        "ticket_sales_count_min": _bounded(filter.ticket_sales_count_min, "ticketSalesCountMin",
+                                           1, 1_000_000),
+        "ticket_sales_count_max": _bounded(filter.ticket_sales_count_max, "ticketSalesCountMax",
+                                           1, 1_000_000),
+        "ticket_negative": True if filter.ticket_negative else None,
+    }  # fmt: skip
+    for lo, hi, name in (("youngest_age", "oldest_age", "oldestAge"),
+                         ("active_from", "active_to", "activeTo"),
+                         ("ticket_event_from", "ticket_event_to", "ticketEventTo"),
+                         ("ticket_seat_price_min", "ticket_seat_price_max", "ticketSeatPriceMax"),
+                         ("ticket_seat_count_min", "ticket_seat_count_max", "ticketSeatCountMax"),
+                         ("ticket_sales_count_min", "ticket_sales_count_max",
+                          "ticketSalesCountMax")):  # fmt: skip
+        _ordered(f[lo], f[hi], name)
     return f
 
 
@@ -483,9 +553,48 @@ async def ticket_events(info: Info, filters: Document, first: int | None,
 # --- activities ------------------------------------------------------------------------
 
 
+def activity_fan_details(input: Any) -> Document:
+    """The fan fields an activity submit carries (only those sent), checked."""
+    details: Document = {}
+    for key, name in (("first_name", "firstName"), ("last_name", "lastName")):
+        if getattr(input, key) is not None:
+            details[key] = text(getattr(input, key), name)
+    if input.phone:
+        details["phone"] = phone(input.phone)
+    if input.country_code is not None:
+        details["country_code"] = country(input.country_code)
+    for key, name in (("province", "province"), ("postal_code", "postalCode")):
+        if getattr(input, key) is not None:
+            details[key] = text(getattr(input, key), name, 64)
+            if details[key] and not details.get("country_code"):
+                raise BadUserInput("needs countryCode in the same request", field=name)
+    for flag in ("is_subscribed", "is_phone_subscribed"):
+        if getattr(input, flag) is not None:
+            details[flag] = bool(getattr(input, flag))
+    return details
+
+
+async def _apply_fan_details(info: Info, fan: Document, details: Document) -> Document:
+    if not details:
+        return fan
+    sets = dict(details)
+    if {"first_name", "last_name"} & set(sets):
+        sets["name_lower"] = data.name_lower({**fan, **sets})
+    try:
+        updated = await data.update_fan(info.context.db, info.context.scope, fan["_id"], sets, [])
+    except DuplicateKeyError:
+        raise await _contact_conflict(info, fan["partner_id"], sets, fan["_id"]) from None
+    if updated is None:
+        return fan
+    # The fan was loaded (and cached) before the update: nested `fan` fields read the new one.
+    info.context.loaders.get(data.FanByIdLoader).clear(fan["_id"]).prime(fan["_id"], updated)
+    return updated
+
+
 async def create_activity(info: Info, input: Any) -> Document:
     campaign = text(input.campaign_title, "campaignTitle", 200, required=True)
     props = pairs(input.props, "props")
+    details = activity_fan_details(input)
     if bool(input.fan_id) == bool(input.email):
         raise BadUserInput("give exactly one of fanId and email", field="fanId")
     if input.fan_id:
@@ -501,13 +610,15 @@ async def create_activity(info: Info, input: Any) -> Document:
             # As in the CRM's activity submit: an unknown email becomes a new fan.
             try:
                 found = await data.insert_fan(
-                    info.context.db, data.new_fan_doc(partner_id, {"email": email})
+                    info.context.db, data.new_fan_doc(partner_id, {"email": email, **details})
                 )
+                details = {}
             except DuplicateKeyError:
                 found = await data.find_fan_by_email(info.context.db, partner_id, email)
-                if found is None:
-                    raise
+                if found is None:  # the email is free, so the phone is another fan's
+                    raise await _contact_conflict(info, partner_id, details) from None
         fan = found
+    fan = await _apply_fan_details(info, fan, details)
     return await data.insert_activity(info.context.db, partner_id, fan["_id"], campaign, props)
 
 

@@ -116,6 +116,16 @@ class Fan:
     first_purchase_at: datetime | None = strawberry.field(
         description="Purchase time of the fan's first (not deleted) ticket with this partner."
     )
+    last_active_at: datetime | None = strawberry.field(
+        description="Time of the fan's latest activity (null if none)."
+    )
+    last_campaign_title: str | None = strawberry.field(
+        description="Campaign of the fan's latest activity (the seed's last_campaign_name)."
+    )
+    fan_time_key: str = strawberry.field(
+        description="The seed's time key of the fan's last change (`<unix>_<ms>_<fan id>`): "
+        "pass it as `updatedFans(minTimeKey:)` to continue a sync after this fan."
+    )
 
     @strawberry.field(description="The fan's tickets (not deleted), in ticket order.")
     async def tickets(
@@ -158,6 +168,9 @@ class Fan:
             source=_opt(doc["source"]), created_at=doc["created_at"],
             updated_at=data.from_ms(doc["updated_ms"]) or doc["created_at"],
             first_purchase_at=data.from_ms(doc.get("first_purchase_ms")),
+            last_active_at=data.from_ms(doc.get("last_active_ms")),
+            last_campaign_title=doc.get("last_campaign_title") or None,
+            fan_time_key=data.sync.time_key(doc),
         )  # fmt: skip
 
 
@@ -453,6 +466,77 @@ class FanFilter:
     ticket_purchased_to: date | None = strawberry.field(
         default=None, description="Bought a ticket on/before this day."
     )
+    tags_all: list[str] | None = strawberry.field(
+        default=None, description="Has every one of the tags (the seed's AND relation)."
+    )
+    tags_none: list[str] | None = strawberry.field(
+        default=None, description="Has none of the tags (NOT)."
+    )
+    sources: list[str] | None = strawberry.field(default=None, description="Any fan source.")
+    youngest_age: int | None = strawberry.field(
+        default=None, description="At least this old today (0..150; fans without a birth date "
+        "never match an age filter)."
+    )
+    oldest_age: int | None = strawberry.field(
+        default=None, description="At most this old today (0..150)."
+    )
+    in_snapshots: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In any of these snapshots (`snp_…`)."
+    )
+    not_in_snapshots: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In none of these snapshots."
+    )
+    active_within_days: int | None = strawberry.field(
+        default=None, description="Had an activity in the last N days (crm_active_days)."
+    )
+    inactive_for_days: int | None = strawberry.field(
+        default=None, description="No activity in the last N days, or never (crm_inactive_days)."
+    )
+    active_from: date | None = strawberry.field(
+        default=None, description="Last activity on/after this day."
+    )
+    active_to: date | None = strawberry.field(
+        default=None, description="Last activity on/before this day."
+    )
+    ticket_price_code: str | None = strawberry.field(
+        default=None, description="Bought a ticket with this price code."
+    )
+    ticket_artist_name: str | None = strawberry.field(
+        default=None, description="Bought a ticket for this artist (exact name)."
+    )
+    ticket_venue_provinces: list[str] | None = strawberry.field(
+        default=None, description="Bought a ticket whose province is one of these."
+    )
+    ticket_purchased_days: int | None = strawberry.field(
+        default=None, description="Bought a ticket in the last N days (today included)."
+    )
+    ticket_event_from: date | None = strawberry.field(
+        default=None, description="Bought a ticket for an event on/after this day."
+    )
+    ticket_event_to: date | None = strawberry.field(
+        default=None, description="Bought a ticket for an event on/before this day."
+    )
+    ticket_seat_price_min: int | None = strawberry.field(
+        default=None, description="Per-seat price (paid / seats, minor units) at least this."
+    )
+    ticket_seat_price_max: int | None = strawberry.field(
+        default=None, description="Per-seat price at most this."
+    )
+    ticket_seat_count_min: int | None = strawberry.field(
+        default=None, description="A purchase of at least this many seats."
+    )
+    ticket_seat_count_max: int | None = strawberry.field(
+        default=None, description="A purchase of at most this many seats."
+    )
+    ticket_sales_count_min: int | None = strawberry.field(
+        default=None, description="At least this many matching purchases (1 or more)."
+    )
+    ticket_sales_count_max: int | None = strawberry.field(
+        default=None, description="At most this many matching purchases."
+    )
+    ticket_negative: bool = strawberry.field(
+        default=False, description="Invert the ticket filters: fans WITHOUT such purchases."
+    )
 
 
 @strawberry.input(description="Ticket list filters (dates inclusive, UTC days).")
@@ -530,7 +614,10 @@ class UpsertTicketEventInput:
     event_type: str | None = strawberry.field(default=None, description="Event type.")
 
 
-@strawberry.input(description="A fan activity; the fan by id or by email (unknown email: new fan).")
+@strawberry.input(
+    description="A fan activity; the fan by id or by email (unknown email: new fan). Fan details "
+    "sent here are written to the fan (the seed's activity submit), before the activity."
+)
 class CreateFanActivityInput:
     campaign_title: str = strawberry.field(description="Campaign title.")
     fan_id: strawberry.ID | None = strawberry.field(default=None, description="Fan id.")
@@ -540,6 +627,18 @@ class CreateFanActivityInput:
     )
     props: list[KeyValueInput] | None = strawberry.field(
         default=None, description="Details (keys without `$` or `.`)."
+    )
+    first_name: str | None = strawberry.field(
+        default=None, description="Fan first name (set on the fan, new or known)."
+    )
+    last_name: str | None = strawberry.field(default=None, description="Fan last name.")
+    phone: str | None = strawberry.field(default=None, description="Fan phone (unique).")
+    country_code: str | None = strawberry.field(default=None, description="ISO alpha-2.")
+    province: str | None = strawberry.field(default=None, description="Needs countryCode.")
+    postal_code: str | None = strawberry.field(default=None, description="Needs countryCode.")
+    is_subscribed: bool | None = strawberry.field(default=None, description="Email opt-in.")
+    is_phone_subscribed: bool | None = strawberry.field(
+        default=None, description="SMS opt-in."
     )
 
 

@@ -1,0 +1,144 @@
+"""CRM fan search over a large partner, end to end over real HTTP, on the embedded store.
+
+    .venv/bin/python -m bench.crm_search_bench [--fans 100000] [--runs 5]
+
+Starts the gateway in-process (fresh embedded store in a temp dir, loopback only), writes
+`--fans` fans of one partner (plus a tenth as many of a second partner) with tags, sources,
+provinces, birth dates, last activity, and one or two tickets for a third of them, then times
+each search below (`fans(filter, first: 20) { totalCount edges { node { id } } }`, a partner
+staff token) and prints the median and worst of `--runs` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.auth.issue import keyring_from, staff_access_token
+from gateway.auth.scopes import Role
+from gateway.http.keys import SERVICES
+from gateway.settings import load_settings
+from gateway.storage.store import embedded_store, free_loopback_port
+from loaders import crm as data
+from loaders import identity, partners
+
+QUERY = """query($filter: FanFilter) {
+  fans(filter: $filter, first: 20) { totalCount edges { node { id } } }
+}"""
+SEARCHES: dict[str, dict[str, Any]] = {
+    "no filter": {},
+    "tag (any)": {"tags": ["t3"]},
+    "tags AND + NOT": {"tagsAll": ["t1", "t2"], "tagsNone": ["t5"]},
+    "subscribed + province": {"isSubscribed": True, "provinces": ["ON"]},
+    "age 25..34": {"youngestAge": 25, "oldestAge": 34},
+    "active in 7 days": {"activeWithinDays": 7},
+    "inactive 30 days": {"inactiveForDays": 30},
+    "source + created window": {"sources": ["pos"], "createdFrom": "2025-01-01",
+                                "createdTo": "2025-06-30"},
+    "text (name/email)": {"text": "fan1234"},
+    "ticket event": {"ticketEventName": "Show 3"},
+    "ticket event + seat price + 2 sales": {"ticketEventName": "Show 3",
+                                            "ticketSeatPriceMin": 3000,
+                                            "ticketSalesCountMin": 2},
+    "ticket negative (no purchase in 30 days)": {"ticketPurchasedDays": 30,
+                                                 "ticketNegative": True},
+}  # fmt: skip
+
+
+def fan_doc(partner_id: str, i: int, now: datetime, rng: random.Random) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "email": f"fan{i}@{partner_id}.bench", "first_name": f"Fan{i}", "last_name": "Bench",
+        "tags": rng.sample([f"t{k}" for k in range(10)], rng.randint(0, 3)),
+        "source": rng.choice(["web", "pos", "import"]), "country_code": "CA",
+        "province": rng.choice(["ON", "BC", "QC", "AB"]), "is_subscribed": rng.random() < 0.6,
+        "birth_date": (date(1950, 1, 1) + timedelta(days=rng.randint(0, 26000)))
+        .isoformat() if rng.random() < 0.8 else "",
+        "created_at": now - timedelta(days=rng.randint(0, 900)),
+    }  # fmt: skip
+    if rng.random() < 0.7:
+        fields["last_active_ms"] = data.to_ms(now - timedelta(hours=rng.randint(0, 24 * 120)))
+    return data.new_fan_doc(partner_id, fields, now)
+
+
+def ticket_doc(fan: dict[str, Any], n: int, now: datetime, rng: random.Random) -> dict[str, Any]:
+    bought = now - timedelta(days=rng.randint(0, 200))
+    seats = rng.randint(1, 4)
+    return {
+        "_id": f"tkt_{fan['_id'][4:]}{n}", "partner_id": fan["partner_id"], "seq": 0,
+        "fan_id": fan["_id"], "email": fan["email"], "event_name": f"Show {rng.randint(0, 9)}",
+        "artist_name": "Band", "price_code": rng.choice("ABC"), "province": fan["province"],
+        "num_seats": seats, "paid_amount": seats * rng.randint(1000, 8000), "currency": "CAD",
+        "purchased_at": bought, "event_date": bought.date().isoformat(), "is_deleted": False,
+        "venue_name": "Hall", "created_at": bought, "updated_ms": data.to_ms(bought),
+    }  # fmt: skip
+
+
+async def main(fans: int, runs: int) -> None:
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp, embedded_store(Path(tmp)) as store:
+        settings = load_settings(mongodb_uri=store.uri, data_dir=Path(tmp), db_name="bench")
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = free_loopback_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            db = app[SERVICES].db
+            partner = await partners.insert_partner(db, "Bench A")
+            other = await partners.insert_partner(db, "Bench B")
+            staff = await identity.insert_staff(
+                db, partner["_id"], "bench@example.com", "bench-password-1", Role.ANALYST
+            )
+            session_id, _ = await identity.open_session(db, staff, 3600)
+            token = staff_access_token(keyring_from(settings), settings, staff, session_id).token
+            now = datetime.now(UTC)
+            started = time.perf_counter()
+            for owner, count in ((partner["_id"], fans), (other["_id"], fans // 10)):
+                for start in range(0, count, 5000):
+                    batch = [fan_doc(owner, i, now, rng) for i in range(start,
+                             min(start + 5000, count))]  # fmt: skip
+                    await db.fans.insert_many(batch)
+                    tickets = [ticket_doc(f, n, now, rng) for f in batch if rng.random() < 0.33
+                               for n in range(rng.randint(1, 2))]  # fmt: skip
+                    if tickets:
+                        await db.tickets.insert_many(tickets)
+            print(f"wrote {fans + fans // 10} fans in {time.perf_counter() - started:.0f} s")
+            url = f"http://127.0.0.1:{port}/graphql"
+            headers = {"Authorization": f"Bearer {token}"}
+            print(f"{'search':44} {'matches':>8} {'median':>9} {'worst':>9}")
+            async with aiohttp.ClientSession(headers=headers) as session:
+                for name, filter in SEARCHES.items():
+                    times: list[float] = []
+                    total = 0
+                    for _ in range(runs):
+                        t0 = time.perf_counter()
+                        async with session.post(url, json={"query": QUERY,
+                                                "variables": {"filter": filter}}) as r:  # fmt: skip
+                            body = await r.json()
+                        times.append(time.perf_counter() - t0)
+                        if "errors" in body:
+                            raise RuntimeError(body["errors"])
+                        total = body["data"]["fans"]["totalCount"]
+                    print(f"{name:44} {total:>8} {statistics.median(times) * 1000:>7.0f} ms "
+                          f"{max(times) * 1000:>6.0f} ms")  # fmt: skip
+        finally:
+            await runner.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fans", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.fans, args.runs))

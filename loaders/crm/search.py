@@ -1,0 +1,203 @@
+"""The CRM fan search (seed 002 "Search for Fan records"): one `find` over `fans`.
+
+Every filter is a condition on an indexed fan field, or is resolved to fan ids first by
+one indexed query (tickets, snapshot members). Conditions combine in one explicit `$and`
+with the partner filter: the embedded store misreads `{partner_id: …, $or: […]}` in the
+aggregation behind `count_documents` (rows of other tenants came into `totalCount`).
+
+Pre-computed fan fields the search relies on: `last_active_ms` / `last_campaign_title`
+(written with each activity, `loaders.crm.core.insert_activity`), `birth_date` as an ISO day
+string (so an age range is a string range), `name_lower`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from gateway.core.errors import NotFound
+from gateway.storage.mongo import Database, Document
+from loaders.base import IndexSpec, Page, Scope, paginate, utcnow
+from loaders.crm.core import FAN_SORT, _escape_regex, date_range, to_ms
+
+INDEXES = [
+    IndexSpec("fans", [("partner_id", 1), ("last_active_ms", -1)]),
+    IndexSpec("fans", [("partner_id", 1), ("birth_date", 1)]),
+    IndexSpec("fans", [("partner_id", 1), ("source", 1)]),
+    IndexSpec("fans", [("partner_id", 1), ("province", 1)]),
+    IndexSpec("fans", [("partner_id", 1), ("postal_code", 1)]),
+    IndexSpec("fans", [("partner_id", 1), ("is_subscribed", 1)]),
+    IndexSpec("tickets", [("partner_id", 1), ("artist_name", 1)]),
+    IndexSpec("tickets", [("partner_id", 1), ("event_date", 1)]),
+    IndexSpec("tickets", [("partner_id", 1), ("venue_name", 1)]),
+]
+
+_DAY_MS = 86_400_000
+TICKET_KEYS = (
+    "ticket_event_name", "ticket_venue_name", "ticket_purchased_from", "ticket_purchased_to",
+    "ticket_price_code", "ticket_artist_name", "ticket_venue_provinces", "ticket_purchased_days",
+    "ticket_event_from", "ticket_event_to", "ticket_seat_price_min", "ticket_seat_price_max",
+    "ticket_seat_count_min", "ticket_seat_count_max", "ticket_sales_count_min",
+    "ticket_sales_count_max", "ticket_negative",
+)  # fmt: skip
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def birth_range(youngest: int | None, oldest: int | None, today: date) -> dict[str, str]:
+    """Birth days (ISO strings) of fans aged youngest..oldest today; unknown ('') never matches."""
+    out: dict[str, str] = {"$gt": ""}
+    if youngest is not None:
+        out["$lte"] = years_before(today, youngest).isoformat()
+    if oldest is not None:
+        out["$gt"] = years_before(today, oldest + 1).isoformat()
+    return out
+
+
+async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dict[str, Any]:
+    """The `find` filter of the fan search; ticket and snapshot filters resolve to ids first."""
+    now = utcnow()
+    conjuncts: list[dict[str, Any]] = [scope.tenant()]
+    if text := filters.get("text"):
+        pattern = {"$regex": _escape_regex(text.lower()), "$options": "i"}
+        conjuncts.append({"$or": [{"name_lower": pattern}, {"email": pattern},
+                                  {"display_name": pattern}]})  # fmt: skip
+    for flag in ("is_subscribed", "is_phone_subscribed", "is_optout"):
+        if filters.get(flag) is not None:
+            conjuncts.append({flag: bool(filters[flag])})
+    if filters.get("tags"):  # any of them (the seed's OR relation)
+        conjuncts.append({"tags": {"$in": list(filters["tags"])}})
+    conjuncts += [{"tags": tag} for tag in filters.get("tags_all") or []]  # AND
+    if filters.get("tags_none"):  # NOT
+        conjuncts.append({"$nor": [{"tags": {"$in": list(filters["tags_none"])}}]})
+    for key, field in (("country_code", "country_code"),):
+        if filters.get(key):
+            conjuncts.append({field: filters[key]})
+    for key, field in (("provinces", "province"), ("postal_codes", "postal_code"),
+                       ("genders", "gender"), ("sources", "source")):  # fmt: skip
+        if filters.get(key):
+            conjuncts.append({field: {"$in": list(filters[key])}})
+    created = date_range(filters.get("created_from"), filters.get("created_to"))
+    if created:
+        conjuncts.append({"created_ms": {op: to_ms(v) for op, v in created.items()}})
+    if filters.get("youngest_age") is not None or filters.get("oldest_age") is not None:
+        ages = birth_range(filters.get("youngest_age"), filters.get("oldest_age"), now.date())
+        conjuncts.append({"birth_date": ages})
+    conjuncts += _activity_conditions(filters, to_ms(now))
+    conjuncts += await _snapshot_conditions(db, scope, filters)
+    buyers = await ticket_buyers(db, scope, filters, now.date())
+    if buyers is not None:
+        ids = {"_id": {"$in": sorted(buyers)}}
+        conjuncts.append({"$nor": [ids]} if filters.get("ticket_negative") else ids)
+    return {"$and": conjuncts}
+
+
+def _activity_conditions(filters: Document, now_ms: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if filters.get("active_within_days") is not None:
+        out.append({"last_active_ms": {"$gte": now_ms - filters["active_within_days"] * _DAY_MS}})
+    if filters.get("inactive_for_days") is not None:
+        # Never active counts as inactive: fans without the field match too.
+        recent = {"last_active_ms": {"$gte": now_ms - filters["inactive_for_days"] * _DAY_MS}}
+        out.append({"$nor": [recent]})
+    active = date_range(filters.get("active_from"), filters.get("active_to"))
+    if active:
+        out.append({"last_active_ms": {op: to_ms(v) for op, v in active.items()}})
+    return out
+
+
+async def _snapshot_conditions(
+    db: Database, scope: Scope, filters: Document
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for key, negate in (("in_snapshots", False), ("not_in_snapshots", True)):
+        wanted = sorted(set(filters.get(key) or []))
+        if not wanted:
+            continue
+        tenant = scope.tenant()
+        found = await db.crm_snapshots.count_documents({**tenant, "_id": {"$in": wanted}})
+        if found != len(wanted):
+            raise NotFound("Snapshot not found.", field=f"filter.{_camel(key)}")
+        members = await db.crm_snapshot_fans.find(
+            {**tenant, "snapshot_id": {"$in": wanted}}, projection={"fan_id": 1, "_id": 0}
+        ).to_list(None)
+        ids = {"_id": {"$in": sorted({m["fan_id"] for m in members})}}
+        out.append({"$nor": [ids]} if negate else ids)
+    return out
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def ticket_buyers(
+    db: Database, scope: Scope, filters: Document, today: date
+) -> set[str] | None:
+    """Fans with (not deleted) tickets matching every ticket filter; None without ticket filters.
+
+    One indexed `find` over the partner's tickets; the per-seat price (paid / seats) and the
+    number of matching purchases per fan are checked on the fetched rows.
+    """
+    if not any(filters.get(k) is not None and filters.get(k) != [] for k in TICKET_KEYS):
+        return None
+    query: dict[str, Any] = {**scope.tenant(), "is_deleted": False}
+    for key, field in (("ticket_event_name", "event_name"), ("ticket_venue_name", "venue_name"),
+                       ("ticket_price_code", "price_code"),
+                       ("ticket_artist_name", "artist_name")):  # fmt: skip
+        if filters.get(key):
+            query[field] = filters[key]
+    if filters.get("ticket_venue_provinces"):
+        query["province"] = {"$in": list(filters["ticket_venue_provinces"])}
+    lo = filters.get("ticket_purchased_from")
+    if filters.get("ticket_purchased_days") is not None:
+        recent = today - timedelta(days=filters["ticket_purchased_days"] - 1)
+        lo = max(lo, recent) if lo else recent
+    purchased = date_range(lo, filters.get("ticket_purchased_to"))
+    if purchased:
+        query["purchased_at"] = purchased
+    event: dict[str, str] = {}
+    if filters.get("ticket_event_from"):
+        event["$gte"] = filters["ticket_event_from"].isoformat()
+    if filters.get("ticket_event_to"):
+        event["$lte"] = filters["ticket_event_to"].isoformat()
+    if event:
+        query["event_date"] = event
+    seats: dict[str, int] = {}
+    if filters.get("ticket_seat_count_min") is not None:
+        seats["$gte"] = filters["ticket_seat_count_min"]
+    if filters.get("ticket_seat_count_max") is not None:
+        seats["$lte"] = filters["ticket_seat_count_max"]
+    if seats:
+        query["num_seats"] = seats
+    rows = await db.tickets.find(
+        query, projection={"fan_id": 1, "paid_amount": 1, "num_seats": 1, "_id": 0}
+    ).to_list(None)
+    price_min = filters.get("ticket_seat_price_min")
+    price_max = filters.get("ticket_seat_price_max")
+    sales: dict[str, int] = {}
+    for row in rows:
+        # Per-seat price in minor units, compared exactly: paid / seats >= min ⇔ paid >= min·seats.
+        paid, n = int(row["paid_amount"]), max(int(row["num_seats"]), 1)
+        if price_min is not None and paid < price_min * n:
+            continue
+        if price_max is not None and paid > price_max * n:
+            continue
+        sales[row["fan_id"]] = sales.get(row["fan_id"], 0) + 1
+    lo_sales = filters.get("ticket_sales_count_min")
+    hi_sales = filters.get("ticket_sales_count_max")
+    return {
+        fan for fan, count in sales.items()
+        if (lo_sales is None or count >= lo_sales) and (hi_sales is None or count <= hi_sales)
+    }  # fmt: skip
+
+
+async def list_fans(db: Database, scope: Scope, filters: Document, first: int | None,
+                    after: str | None) -> Page:  # fmt: skip
+    query = await fan_search_query(db, scope, filters)
+    return await paginate(db.fans, query, sort=FAN_SORT, first=first, after=after)
