@@ -149,14 +149,29 @@ async def seed_extra(uri: str) -> None:
         await client.close()
 
 
-@contextmanager
-def servers(env: dict[str, str]) -> Iterator[list[Server]]:
-    started: list[Server] = []
-    try:
-        for name, command in (
+# `--uvloop`: both servers under uvloop's event loop (installed separately: an experiment).
+UVLOOP = "import sys, runpy, uvloop; uvloop.install(); sys.argv = sys.argv[1:]; "
+
+
+def _commands(use_uvloop: bool) -> list[tuple[str, list[str]]]:
+    if not use_uvloop:
+        return [
             ("gateway", [str(BIN / "gateway"), "serve", "--host", "127.0.0.1", "--port"]),
             ("floor", [sys.executable, "-m", "bench.floor", "--port"]),
-        ):
+        ]
+    return [
+        ("gateway", [sys.executable, "-c", UVLOOP + "runpy.run_module('gateway', run_name="
+                     "'__main__')", "gateway", "serve", "--host", "127.0.0.1", "--port"]),
+        ("floor", [sys.executable, "-c", UVLOOP + "runpy.run_module('bench.floor', run_name="
+                   "'__main__')", "floor", "--port"]),
+    ]  # fmt: skip
+
+
+@contextmanager
+def servers(env: dict[str, str], use_uvloop: bool = False) -> Iterator[list[Server]]:
+    started: list[Server] = []
+    try:
+        for name, command in _commands(use_uvloop):
             port = free_loopback_port()
             log = (Path(env["GATEWAY_DATA_DIR"]) / f"{name}.log").open("wb")
             process = subprocess.Popen(
@@ -250,7 +265,7 @@ def rows_in(data: Any) -> int:
 async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, Any]) -> None:
     alpha = next(p for p in creds["partners"] if p["id"] == ALPHA)
     live = alpha["activations"][0]  # the demo's live activation comes first
-    with servers(env) as (gateway, floor):
+    with servers(env, args.uvloop) as (gateway, floor):
         os.sched_setaffinity(0, {CLIENT_CPU})
         connector = aiohttp.TCPConnector(limit=args.concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -357,6 +372,7 @@ def main() -> None:
         help="comma-separated operations to time (typename, catalogue, dashboard, "
         "partner_stats, member_history, fans); default all",
     )  # fmt: skip
+    parser.add_argument("--uvloop", action="store_true", help="run both servers on uvloop")
     parser.add_argument("--env", default="demo", help="GATEWAY_ENV of both servers")
     args = parser.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
