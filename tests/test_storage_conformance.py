@@ -1083,3 +1083,14 @@ async def test_array_element_in_or_explicit_and_with_the_same_index(
     both = mdb.tagged.find({"$and": [{"p": "A"}, {"tags": "vip"}]}, sort=[("_id", 1)])
     assert ids(await both.to_list()) == expected
     assert await mdb.tagged.count_documents({"p": "A", "tags": "vip"}) == 3
+
+
+@embedded_deviation("aggregation with an $or $match or a $project gives integer _id as strings")
+async def test_aggregation_keeps_the_type_of_an_integer_id(mdb: AsyncDatabase[Doc]) -> None:
+    await mdb.ints.insert_many([{"_id": i, "ts": i} for i in range(4)])
+    for pipeline in (
+        [{"$match": {"$or": [{"ts": 1}, {"ts": 3}]}}, {"$sort": {"ts": 1}}],
+        [{"$project": {"ts": 1}}, {"$sort": {"ts": 1}}],
+    ):
+        rows = await agg(mdb.ints, pipeline)
+        assert [type(row["_id"]) for row in rows] == [int] * len(rows), pipeline
