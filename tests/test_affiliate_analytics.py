@@ -123,6 +123,9 @@ async def test_count_metrics(gql: GraphQL, world: World, scenario: Scenario) -> 
         "click_conversion_rate": 0.25, "total_conversions": 2, "total_conversion_items": 2,
         "total_order_value": 150.0, "average_order_value": 75.0,
         "total_partner_commission": 15.0, "conversion_rejection_rate": 0.5,
+        "average_order_size": 1.0, "average_partner_commission": 7.5,
+        "percentage_average_partner_commission": 0.1, "percentage_order_value": 1.0,
+        "percentage_partner_commission": 1.0, "total_impressions": 0,
     }  # fmt: skip
 
 

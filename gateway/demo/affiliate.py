@@ -14,6 +14,7 @@ from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.affiliate import commissions as com
 from loaders.affiliate import money
+from loaders.affiliate.impressions import impression_doc, insert_impressions
 from loaders.base import epoch_ms, utcnow
 
 BRANDS = (
@@ -325,6 +326,8 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
     await _money(db, partner, slug, approved)
+    if await db.affiliate_impressions.count_documents({"partner_id": partner.id}) == 0:
+        await _impressions(db, partner.id, slug, approved)
 
 
 async def _money(
@@ -459,3 +462,28 @@ async def _joining(
                           "created_at": now, "created_ms": epoch_ms(now), "decided_ms": 0}},
         upsert=True,
     )  # fmt: skip
+IMPRESSION_HOURS = 90 * 24
+
+
+async def _impressions(
+    db: Database, partner_id: str, slug: str, campaigns: list[dict[str, Any]]
+) -> None:
+    # One document per approved campaign, creative and hour over 90 days with the number of
+    # times that creative was shown (more in the evening), for `total_impressions`.
+    rng = random.Random(f"affiliate-impressions-{slug}")  # noqa: S311 - demo data
+    start = utcnow().replace(minute=0, second=0, microsecond=0)
+    docs = [
+        impression_doc(
+            partner_id, campaign, moment,
+            count=rng.randint(5, 40) * (2 if moment.hour >= 18 else 1),
+            creative_id=creative, device=rng.choice(DEVICES),
+            publisher_reference=rng.choice(("", "newsletter", "homepage", "blog")),
+            user_agent=rng.choice(USER_AGENTS),
+            impression_id=f"imp_demo-{slug}-{campaign['_id'][9:]}-{creative}-{hour}",
+        )
+        for campaign in campaigns
+        for creative in (1, 2)
+        for hour in range(0, IMPRESSION_HOURS, 3)
+        if (moment := start - timedelta(hours=hour + 1))
+    ]  # fmt: skip
+    await insert_impressions(db, docs)

@@ -11,62 +11,47 @@ from typing import Any
 from gateway.storage.mongo import Database
 from loaders.affiliate.common import owned
 from loaders.affiliate.dates import Interval, from_ms
+from loaders.affiliate.dimensions import (
+    CLICK_METRICS,
+    CLICKS,
+    CONVERSION_METRICS,
+    CONVERSIONS,
+    DIMENSIONS,
+    FILTER_FIELDS,
+    IMPRESSION_METRICS,
+    IMPRESSIONS,
+    METRICS,
+    MONEY_METRICS,
+    Dimension,
+    metric_source,
+)
 from loaders.affiliate.reference import currency_exponent
 from loaders.base import (
     Scope,
     match_stage,
 )
 
+__all__ = [
+    "CLICK_METRICS",
+    "CONVERSION_METRICS",
+    "DIMENSIONS",
+    "FILTER_FIELDS",
+    "IMPRESSION_METRICS",
+    "METRICS",
+    "MONEY_METRICS",
+    "AnalyticsFilter",
+    "AnalyticsRow",
+    "AnalyticsSpec",
+    "Dimension",
+    "day_string",
+    "empty_row",
+    "interval_buckets",
+    "merge_ranges",
+    "run_analytics",
+]
+
 # --- analytics -----------------------------------------------------------------------
 
-CLICK_METRICS = (
-    "total_clicks",
-    "total_unique_clicks",
-    "total_clicks_converted",
-    "click_conversion_rate",
-)
-CONVERSION_METRICS = (
-    "total_conversions",
-    "total_conversion_items",
-    "total_order_value",
-    "average_order_value",
-    "total_partner_commission",
-    "conversion_rejection_rate",
-)
-MONEY_METRICS = frozenset({"total_order_value", "average_order_value", "total_partner_commission"})
-METRICS = CLICK_METRICS + CONVERSION_METRICS
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """A groupable / filterable attribute: its stored field and which sources have it."""
-
-    name: str
-    field: str
-    clicks: bool = True
-    conversions: bool = True
-
-
-DIMENSIONS = {
-    d.name: d
-    for d in (
-        Dimension("campaign", "campaign_id"),
-        Dimension("brand", "brand_id"),
-        Dimension("country", "country"),
-        Dimension("device", "device"),
-        Dimension("publisher_reference", "publisher_reference"),
-        Dimension("currency", "currency", clicks=False),
-        Dimension("conversion_status", "status", clicks=False),
-        Dimension("customer_type", "customer_type", clicks=False),
-        Dimension("date_time", "slot"),
-    )
-}
-FILTER_FIELDS = {
-    **{name: d for name, d in DIMENSIONS.items() if name != "date_time"},
-    "campaign_id": DIMENSIONS["campaign"],
-    "brand_id": DIMENSIONS["brand"],
-    "device_id": DIMENSIONS["device"],
-}
 FILTER_OPERATORS = ("EQUALS", "NOT_EQUALS", "IN", "NOT_IN", "CONTAINS", "NOT_CONTAINS")
 _SEP = "\x1f"  # unit separator: validated text never contains control characters
 
@@ -85,10 +70,13 @@ class AnalyticsFilter:
         if self.operator.endswith("CONTAINS"):
             pattern = {"$regex": "|".join(re.escape(v) for v in self.values), "$options": "i"}
             # `$nor`, not `$not`: the embedded store has no `$not` (and they agree on MongoDB).
-            cond = {self.dimension.field: pattern}
+            cond = {self.dimension.path: pattern}
             return {"$nor": [cond]} if negative else cond
         op = "$nin" if negative else "$in"
-        return {self.dimension.field: {op: list(self.values)}}
+        values: list[Any] = list(self.values)
+        if self.dimension.numeric:
+            values = [int(v) for v in values]  # validated as integers by the resolver
+        return {self.dimension.path: {op: values}}
 
 
 @dataclass
@@ -110,10 +98,19 @@ class _Acc:
     converted: int = 0
     cookies: set[str] = field(default_factory=set)
     conversions: int = 0
+    conversion_ids: set[str] = field(default_factory=set)
+    rejected_ids: set[str] = field(default_factory=set)
     items: int = 0
     value: int = 0
     commission: int = 0
     rejected: int = 0
+    impressions: int = 0
+
+    def conversion_count(self) -> int:
+        return self.conversions + len(self.conversion_ids)
+
+    def rejected_count(self) -> int:
+        return self.rejected + len(self.rejected_ids)
 
 
 @dataclass
@@ -135,70 +132,112 @@ def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _pipeline(
-    spec: AnalyticsSpec, dims: Sequence[Dimension], conversions: bool, unique: bool
-) -> list[dict[str, Any]]:
+def _key_part(dim: Dimension) -> Any:
+    # Missing fields group under "" ($concat of null is null on MongoDB).
+    value: Any = {"$ifNull": [f"${dim.path}", ""]}
+    return {"$toString": value} if dim.numeric else value
+
+
+def per_item(spec: AnalyticsSpec, dims: Sequence[Dimension]) -> bool:
+    """Conversions are counted per item line when a dimension or filter lives on items."""
+    return any(d.item for d in dims) or any(f.dimension.item for f in spec.filters)
+
+
+def _pipeline(spec: AnalyticsSpec, dims: Sequence[Dimension], source: str,
+              unique: bool) -> list[dict[str, Any]]:  # fmt: skip
     in_ranges = {"$or": [{"ts": {"$gte": s, "$lt": e}} for s, e in spec.ranges_ms]}
-    conditions = [f.to_query() for f in spec.filters]
-    if conversions and spec.currency is not None:
+    items = source == CONVERSIONS and per_item(spec, dims)
+    conditions = [f.to_query() for f in spec.filters if not f.dimension.item]
+    if source == CONVERSIONS and spec.currency is not None:
         conditions.append({"currency": spec.currency})
+    stages: list[dict[str, Any]] = [
+        match_stage({"partner_id": spec.partner_id}, in_ranges, *conditions)
+    ]
+    if items:
+        stages.append({"$unwind": "$items"})
+        item_filters = [f.to_query() for f in spec.filters if f.dimension.item]
+        if item_filters:
+            stages.append(match_stage(*item_filters))
     # One string key: the embedded store does not evaluate field paths inside a
     # document-valued `$group._id` (see README), `$concat` works on both.
     parts: list[Any] = []
     for i, dim in enumerate(dims):
         if i:
             parts.append(_SEP)
-        parts.append({"$toString": f"${dim.field}"} if dim.field == "slot" else f"${dim.field}")
+        parts.append(_key_part(dim))
     group: dict[str, Any] = {"_id": {"$concat": parts} if parts else None}
-    if conversions:
+    if items:
+        group.update(
+            ids={"$addToSet": "$_id"}, items={"$sum": 1}, value={"$sum": "$items.value"},
+            commission={"$sum": "$items.commission"},
+            rejected_ids={"$addToSet": {"$cond": [{"$eq": ["$rejected", 1]}, "$_id", ""]}},
+        )  # fmt: skip
+    elif source == CONVERSIONS:
         group.update(
             n={"$sum": 1}, items={"$sum": {"$size": "$items"}}, value={"$sum": "$value"},
             commission={"$sum": "$commission"}, rejected={"$sum": "$rejected"},
         )  # fmt: skip
+    elif source == IMPRESSIONS:
+        group.update(n={"$sum": "$count"})
     else:
         group.update(n={"$sum": 1}, converted={"$sum": "$converted"})
         if unique:
             group["cookies"] = {"$addToSet": "$cookie_id"}
-    return [match_stage({"partner_id": spec.partner_id}, in_ranges, *conditions), {"$group": group}]
+    return [*stages, {"$group": group}]
 
 
-def _metric(name: str, acc: _Acc, exponent: int) -> float:
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def _metric(name: str, acc: _Acc, exponent: int, totals: dict[str, int]) -> float:
     scale = float(10**exponent)
+    n = acc.conversion_count()
     values: dict[str, float] = {
         "total_clicks": acc.clicks,
         "total_unique_clicks": len(acc.cookies),
         "total_clicks_converted": acc.converted,
-        "click_conversion_rate": acc.converted / acc.clicks if acc.clicks else 0.0,
-        "total_conversions": acc.conversions,
+        "click_conversion_rate": _ratio(acc.converted, acc.clicks),
+        "total_conversions": n,
         "total_conversion_items": acc.items,
         "total_order_value": acc.value / scale,
-        "average_order_value": acc.value / scale / acc.conversions if acc.conversions else 0.0,
+        "average_order_value": _ratio(acc.value / scale, n),
         "total_partner_commission": acc.commission / scale,
-        "conversion_rejection_rate": acc.rejected / acc.conversions if acc.conversions else 0.0,
+        "conversion_rejection_rate": _ratio(acc.rejected_count(), n),
+        "average_order_size": _ratio(acc.items, n),
+        "average_partner_commission": _ratio(acc.commission / scale, n),
+        "percentage_average_partner_commission": _ratio(acc.commission, acc.value),
+        "percentage_order_value": _ratio(acc.value, totals.get("value", 0)),
+        "percentage_partner_commission": _ratio(acc.commission, totals.get("commission", 0)),
+        "total_impressions": acc.impressions,
     }
     return float(values[name])
 
 
 async def run_analytics(db: Database, scope: Scope, spec: AnalyticsSpec) -> list[AnalyticsRow]:
-    """Aggregate clicks and/or conversions by the spec's dimensions (and interval buckets).
+    """Aggregate clicks, conversions and/or impressions by the spec's dimensions (and
+    interval buckets).
 
     MongoDB groups by the stored dimension fields and 15-minute slots; Python folds the
-    slots into local buckets and combines the two sources on equal dimension values.
+    slots into local buckets and combines the sources on equal dimension values.
     """
     owned(scope, spec.partner_id)
-    want_clicks = any(m in CLICK_METRICS for m in spec.metrics)
-    want_conversions = any(m in CONVERSION_METRICS for m in spec.metrics)
+    sources = {metric_source(m) for m in spec.metrics}
     unique = "total_unique_clicks" in spec.metrics
     names = [d.name for d in spec.dimensions]
     stored = list(spec.dimensions)
     if spec.interval is not None and "date_time" not in names:
         stored.append(DIMENSIONS["date_time"])
     accs: dict[tuple[tuple[str, ...], datetime | None], _Acc] = {}
+    collections = {
+        CLICKS: db.affiliate_clicks,
+        CONVERSIONS: db.affiliate_conversions,
+        IMPRESSIONS: db.affiliate_impressions,
+    }
 
-    async def fold(conversions: bool) -> None:
-        collection = db.affiliate_conversions if conversions else db.affiliate_clicks
-        pipeline = _pipeline(spec, stored, conversions, unique)
-        async for row in await collection.aggregate(pipeline):
+    async def fold(source: str) -> None:
+        pipeline = _pipeline(spec, stored, source, unique)
+        async for row in await collections[source].aggregate(pipeline):
             values = str(row["_id"]).split(_SEP) if stored else []
             by_name = dict(zip([d.name for d in stored], values, strict=True))
             bucket = None
@@ -207,30 +246,47 @@ async def run_analytics(db: Database, scope: Scope, spec: AnalyticsSpec) -> list
                 by_name["date_time"] = bucket.astimezone(spec.interval.tz).isoformat()
             key = (tuple(by_name[n] for n in names), bucket)
             acc = accs.setdefault(key, _Acc())
-            if conversions:
-                acc.conversions += int(row["n"])
+            if source == CONVERSIONS:
+                if "ids" in row:
+                    acc.conversion_ids.update(str(i) for i in row["ids"])
+                    acc.rejected_ids.update(str(i) for i in row["rejected_ids"] if i)
+                else:
+                    acc.conversions += int(row["n"])
+                    acc.rejected += int(row["rejected"])
                 acc.items += int(row["items"])
                 acc.value += int(row["value"])
                 acc.commission += int(row["commission"])
-                acc.rejected += int(row["rejected"])
+            elif source == IMPRESSIONS:
+                acc.impressions += int(row["n"])
             else:
                 acc.clicks += int(row["n"])
                 acc.converted += int(row["converted"])
                 if unique:
                     acc.cookies.update(str(c) for c in row["cookies"])
 
-    if want_clicks:
-        await fold(conversions=False)
-    if want_conversions:
-        await fold(conversions=True)
+    for source in (CLICKS, CONVERSIONS, IMPRESSIONS):
+        if source in sources:
+            await fold(source)
+    # Shares are of the request's total in the same currency (amounts are never added
+    # across currencies).
+    totals: dict[str, dict[str, int]] = {}
+    for (values, _), acc in accs.items():
+        currency = _row_currency(spec, dict(zip(names, values, strict=True)))
+        sums = totals.setdefault(currency, {"value": 0, "commission": 0})
+        sums["value"] += acc.value
+        sums["commission"] += acc.commission
     rows: list[AnalyticsRow] = []
     for (values, bucket), acc in accs.items():
         dims = dict(zip(names, values, strict=True))
-        currency = dims.get("currency") or spec.currency or "USD"
+        currency = _row_currency(spec, dims)
         exponent = currency_exponent(currency)
-        metrics = {m: _metric(m, acc, exponent) for m in spec.metrics}
+        metrics = {m: _metric(m, acc, exponent, totals[currency]) for m in spec.metrics}
         rows.append(AnalyticsRow(dimensions=dims, metrics=metrics, bucket=bucket))
     return rows
+
+
+def _row_currency(spec: AnalyticsSpec, dims: dict[str, str]) -> str:
+    return dims.get("currency") or spec.currency or "USD"
 
 
 def interval_buckets(interval: Interval, ranges_ms: Sequence[tuple[int, int]]) -> list[datetime]:
@@ -249,7 +305,7 @@ def empty_row(spec: AnalyticsSpec, bucket: datetime | None) -> AnalyticsRow:
     exponent = currency_exponent(spec.currency or "USD")
     return AnalyticsRow(
         dimensions={},
-        metrics={m: _metric(m, _Acc(), exponent) for m in spec.metrics},
+        metrics={m: _metric(m, _Acc(), exponent, {}) for m in spec.metrics},
         bucket=bucket,
     )
 

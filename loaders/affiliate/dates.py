@@ -81,7 +81,7 @@ def from_ms(ms: int) -> datetime:
 
 @dataclass(frozen=True)
 class Interval:
-    """An ISO-8601 period (PT1H, P1D, P1W, P1M) bucketed in one timezone."""
+    """An ISO-8601 period (PT15M, PT1H, P1D, P1W, P1M, P1Y) bucketed in one timezone."""
 
     period: str
     tz: ZoneInfo
@@ -90,6 +90,10 @@ class Interval:
     def floor(self, moment: datetime) -> datetime:
         """Start (UTC) of the local bucket containing `moment`."""
         local = moment.astimezone(self.tz)
+        if self.period == "PT15M":
+            # Every UTC offset is a multiple of 15 minutes: a UTC quarter is a local one.
+            utc = moment.astimezone(UTC)
+            return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
         if self.period == "PT1H":
             return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
         day = local.date()
@@ -97,10 +101,14 @@ class Interval:
             day -= timedelta(days=(day.weekday() - self.week_start) % 7)
         elif self.period == "P1M":
             day = day.replace(day=1)
+        elif self.period == "P1Y":
+            day = day.replace(month=1, day=1)
         return local_midnight(day, self.tz)
 
     def next(self, start: datetime) -> datetime:
         """Start of the bucket after the one beginning at `start`."""
+        if self.period == "PT15M":
+            return self.floor(start + timedelta(minutes=15))
         if self.period == "PT1H":
             return self.floor(start + timedelta(hours=1))
         day = start.astimezone(self.tz).date()
@@ -108,11 +116,13 @@ class Interval:
             return local_midnight(day + timedelta(days=1), self.tz)
         if self.period == "P1W":
             return local_midnight(day + timedelta(days=7), self.tz)
+        if self.period == "P1Y":
+            return local_midnight(date(day.year + 1, 1, 1), self.tz)
         return local_midnight(_month_start(day, 1), self.tz)
 
 
-INTERVALS = ("PT1H", "P1D", "P1W", "P1M")
-_INTERVAL_ALIASES = {"PT60M": "PT1H", "P7D": "P1W", "PT24H": "P1D"}
+INTERVALS = ("PT15M", "PT1H", "P1D", "P1W", "P1M", "P1Y")
+_INTERVAL_ALIASES = {"PT60M": "PT1H", "P7D": "P1W", "PT24H": "P1D", "P12M": "P1Y"}
 
 
 def parse_interval(value: str, tz: ZoneInfo, week_start: int = 0) -> Interval:

@@ -10,6 +10,7 @@ from typing import Any
 from gateway.core.ids import new_id
 from gateway.storage.mongo import Database, Document
 from loaders.affiliate.common import SLOT_MS, owned
+from loaders.affiliate.dimensions import click_dimension_fields, conversion_dimension_fields
 from loaders.base import (
     Page,
     Scope,
@@ -76,6 +77,7 @@ def click_doc(
         "creative_type": creative_type,
         "specific_creative_id": specific_creative_id,
         "type": "standard",
+        **click_dimension_fields(user_agent),
         # 0/1, not a boolean: `$sum` adds numbers only, and the store reads `$set`
         # booleans back as 1/0 anyway.
         "converted": 0,
@@ -152,6 +154,7 @@ def conversion_doc(
         "publisher_reference": publisher_reference,
         "customer_reference": customer_reference,
         "customer_type": customer_type,
+        **conversion_dimension_fields(click),
     }
 
 

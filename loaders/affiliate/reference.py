@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -129,3 +130,60 @@ def validate_ip(value: str, field: str = "ip") -> str:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         raise BadUserInput("not an IPv4 or IPv6 address", field=field) from None
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    """One row of a reference list: id, title, description."""
+
+    id: str
+    title: str
+    description: str
+
+
+# Reference lists behind the analytics `_id` dimensions. Titles of the ids the seed shows
+# (partnership model 2 "CPA", traffic source 3 "Affiliate", user context 2 "Web",
+# conversion type 1 "standard", conversion metric 2 "Standard" / 3 "App Download", and
+# "Other" as id 1); the rest completes each list the way the network names them.
+REFERENCE_LISTS: dict[str, tuple[RefEntry, ...]] = {
+    "partnership_model": (
+        RefEntry("1", "Other", "Other partnership model"),
+        RefEntry("2", "CPA", "Cost per aquisition"),
+        RefEntry("3", "CPC", "Cost per click"),
+        RefEntry("4", "Tenancy", "Fixed fee placement"),
+    ),
+    "traffic_source": (
+        RefEntry("1", "Other", "Other traffic source"),
+        RefEntry("2", "Display", "Display advertising"),
+        RefEntry("3", "Affiliate", "Affiliate traffic"),
+        RefEntry("4", "Social", "Social media"),
+        RefEntry("5", "Email", "Email marketing"),
+    ),
+    "user_context": (
+        RefEntry("1", "Other", "Other user context"),
+        RefEntry("2", "Web", "Desktop or mobile web browser"),
+        RefEntry("3", "App", "Mobile application"),
+    ),
+    "conversion_type": (
+        RefEntry("1", "standard", "Standard Transaction"),
+        RefEntry("2", "lead", "Lead"),
+        RefEntry("3", "install", "App install"),
+    ),
+    "conversion_metric": (
+        RefEntry("1", "Other", "Other conversion metric"),
+        RefEntry("2", "Standard", "Standard conversion"),
+        RefEntry("3", "App Download", ""),
+        RefEntry("4", "Lead", "Lead or sign-up"),
+    ),
+    "device": tuple(RefEntry(d, d, f"{d} device") for d in DEVICES),
+}
+_TITLES = {
+    name: {entry.id: entry.title for entry in entries}
+    for name, entries in REFERENCE_LISTS.items()
+    if name != "device"
+}
+
+
+def reference_title(dimension: str, value: str) -> str | None:
+    """The title of a reference id for an analytics dimension (None: not a reference)."""
+    return _TITLES.get(dimension, {}).get(value)

@@ -12,6 +12,7 @@ from gateway.core.errors import BadUserInput
 from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.affiliate import AnalyticsFilter, AnalyticsSpec
+from loaders.affiliate import dimensions as catalogue
 from loaders.base import utcnow
 from resolvers.affiliate.common import partner_for
 
@@ -20,6 +21,11 @@ from resolvers.affiliate.common import partner_for
 SHAPES = ("COUNT", "EXPLODE", "TIMESERIES")
 DIRECTIONS = ("ASCENDING", "DESCENDING")
 MAX_TOP = 50_000
+# Metrics computed from money amounts: never added across currencies.
+CURRENCY_METRICS = catalogue.MONEY_METRICS | {
+    "percentage_average_partner_commission", "percentage_order_value",
+    "percentage_partner_commission",
+}  # fmt: skip
 
 
 @dataclass
@@ -45,6 +51,7 @@ class AnalyticsOutcome:
     """Result rows with the settings they were computed with."""
 
     rows: list[data.AnalyticsRow]
+    total_row_count: int
     timezone: str
     interval: str | None
     currency: str | None
@@ -90,8 +97,7 @@ async def partner_analytics(
         raise BadUserInput("at least one metric", field="metrics")
     _check_names(req.metrics, data.METRICS, "metric", "metrics")
     _check_names(req.group_by, list(data.DIMENSIONS), "dimension", "groupBy")
-    sources_clicks = any(m in data.CLICK_METRICS for m in req.metrics)
-    sources_conv = any(m in data.CONVERSION_METRICS for m in req.metrics)
+    sources = {catalogue.metric_source(m) for m in req.metrics}
     dims = [data.DIMENSIONS[n] for n in req.group_by]
     if req.shape == "COUNT" and dims:
         raise BadUserInput("COUNT takes no groupBy", field="groupBy")
@@ -100,30 +106,17 @@ async def partner_analytics(
     if req.shape == "EXPLODE" and not dims:
         raise BadUserInput("EXPLODE needs at least one dimension", field="groupBy")
     for dim in dims:
-        if (sources_clicks and not dim.clicks) or (sources_conv and not dim.conversions):
+        if not sources <= dim.sources:
             raise BadUserInput(
-                f"dimension {dim.name!r} does not apply to the requested metrics",
+                f"dimension {dim.name!r} does not apply to the requested metrics "
+                f"({', '.join(sorted(sources - dim.sources))} have no {dim.name})",
                 field="groupBy", value=dim.name,
             )  # fmt: skip
-    filters: list[AnalyticsFilter] = []
-    for name, operator, values, negate in req.filter_by:
-        found = data.FILTER_FIELDS.get(name)
-        if found is None:
-            raise BadUserInput(f"unknown filter field {name!r}", field="filterBy", value=name)
-        dim = found
-        if (sources_clicks and not dim.clicks) or (sources_conv and not dim.conversions):
-            raise BadUserInput(f"filter field {name!r} does not apply to the requested metrics",
-                               field="filterBy", value=name)  # fmt: skip
-        op = operator.strip().upper()
-        if op not in data.FILTER_OPERATORS:
-            raise BadUserInput(f"unknown operator {operator!r}", field="filterBy", value=operator)
-        if not 1 <= len(values) <= 100:
-            raise BadUserInput("a filter takes 1 to 100 values", field="filterBy")
-        filters.append(AnalyticsFilter(dim, op, tuple(str(v) for v in values), bool(negate)))
+    filters = _filters(req, sources)
     tz_name = req.timezone if req.timezone is not None else await data.reporting_timezone(db, pid)
     tz = data.validate_timezone(tz_name)
     currency = data.validate_currency(req.currency) if req.currency is not None else None
-    wants_money = any(m in data.MONEY_METRICS for m in req.metrics)
+    wants_money = any(m in CURRENCY_METRICS for m in req.metrics)
     if wants_money and currency is None and "currency" not in req.group_by:
         raise BadUserInput("money metrics need a currency (or groupBy currency)",
                            field="currency")  # fmt: skip
@@ -141,6 +134,7 @@ async def partner_analytics(
         raise BadUserInput(f"must be between 1 and {MAX_TOP}", field="top")
     spec = AnalyticsSpec(pid, list(req.metrics), dims, filters, ranges, interval, currency)
     rows = await data.run_analytics(db, scope, spec)
+    total = len(rows)
     if req.shape == "COUNT":
         rows = rows or [data.empty_row(spec, None)]
     elif req.shape == "TIMESERIES" and interval is not None:
@@ -153,9 +147,36 @@ async def partner_analytics(
     else:
         rows = _sorted(rows, order)[:top]
     return AnalyticsOutcome(
-        rows=rows, timezone=tz.key, interval=interval.period if interval else None,
+        rows=rows, total_row_count=total, timezone=tz.key,
+        interval=interval.period if interval else None,
         currency=currency, start=data.from_ms(ranges[0][0]), end=data.from_ms(ranges[-1][1]),
     )  # fmt: skip
+
+
+def _filters(req: AnalyticsRequest, sources: set[str]) -> list[AnalyticsFilter]:
+    filters: list[AnalyticsFilter] = []
+    for name, operator, values, negate in req.filter_by:
+        dim = data.FILTER_FIELDS.get(name)
+        if dim is None:
+            raise BadUserInput(f"unknown filter field {name!r}", field="filterBy", value=name)
+        if not sources <= dim.sources:
+            raise BadUserInput(f"filter field {name!r} does not apply to the requested metrics",
+                               field="filterBy", value=name)  # fmt: skip
+        op = operator.strip().upper()
+        if op not in data.FILTER_OPERATORS:
+            raise BadUserInput(f"unknown operator {operator!r}", field="filterBy", value=operator)
+        if not 1 <= len(values) <= 100:
+            raise BadUserInput("a filter takes 1 to 100 values", field="filterBy")
+        texts = tuple(str(v) for v in values)
+        if dim.numeric and (op.endswith("CONTAINS") or not all(_is_int(v) for v in texts)):
+            raise BadUserInput(f"filter field {name!r} takes integer ids (no CONTAINS)",
+                               field="filterBy", value=name)  # fmt: skip
+        filters.append(AnalyticsFilter(dim, op, texts, bool(negate)))
+    return filters
+
+
+def _is_int(text: str) -> bool:
+    return text.strip().lstrip("-").isdigit() and len(text) <= 18
 
 
 async def _ranges(db: Database, pid: str, req: AnalyticsRequest, tz: Any) -> list[tuple[int, int]]:

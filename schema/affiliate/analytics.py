@@ -26,8 +26,9 @@ class DateRangeInput:
 @strawberry.input(description="One analytics filter; all filters must match.")
 class AnalyticsFilterInput:
     field: str = strawberry.field(
-        description="campaign(_id), brand(_id), country, device(_id), publisher_reference, "
-        "currency, conversion_status, customer_type."
+        description="A groupBy dimension except date_time, or one of its `_id` aliases "
+        "(campaign_id, brand_id, device_id, creative_id, conversion_metric_id, "
+        "conversion_type_id, partnership_model_id, traffic_source_id, user_context_id)."
     )
     value: list[str] = strawberry.field(description="Values (1..100); EQUALS matches any.")
     operator: str = strawberry.field(
@@ -48,8 +49,14 @@ class AnalyticsDimension:
     name: str = strawberry.field(description="Dimension name (as in groupBy).")
     value: str = strawberry.field(description="Value (ids for campaign/brand; local ISO time).")
 
-    @strawberry.field(description="Display name: campaign title, brand name; else the value.")
+    @strawberry.field(
+        description="Display name: campaign title, brand name, reference title (partnership "
+        "model, traffic source, user context, conversion type / metric); else the value."
+    )
     async def label(self, info: Info) -> str:
+        title = data.reference_title(self.name, self.value)
+        if title is not None:
+            return title
         if self.name == "campaign" and self.value:
             doc = await info.context.loaders.get(data.CampaignByIdLoader).load(self.value)
             return str(doc["title"]) if doc else self.value
@@ -87,6 +94,9 @@ class AnalyticsResult:
     start: datetime = strawberry.field(description="Earliest range start (UTC).")
     end: datetime = strawberry.field(description="Latest range end (UTC).")
     rows: list[AnalyticsRow] = strawberry.field(description="Result rows.")
+    total_row_count: int = strawberry.field(
+        description="Rows the request has before `top` cuts them (the seed's X-Total-Row-Count)."
+    )
 
 
 def _row(row: data.AnalyticsRow, interval: data.Interval | None) -> AnalyticsRow:

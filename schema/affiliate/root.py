@@ -169,7 +169,7 @@ class Query:
         return Connection.of(page, Click.from_doc)
 
     @strawberry.field(
-        description="Partner analytics over clicks and conversions. COUNT: one row of "
+        description="Partner analytics over clicks, conversions and impressions. COUNT: one row of "
         "metrics; EXPLODE: rows per groupBy values (orderBy, top); TIMESERIES: one row per "
         "interval bucket in `timezone` (zerofill). Metrics: " + ", ".join(data.METRICS) + ". "
         "Dimensions: " + ", ".join(data.DIMENSIONS) + ". Unknown names are BAD_USER_INPUT.",
@@ -207,6 +207,7 @@ class Query:
             shape=shape, timezone=outcome.timezone, interval=outcome.interval,
             currency=outcome.currency, start=outcome.start, end=outcome.end,
             rows=[_row(r, bucketed) for r in outcome.rows],
+            total_row_count=outcome.total_row_count,
         )  # fmt: skip
 
 
