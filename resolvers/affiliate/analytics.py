@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -226,3 +226,36 @@ def _sorted(
         else:
             rows = sorted(rows, key=lambda r, n=name: r.dimensions[n], reverse=descending)  # type: ignore[misc]
     return rows
+
+
+# The metric that finds the values a dimension takes in a source (rows exist only where
+# the source has documents).
+PRESENCE_METRIC = {
+    catalogue.CLICKS: "total_clicks",
+    catalogue.CONVERSIONS: "total_conversions",
+    catalogue.IMPRESSIONS: "total_impressions",
+}
+
+
+async def partner_analytics_filter(
+    info: Info, partner_id: str | None, source: str, req: AnalyticsRequest
+) -> AnalyticsOutcome:
+    """The seed's filter endpoint: the values the `group_by` dimensions take in `source`
+    within the ranges (and filters). Metrics come back only for metrics sorted by."""
+    if source not in PRESENCE_METRIC:
+        raise BadUserInput(f"unknown data source {source!r}", field="dataSource")
+    sorted_by = [name for name, _ in req.order_by if name in data.METRICS]
+    for name in sorted_by:
+        if catalogue.metric_source(name) != source:
+            raise BadUserInput(f"cannot order by {name!r}: not a metric of {source}",
+                               field="orderBy", value=name)  # fmt: skip
+    if not req.group_by:
+        raise BadUserInput("name at least one dimension", field="groupBy")
+    presence = PRESENCE_METRIC[source]
+    metrics = list(dict.fromkeys([*sorted_by, presence]))
+    outcome = await partner_analytics(
+        info, partner_id, replace(req, shape="EXPLODE", metrics=metrics)
+    )
+    for row in outcome.rows:
+        row.metrics = {m: v for m, v in row.metrics.items() if m in sorted_by}
+    return outcome

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
-from schema.affiliate import commission_roots, joining, money, promotion, root
+from schema.affiliate import (
+    analytics_roots,
+    commission_roots,
+    joining,
+    money,
+    promotion,
+    root,
+)
 from schema.affiliate.analytics import (
     AnalyticsDimension,
     AnalyticsFilterInput,
@@ -61,7 +68,14 @@ from schema.affiliate.types import (
 # The root fields of every sub-module, merged (schema/__init__ merges them with the domains').
 Query = merge_types(
     "AffiliateQuery",
-    (root.Query, commission_roots.Query, money.Query, joining.Query, promotion.Query),
+    (
+        root.Query,
+        commission_roots.Query,
+        money.Query,
+        joining.Query,
+        promotion.Query,
+        analytics_roots.Query,
+    ),
 )
 Mutation = merge_types(
     "AffiliateMutation",
