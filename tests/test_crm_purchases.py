@@ -13,7 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.core.ids import new_id
+from gateway.demo import crm
+from gateway.demo.base import DemoPartner, DemoSecrets
+from gateway.settings import Settings
 from gateway.storage.mongo import Database
+from loaders.base import utcnow
 from tests.conftest import CommandCounter, GraphQL, Persona, World, error_codes, only_error
 from tests.crm_fixtures import given_fan
 from tests.test_crm_keys import key_persona
@@ -118,7 +122,7 @@ async def test_upsert_creates_then_updates_and_matches_the_fan(
     assert fan["country_code"] == "CA" and fan["city"] == "Vancouver"
     assert {k: v for k, v in p.items() if k not in ("id", "updatedAt")} == {
         "purchaseKey": "shop-o1-1", "network": "shop", "orderKey": "o1", "merchantKey": "m1",
-        "locationKey": "l1", "customerKey": "c1", "orderedAt": "2026-03-01T10:00:00+00:00",
+        "locationKey": "l1", "customerKey": "c1", "orderedAt": "2026-03-01T10:00:00.000Z",
         "grossSaleAmount": 5000, "netSaleAmount": 4500, "deductionAmount": 500,
         "currency": "EUR", "productKey": "p1", "productName": "Tour Shirt",
         "productCategory": "merch", "email": "ada@example.com", "phone": None,
@@ -134,7 +138,7 @@ async def test_upsert_creates_then_updates_and_matches_the_fan(
     assert out["created"] is False
     assert out["purchase"]["id"] == p["id"]
     assert out["purchase"]["deductionAmount"] == 0
-    assert out["purchase"]["orderedAt"] == "2026-03-02T08:00:00+00:00"
+    assert out["purchase"]["orderedAt"] == "2026-03-02T08:00:00.000Z"
     assert out["purchase"]["fanId"] == known["_id"]
     assert await db.crm_purchases.count_documents({}) == 1
     assert await db.fans.count_documents({}) == 2
@@ -306,3 +310,33 @@ async def test_purchase_search_matches_an_oracle(
     assert sum(n["grossSaleAmount"] for n in got) == sum(r["gross"] for r in expected)
     assert sum(n["netSaleAmount"] for n in got) == sum(
         r["gross"] * r["net_share"] // 100 for r in expected)
+
+
+# --- demo ------------------------------------------------------------------------------
+
+DEMO = """
+query($lo: Date!, $hi: Date!) {
+  purchases(filter: {network: "shop", startDate: $lo, endDate: $hi}, first: 500) {
+    totalCount edges { node { deductionAmount fan { id } } }
+  }
+  all: fanPointAwards(startDate: $lo, endDate: $hi) { totalCount }
+  board: fanPointAwards(startDate: $lo, endDate: $hi, leaderboard: true) { totalCount }
+}"""
+
+
+async def test_demo_shows_purchases_and_awarded_points(
+    gql: GraphQL, world: World, db: Database, settings: Settings
+) -> None:
+    # given the CRM demo seed run twice for partner A
+    partner = DemoPartner(id=world.partner_a, name="A", index=0)
+    await crm.seed(db, partner, DemoSecrets(settings.data_dir))
+    await crm.seed(db, partner, DemoSecrets(settings.data_dir))
+    # then its purchases (each with a fan, some discounted) and awards are visible once
+    today = utcnow().date()
+    variables = {"lo": (today - timedelta(days=60)).isoformat(), "hi": today.isoformat()}
+    body = await gql(DEMO, variables, as_=world.a_analyst)
+    purchases = body["data"]["purchases"]
+    assert purchases["totalCount"] == crm.PURCHASES
+    assert all(e["node"]["fan"] for e in purchases["edges"])
+    assert any(e["node"]["deductionAmount"] > 0 for e in purchases["edges"])
+    assert 0 < body["data"]["board"]["totalCount"] < body["data"]["all"]["totalCount"]
