@@ -1,6 +1,7 @@
 """Demo CRM data per partner: 60 fans, 4 ticket events, 120 tickets (most buyers return),
-80 activities (kept on the fans as their last activity), 100 point awards, a saved search and a
-snapshot segment, and a public and a secret CRM API key.
+80 activities (kept on the fans as their last activity), 100 point awards (some venue points,
+some of a campaign), 40 purchases, a saved search and a snapshot segment, and a public and a
+secret CRM API key.
 
 Idempotent: deterministic ids, documents upserted with `$setOnInsert` (so a re-run never
 changes or duplicates anything), counters only raised with `$max`, all in bulk writes.
@@ -24,6 +25,9 @@ FANS = 60
 TICKETS = 120
 ACTIVITIES = 80
 AWARDS = 100
+PURCHASES = 40
+PRODUCTS = (("tee", "Tour Shirt", "merch", 3000), ("poster", "Poster", "merch", 1500),
+            ("vinyl", "Live Vinyl", "music", 4500))  # fmt: skip
 FIRST_NAMES = ("Ada", "Bo", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Juno")
 LAST_NAMES = ("Berg", "Costa", "Diaz", "Engel", "Fox", "Green")
 TAGS = ("vip", "newsletter", "press", "family")
@@ -68,6 +72,10 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     )
     await db.fan_point_awards.bulk_write(
         [_upsert(_award(partner.id, slug, i, fans, start)) for i in range(AWARDS)], ordered=False
+    )
+    await db.crm_purchases.bulk_write(
+        [_upsert(_purchase(partner.id, slug, i, fans, today)) for i in range(PURCHASES)],
+        ordered=False,
     )
     activities = [_activity(partner.id, slug, i, fans, start) for i in range(ACTIVITIES)]
     await _seed_last_activity(db, activities)
@@ -159,6 +167,32 @@ def _award(partner_id: str, slug: str, i: int, fans: list[Document], start: date
         "point_name": point, "count": 5 + (i * 3) % 20 if i % 9 else -5,
         "fan_point": f"{fan['_id']}|{point}", "award_key": f"demo-{slug}-{i:04d}",
         "day": at.date().isoformat(), "created_at": at,
+        # every tenth award is venue points (not on leaderboards); some belong to a campaign
+        "point_type": "atvenu" if i % 10 == 9 else "points",
+        **({"campaign_id": f"tab-{CAMPAIGNS[i % 3].lower().replace(' ', '-')}"} if i % 4 == 0
+           else {}),
+    }  # fmt: skip
+
+
+def _purchase(
+    partner_id: str, slug: str, i: int, fans: list[Document], today: datetime
+) -> Document:
+    """Two line items per order over the last 20 days, in two shops; buyers are demo fans."""
+    fan = fans[(i * 7) % FANS]
+    key, name, category, price = PRODUCTS[i % len(PRODUCTS)]
+    order = i // 2
+    at = data.to_ms(today - timedelta(hours=order * 11 + 1))
+    net = price - (500 if i % 5 == 0 else 0)
+    return {
+        "_id": f"pur_demo-{slug}-{i:04d}", "partner_id": partner_id,
+        "purchase_key": f"shop-o{order:03d}-{i % 2}", "network": "shop",
+        "order_key": f"o{order:03d}", "merchant_key": ("merch-stand", "web-store")[order % 2],
+        "location_key": ("arena", "")[order % 2], "customer_key": f"c{(i * 7) % FANS:03d}",
+        "fan_id": fan["_id"], "order_ms": at, "gross_sale_amount": price,
+        "net_sale_amount": net, "deduction_amount": price - net, "currency": "EUR",
+        "product_key": key, "product_name": name, "product_name_lower": name.lower(),
+        "product_category": category, "email": fan.get("email", ""), "phone": "",
+        "country_code": "", "province": "", "city": "", "created_ms": at, "updated_ms": at,
     }  # fmt: skip
 
 

@@ -701,36 +701,6 @@ async def list_activities(db: Database, scope: Scope, filters: Document, first: 
 # --- points ----------------------------------------------------------------------------
 
 
-async def award_points(
-    db: Database, partner_id: str, fan_id: str, point_name: str, count: int, award_key: str | None
-) -> tuple[Document, bool]:
-    """Record an award; a repeated `award_key` returns (the existing award, True)."""
-    if award_key:
-        existing = await db.fan_point_awards.find_one(
-            {"partner_id": partner_id, "award_key": award_key}
-        )
-        if existing is not None:
-            return existing, True
-    now = utcnow()
-    doc: Document = {
-        "_id": new_id("fpa"), "partner_id": partner_id, "fan_id": fan_id,
-        "point_name": point_name, "count": count, "fan_point": f"{fan_id}|{point_name}",
-        "day": now.date().isoformat(), "created_at": now,
-    }  # fmt: skip
-    if award_key:
-        doc["award_key"] = award_key
-    try:
-        await db.fan_point_awards.insert_one(doc)
-    except DuplicateKeyError:
-        existing = await db.fan_point_awards.find_one(
-            {"partner_id": partner_id, "award_key": award_key}
-        )
-        if existing is None:
-            raise
-        return existing, True
-    return doc, False
-
-
 async def leaderboard(
     db: Database, partner_id: str, point_name: str, lo: date | None, hi: date | None, limit: int
 ) -> list[tuple[str, int]]:

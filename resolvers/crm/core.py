@@ -28,7 +28,6 @@ from resolvers.live import inserted
 MAX_BATCH = 100
 MAX_PAIRS = 50
 MAX_TAGS = 50
-MAX_POINTS = 1_000_000
 MAX_AMOUNT = 10**12
 GENDERS = frozenset({"male", "female", "diverse", "other"})
 PHONE_RE = re.compile(r"^\+?[0-9]{6,15}$")
@@ -633,22 +632,6 @@ async def activities(info: Info, campaign_title: str | None, day: date | None, f
 
 
 # --- points ----------------------------------------------------------------------------
-
-
-async def award_points(info: Info, input: Any) -> tuple[Document, bool]:
-    point_name = text(input.point_name, "pointName", 64, required=True)
-    if "|" in point_name:
-        raise BadUserInput("must not contain '|'", field="pointName")
-    if input.count == 0 or abs(input.count) > MAX_POINTS:
-        raise BadUserInput(f"non-zero, at most {MAX_POINTS} either way", field="count")
-    award_key = text(input.award_key, "awardKey", 200) or None
-    fan = await fan_by_id(info, input.fan_id, "fanId")
-    doc, duplicate = await data.award_points(
-        info.context.db, fan["partner_id"], fan["_id"], point_name, int(input.count), award_key
-    )
-    if duplicate and (doc["fan_id"] != fan["_id"] or doc["point_name"] != point_name):
-        raise Conflict("awardKey was used for another award.", field="awardKey")
-    return doc, duplicate
 
 
 async def leaderboard(

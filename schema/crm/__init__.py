@@ -1,16 +1,21 @@
 """Fan CRM schema, one module per sub-domain; the root types merge them.
 
-`core`: fans, tickets, ticket events, activities, points, leaderboards; `keys`: the
-partner's server-to-server CRM API keys; `segments`: tags, snapshots, saved searches;
-`sync`: incremental sync of updated fans; `points`: awarded points list, display names.
+`core`: fans, tickets, ticket events, activities, leaderboards; `keys`: the partner's
+server-to-server CRM API keys; `segments`: tags, snapshots, saved searches; `sync`: incremental
+sync of updated fans; `points`: awarding points, the awarded points list, display names;
+`purchases`: purchases upserted by key and searched.
 """
 
 from strawberry.tools import merge_types
 
-from schema.crm import core, keys, points, segments, sync
+from schema.crm import core, keys, points, purchases, segments, sync
 
 Query = merge_types(
-    "CrmQuery", (core.Query, keys.Query, points.Query, segments.Query, sync.Query)
+    "CrmQuery",
+    (core.Query, keys.Query, points.Query, purchases.Query, segments.Query, sync.Query),
 )
-Mutation = merge_types("CrmMutation", (core.Mutation, keys.Mutation, segments.Mutation))
+Mutation = merge_types(
+    "CrmMutation",
+    (core.Mutation, keys.Mutation, points.Mutation, purchases.Mutation, segments.Mutation),
+)
 Subscription = core.Subscription

@@ -303,35 +303,6 @@ class TicketStats:
     )
 
 
-@strawberry.type(description="A points award.")
-class FanPointAward:
-    id: strawberry.ID = strawberry.field(description="Award id (`fpa_…`).")
-    point_name: str = strawberry.field(description="Name of the points.")
-    count: int = strawberry.field(description="Points awarded (negative takes points away).")
-    award_key: str | None = strawberry.field(description="Deduplication key, if given.")
-    created_at: datetime = strawberry.field(description="When the points were awarded.")
-    fan_id: strawberry.Private[str]
-
-    @strawberry.field(description="The fan.")
-    async def fan(self, info: Info) -> Fan | None:
-        return await _fan(info, self.fan_id)
-
-    @classmethod
-    def from_doc(cls, doc: Document) -> FanPointAward:
-        return cls(
-            id=strawberry.ID(doc["_id"]), point_name=doc["point_name"], count=int(doc["count"]),
-            award_key=doc.get("award_key"), created_at=doc["created_at"], fan_id=doc["fan_id"],
-        )  # fmt: skip
-
-
-@strawberry.type(description="Result of `awardFanPoints`.")
-class AwardFanPointsPayload:
-    award: FanPointAward = strawberry.field(description="The award (the earlier one if repeated).")
-    duplicate: bool = strawberry.field(
-        description="True when `awardKey` was used before: nothing new was counted."
-    )
-
-
 @strawberry.type(description="One row of a points leaderboard.")
 class LeaderboardEntry:
     rank: int = strawberry.field(description="Rank (1 = most points; ties share a rank).")
@@ -642,16 +613,6 @@ class CreateFanActivityInput:
     )
 
 
-@strawberry.input(description="Points for a fan.")
-class AwardFanPointsInput:
-    fan_id: strawberry.ID = strawberry.field(description="Fan id.")
-    point_name: str = strawberry.field(description="Name of the points (1..64, no `|`).")
-    count: int = strawberry.field(description="Non-zero, at most 1,000,000 either way.")
-    award_key: str | None = strawberry.field(
-        default=None, description="Deduplication key: a repeated key counts once."
-    )
-
-
 def _ticket_result(index: int, status: str, value: Document | BadUserInput) -> CreateTicketResult:
     if isinstance(value, BadUserInput):
         return CreateTicketResult(
@@ -801,16 +762,6 @@ class Mutation:
     @strawberry.mutation(description="Record a fan activity.", extensions=WRITE)
     async def create_fan_activity(self, info: Info, input: CreateFanActivityInput) -> FanActivity:
         return FanActivity.from_doc(await resolve.create_activity(info, input))
-
-    @strawberry.mutation(
-        description="Award (or, negative, take away) points; a repeated awardKey counts once.",
-        extensions=WRITE,
-    )
-    async def award_fan_points(
-        self, info: Info, input: AwardFanPointsInput
-    ) -> AwardFanPointsPayload:
-        doc, duplicate = await resolve.award_points(info, input)
-        return AwardFanPointsPayload(award=FanPointAward.from_doc(doc), duplicate=duplicate)
 
     @strawberry.mutation(
         description="Store a ticket; a known ticketKey returns DUPLICATE with the existing one.",
