@@ -72,8 +72,10 @@ def create_app(settings: Settings) -> web.Application:
         if not settings.mongodb_uri:
             raise RuntimeError("MONGODB_URI is not set and no embedded store was started")
         client = open_client(
-            settings.mongodb_uri, app[TALLY], settings.mongo_timeout_ms, heartbeat_ms=HEARTBEAT_MS
-        )
+            settings.mongodb_uri, app[TALLY], settings.mongo_timeout_ms,
+            heartbeat_ms=HEARTBEAT_MS,
+            selection_timeout_ms=settings.mongo_server_selection_timeout_ms,
+        )  # fmt: skip
         store_health.watch(client)
         try:
             db = database(client, settings.db_name)

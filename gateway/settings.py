@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # First wait before restarting a dead embedded store (doubles up to 5 s while it keeps dying).
     store_restart_delay_seconds: float = Field(default=0.2, gt=0, le=60)
     mongo_timeout_ms: int = Field(default=5000, ge=100)
+    # How long a request waits for a usable server (the app's client): short, so a request that
+    # meets a store outage before the outage flag does still answers quickly.
+    mongo_server_selection_timeout_ms: int = Field(default=2000, ge=100)
 
     # --- Hardening (README "Hardening"): operation limits, transport, rate limits, APQ ---
     max_depth: int = Field(default=10, ge=1, le=100)

@@ -9,6 +9,7 @@ would take 30 s: "fast" is checked against that, never against a tight bound.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -25,8 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
+from gateway.app import create_app
+from gateway.http.keys import SERVICES
 from gateway.storage.store import clear_stale_pid_file, free_loopback_port
+from loaders import identity, partners
+from tests.conftest import make_settings
 from tests.test_store_lifecycle import (
     ROOT,
     START_SECONDS,
@@ -39,6 +45,7 @@ from tests.test_store_lifecycle import (
     process_running,
     wait_until,
 )
+from tests.test_subscriptions_engine import StoreProcess
 
 pytestmark = pytest.mark.slow
 
@@ -352,3 +359,48 @@ def test_a_stale_pid_file_is_cleared_and_a_live_store_s_is_kept(tmp_path: Path) 
     finally:
         store_like.kill()
         store_like.wait()
+
+
+# --- in process: a store this process does not supervise --------------------------------------
+
+
+@pytest.fixture
+def unsupervised_store(tmp_path: Path) -> Iterator[StoreProcess]:
+    store = StoreProcess(tmp_path / "unsupervised", free_loopback_port())
+    store.start()
+    try:
+        yield store
+    finally:
+        store.stop()
+
+
+async def test_the_first_requests_after_an_unsupervised_store_dies_are_coded_json(
+    aiohttp_client: Any, unsupervised_store: StoreProcess, tmp_path: Path
+) -> None:
+    # Given an app on a store it does not run (only the driver can tell it is gone), and an
+    # app key, whose lookup happens before GraphQL (outside its error masking)
+    settings = make_settings(unsupervised_store.uri, "unsupervised", tmp_path)
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
+    db = client.app[SERVICES].db
+    partner = await partners.insert_partner(db, "Unsupervised")
+    _, key = await identity.insert_app_client(db, partner["_id"], "app")
+    ok = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"X-API-Key": key})
+    assert ok.status == 200
+    # When the store dies
+    assert unsupervised_store.proc is not None
+    unsupervised_store.proc.kill()
+    unsupervised_store.proc.wait()
+    # Then every request answers quickly with coded JSON (from the driver's error after its
+    # short server selection, or from the outage flag), never aiohttp's plain-text 500
+    loop = asyncio.get_running_loop()
+    for headers in ({"X-API-Key": key}, {"X-API-Key": key}, {}):
+        started = loop.time()
+        response = await client.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+        assert response.content_type == "application/json", await response.text()
+        assert response.status == 503
+        body = await response.json()
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
+        assert "127.0.0.1" not in body["errors"][0]["message"]
+        assert loop.time() - started < FAST_SECONDS
+    ready = await client.get("/readyz")
+    assert ready.status == 503

@@ -72,7 +72,6 @@ class DemoSecrets:
             f"{creds.APP_KEY_PREFIX}{visible}",
         )
 
-
     def crm_key(self, label: str, secret: bool) -> tuple[str, str]:
         """A CRM API key (`csk_…` / `cpk_…`) and its visible prefix, stable across re-seeds."""
         prefix = creds.CRM_SECRET_KEY_PREFIX if secret else creds.CRM_PUBLIC_KEY_PREFIX

@@ -74,11 +74,13 @@ def open_client(
     timeout_ms: int = 5000,
     *,
     heartbeat_ms: int | None = None,
+    selection_timeout_ms: int | None = None,
 ) -> AsyncMongoClient[Document]:
     """Create the process's client: tz-aware UTC datetimes, bounded timeouts, the tally attached.
 
     `heartbeat_ms`: how often the driver checks the server (its default is 10 s; the app's
-    StoreHealth reads the driver's view, so the app checks faster).
+    StoreHealth reads the driver's view, so the app checks faster). `selection_timeout_ms`:
+    how long an operation waits for a usable server (default `timeout_ms`).
     """
     extra: dict[str, Any] = {}
     if heartbeat_ms is not None:
@@ -87,7 +89,7 @@ def open_client(
         uri,
         tz_aware=True,
         tzinfo=UTC,
-        serverSelectionTimeoutMS=timeout_ms,
+        serverSelectionTimeoutMS=selection_timeout_ms or timeout_ms,
         connectTimeoutMS=timeout_ms,
         event_listeners=[tally],
         appname="oooc-gateway",
