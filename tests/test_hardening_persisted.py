@@ -214,7 +214,7 @@ def test_cli_refuses_an_invalid_file_and_stores_nothing(
     monkeypatch.setenv("GATEWAY_DB_NAME", db_name)
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path / "data"))
     (operations_dir / "broken.graphql").write_text("query Broken { noSuchField }")
-    assert main(["operations", "register", str(operations_dir)]) == 1
+    assert main(["operations", "register", str(operations_dir)]) == 2  # bad input: exit 2
     assert "broken.graphql" in capsys.readouterr().err
     with MongoClient(mongo_uri) as sync:
         assert sync[db_name].persisted_operations.count_documents({}) == 0

@@ -173,6 +173,18 @@ async def test_log_volume_is_bounded_under_schema_probing(
     assert len(all_log_text(caplog).encode()) < 12_000
 
 
+async def test_random_paths_and_ids_do_not_escape_the_aggregation(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for i in range(40):
+        await client.get(f"/api/partner-stats/act_probe{i:08d}?token=tok_x")
+        await client.get(f"/no/such/path/{i}")
+    lines = access_lines(caplog)
+    assert len(lines) <= 22  # ten of each route, plus at most one count each
+    assert {line["status"] for line in lines} <= {400, 403, 404}
+
+
 async def test_validation_failures_are_charged_to_the_rate_limit(
     make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -119,10 +119,11 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         }
         suppressed: int | None = 0
         if record["outcome"] == "error":
-            # Repeated errors of one caller (same path, status and codes) are counted, not
-            # written: a hostile client's request rate does not become log volume.
+            # Repeated errors of one caller (same route, status and codes) are counted, not
+            # written: a hostile client's request rate does not become log volume. The route,
+            # not the path: random ids or unknown paths must not make every line a new key.
             caller = (principal.kind.value, principal.subject_id) if principal else request.remote
-            suppressed = ERROR_LINES.admit((request.path, status, tuple(codes), caller))
+            suppressed = ERROR_LINES.admit((route, status, tuple(codes), caller))
         if suppressed:
             record["suppressed"] = suppressed
         if suppressed is not None:
