@@ -87,7 +87,9 @@ async def test_upsert_purchase_rejections(
     assert await db.fans.count_documents({}) == 0
 
 
-async def test_upsert_purchase_guards(gql: GraphQL, world: World, db: Database) -> None:
+async def test_upsert_purchase_guards(
+    gql: GraphQL, world: World, db: Database, a_secret: Persona
+) -> None:
     public = await key_persona(db, world.partner_a, "public", ["crm"])
     segments_only = await key_persona(db, world.partner_a, "secret", ["segments"])
     for persona, code in ((public, "FORBIDDEN"), (segments_only, "FORBIDDEN"),
@@ -95,6 +97,10 @@ async def test_upsert_purchase_guards(gql: GraphQL, world: World, db: Database) 
                           (world.a_member, "FORBIDDEN"), (world.anonymous, "UNAUTHENTICATED")):
         body = await gql(UPSERT, {"input": purchase()}, as_=persona)
         assert error_codes(body) == [code], persona.name
+    # staff and keys cannot write into another partner
+    for persona in (world.a_owner, a_secret):
+        body = await gql(UPSERT, {"input": purchase(partnerId=world.partner_b)}, as_=persona)
+        assert error_codes(body) == ["NOT_FOUND"], persona.name
     # operators must name an existing partner
     body = await gql(UPSERT, {"input": purchase()}, as_=world.operator)
     assert only_error(body)["extensions"] == {"code": "BAD_USER_INPUT", "field": "partnerId"}
