@@ -44,6 +44,7 @@ class AnalyticsRequest:
     order_by: Sequence[tuple[str, str]]
     top: int | None
     zerofill: bool
+    output_currency: str | None = None
 
 
 @dataclass
@@ -57,6 +58,7 @@ class AnalyticsOutcome:
     currency: str | None
     start: datetime
     end: datetime
+    output_currency: str | None = None
 
 
 def _local_moment(value: str, tz: Any, end: bool) -> datetime:
@@ -116,10 +118,13 @@ async def partner_analytics(
     tz_name = req.timezone if req.timezone is not None else await data.reporting_timezone(db, pid)
     tz = data.validate_timezone(tz_name)
     currency = data.validate_currency(req.currency) if req.currency is not None else None
+    output = None
+    if req.output_currency is not None:
+        output = data.validate_currency(req.output_currency, field="outputCurrency")
     wants_money = any(m in CURRENCY_METRICS for m in req.metrics)
-    if wants_money and currency is None and "currency" not in req.group_by:
-        raise BadUserInput("money metrics need a currency (or groupBy currency)",
-                           field="currency")  # fmt: skip
+    if wants_money and currency is None and output is None and "currency" not in req.group_by:
+        raise BadUserInput("money metrics need an outputCurrency, a currency filter or "
+                           "groupBy currency", field="currency")  # fmt: skip
     ranges = await _ranges(db, pid, req, tz)
     interval = None
     if req.shape == "TIMESERIES" or "date_time" in req.group_by:
@@ -132,7 +137,8 @@ async def partner_analytics(
     top = req.top if req.top is not None else 10_000
     if not 1 <= top <= MAX_TOP:
         raise BadUserInput(f"must be between 1 and {MAX_TOP}", field="top")
-    spec = AnalyticsSpec(pid, list(req.metrics), dims, filters, ranges, interval, currency)
+    spec = AnalyticsSpec(pid, list(req.metrics), dims, filters, ranges, interval, currency,
+                         output)  # fmt: skip
     rows = await data.run_analytics(db, scope, spec)
     total = len(rows)
     if req.shape == "COUNT":
@@ -150,6 +156,7 @@ async def partner_analytics(
         rows=rows, total_row_count=total, timezone=tz.key,
         interval=interval.period if interval else None,
         currency=currency, start=data.from_ms(ranges[0][0]), end=data.from_ms(ranges[-1][1]),
+        output_currency=output,
     )  # fmt: skip
 
 

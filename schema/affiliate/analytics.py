@@ -91,6 +91,10 @@ class AnalyticsResult:
     timezone: str = strawberry.field(description="Timezone used for ranges and buckets.")
     interval: str | None = strawberry.field(description="Bucket period, when bucketed.")
     currency: str | None = strawberry.field(description="Currency filter of conversions.")
+    output_currency: str | None = strawberry.field(
+        description="Currency money metrics were converted into (exchange rate of each "
+        "conversion's UTC day), when asked."
+    )
     start: datetime = strawberry.field(description="Earliest range start (UTC).")
     end: datetime = strawberry.field(description="Latest range end (UTC).")
     rows: list[AnalyticsRow] = strawberry.field(description="Result rows.")

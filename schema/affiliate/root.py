@@ -188,6 +188,7 @@ class Query:
         interval: str | None = None,
         timezone: str | None = None,
         currency: str | None = None,
+        output_currency: str | None = None,
         order_by: list[AnalyticsOrderInput] | None = None,
         top: int | None = None,
         zerofill: bool = True,
@@ -197,6 +198,7 @@ class Query:
             filter_by=[(f.field, f.operator, f.value, f.not_) for f in filter_by or []],
             date_ranges=[(r.start, r.end) for r in date_ranges or []], text_date=text_date,
             interval=interval, timezone=timezone, currency=currency,
+            output_currency=output_currency,
             order_by=[(o.field, o.direction) for o in order_by or []], top=top,
             zerofill=zerofill,
         )  # fmt: skip
@@ -205,7 +207,8 @@ class Query:
         bucketed = data.Interval(outcome.interval, tz) if outcome.interval else None
         return AnalyticsResult(
             shape=shape, timezone=outcome.timezone, interval=outcome.interval,
-            currency=outcome.currency, start=outcome.start, end=outcome.end,
+            currency=outcome.currency, output_currency=outcome.output_currency,
+            start=outcome.start, end=outcome.end,
             rows=[_row(r, bucketed) for r in outcome.rows],
             total_row_count=outcome.total_row_count,
         )  # fmt: skip
