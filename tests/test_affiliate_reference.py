@@ -95,14 +95,10 @@ async def test_partner_brands_are_their_own_with_blocked(
     assert sorted(seen) == [("Acme", False), ("Beta", True)]
     body = await gql(BRANDS, {"ids": [beta.brand["_id"], gamma.brand["_id"]]},
                      as_=world.a_analyst)  # fmt: skip
-    assert [e["node"]["brand"]["name"] for e in body["data"]["partnerBrands"]["edges"]] == [
-        "Beta"
-    ]
+    assert [e["node"]["brand"]["name"] for e in body["data"]["partnerBrands"]["edges"]] == ["Beta"]
     # and B (or the operator for B) sees Gamma only; B cannot ask for A
     body = await gql(BRANDS, {}, as_=world.b_owner)
-    assert [e["node"]["brand"]["name"] for e in body["data"]["partnerBrands"]["edges"]] == [
-        "Gamma"
-    ]
+    assert [e["node"]["brand"]["name"] for e in body["data"]["partnerBrands"]["edges"]] == ["Gamma"]
     body = await gql(BRANDS, {"pid": world.partner_b}, as_=world.operator)
     assert body["data"]["partnerBrands"]["totalCount"] == 1
     body = await gql(BRANDS, {"pid": world.partner_a}, as_=world.b_owner)

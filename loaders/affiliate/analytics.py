@@ -122,6 +122,7 @@ class AnalyticsRow:
     dimensions: dict[str, str]
     metrics: dict[str, float]
     bucket: datetime | None = None
+    previous: dict[str, float] | None = None  # the comparison period's metrics, if asked
 
 
 def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

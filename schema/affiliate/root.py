@@ -171,7 +171,9 @@ class Query:
     @strawberry.field(
         description="Partner analytics over clicks, conversions and impressions. COUNT: one row of "
         "metrics; EXPLODE: rows per groupBy values (orderBy, top); TIMESERIES: one row per "
-        "interval bucket in `timezone` (zerofill). Metrics: " + ", ".join(data.METRICS) + ". "
+        "interval bucket in `timezone` (zerofill). comparePrevious / compareDateRanges add "
+        "each metric's previous value and percentage change. Metrics: "
+        + ", ".join(data.METRICS) + ". "
         "Dimensions: " + ", ".join(data.DIMENSIONS) + ". Unknown names are BAD_USER_INPUT.",
         extensions=READ,
     )
@@ -192,6 +194,8 @@ class Query:
         order_by: list[AnalyticsOrderInput] | None = None,
         top: int | None = None,
         zerofill: bool = True,
+        compare_previous: bool = False,
+        compare_date_ranges: list[DateRangeInput] | None = None,
     ) -> AnalyticsResult:
         request = resolve.AnalyticsRequest(
             shape=shape.value, metrics=metrics, group_by=group_by or [],
@@ -200,7 +204,8 @@ class Query:
             interval=interval, timezone=timezone, currency=currency,
             output_currency=output_currency,
             order_by=[(o.field, o.direction) for o in order_by or []], top=top,
-            zerofill=zerofill,
+            zerofill=zerofill, compare_previous=compare_previous,
+            compare_date_ranges=[(r.start, r.end) for r in compare_date_ranges or []],
         )  # fmt: skip
         outcome = await resolve.partner_analytics(info, partner_id, request)
         tz = data.validate_timezone(outcome.timezone)
