@@ -44,8 +44,9 @@ async def test_comparison_matches_a_python_oracle(
     # given clicks of A and B over the previous and the current three days
     await db.affiliate_clicks.delete_many({})
     shop = await catalogue(db)
-    docs = [data.click_doc(world.partner_a if who == "A" else world.partner_b, shop.open,
-                           START + timedelta(minutes=m), country=c) for who, m, c in clicks]  # fmt: skip
+    partners = {"A": world.partner_a, "B": world.partner_b}
+    docs = [data.click_doc(partners[who], shop.open, START + timedelta(minutes=m), country=c)
+            for who, m, c in clicks]  # fmt: skip
     if docs:
         await db.affiliate_clicks.insert_many(docs)
     mine = [(m, c) for who, m, c in clicks if who == "A"]
