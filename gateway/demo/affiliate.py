@@ -15,6 +15,7 @@ from loaders import affiliate as data
 from loaders.affiliate import commissions as com
 from loaders.affiliate import money
 from loaders.affiliate.impressions import impression_doc, insert_impressions
+from loaders.affiliate.rates import rate_doc
 from loaders.base import epoch_ms, utcnow
 
 BRANDS = (
@@ -328,6 +329,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     await _money(db, partner, slug, approved)
     if await db.affiliate_impressions.count_documents({"partner_id": partner.id}) == 0:
         await _impressions(db, partner.id, slug, approved)
+    await _exchange_rates(db)
 
 
 async def _money(
@@ -487,3 +489,27 @@ async def _impressions(
         if (moment := start - timedelta(hours=hour + 1))
     ]  # fmt: skip
     await insert_impressions(db, docs)
+
+
+# Daily exchange rates (units per 1 USD) for the demo's currencies over the last 100 days:
+# a deterministic drift around these levels, so outputCurrency totals move day to day.
+RATE_LEVELS = {"GBP": 0.79, "EUR": 0.92, "JPY": 151.0, "AUD": 1.52}
+
+
+async def _exchange_rates(db: Database) -> None:
+    today = utcnow().date()
+    if await db.affiliate_exchange_rates.find_one({"day": today.isoformat()}) is not None:
+        return
+    rng = random.Random(f"affiliate-rates-{today.isoformat()}")  # noqa: S311 - demo data
+    docs = [
+        rate_doc(today - timedelta(days=back), currency, level * (1 + rng.uniform(-0.02, 0.02)))
+        for back in range(100)
+        for currency, level in RATE_LEVELS.items()
+    ]
+    # Upserts on the (currency, day) key: two gateways seeding at once write the same rows.
+    for doc in docs:
+        await db.affiliate_exchange_rates.update_one(
+            {"currency": doc["currency"], "day": doc["day"]},
+            {"$setOnInsert": {"_id": doc["_id"], "per_usd": doc["per_usd"]}},
+            upsert=True,
+        )

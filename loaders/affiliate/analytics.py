@@ -25,6 +25,7 @@ from loaders.affiliate.dimensions import (
     Dimension,
     metric_source,
 )
+from loaders.affiliate.rates import load_rates
 from loaders.affiliate.reference import currency_exponent
 from loaders.base import (
     Scope,
@@ -90,6 +91,7 @@ class AnalyticsSpec:
     ranges_ms: list[tuple[int, int]]
     interval: Interval | None
     currency: str | None = None
+    output_currency: str | None = None
 
 
 @dataclass
@@ -101,8 +103,8 @@ class _Acc:
     conversion_ids: set[str] = field(default_factory=set)
     rejected_ids: set[str] = field(default_factory=set)
     items: int = 0
-    value: int = 0
-    commission: int = 0
+    value: float = 0.0  # major units of the row's currency
+    commission: float = 0.0
     rejected: int = 0
     impressions: int = 0
 
@@ -120,6 +122,7 @@ class AnalyticsRow:
     dimensions: dict[str, str]
     metrics: dict[str, float]
     bucket: datetime | None = None
+    previous: dict[str, float] | None = None  # the comparison period's metrics, if asked
 
 
 def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -190,8 +193,7 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
-def _metric(name: str, acc: _Acc, exponent: int, totals: dict[str, int]) -> float:
-    scale = float(10**exponent)
+def _metric(name: str, acc: _Acc, totals: dict[str, float]) -> float:
     n = acc.conversion_count()
     values: dict[str, float] = {
         "total_clicks": acc.clicks,
@@ -200,12 +202,12 @@ def _metric(name: str, acc: _Acc, exponent: int, totals: dict[str, int]) -> floa
         "click_conversion_rate": _ratio(acc.converted, acc.clicks),
         "total_conversions": n,
         "total_conversion_items": acc.items,
-        "total_order_value": acc.value / scale,
-        "average_order_value": _ratio(acc.value / scale, n),
-        "total_partner_commission": acc.commission / scale,
+        "total_order_value": acc.value,
+        "average_order_value": _ratio(acc.value, n),
+        "total_partner_commission": acc.commission,
         "conversion_rejection_rate": _ratio(acc.rejected_count(), n),
         "average_order_size": _ratio(acc.items, n),
-        "average_partner_commission": _ratio(acc.commission / scale, n),
+        "average_partner_commission": _ratio(acc.commission, n),
         "percentage_average_partner_commission": _ratio(acc.commission, acc.value),
         "percentage_order_value": _ratio(acc.value, totals.get("value", 0)),
         "percentage_partner_commission": _ratio(acc.commission, totals.get("commission", 0)),
@@ -228,7 +230,12 @@ async def run_analytics(db: Database, scope: Scope, spec: AnalyticsSpec) -> list
     stored = list(spec.dimensions)
     if spec.interval is not None and "date_time" not in names:
         stored.append(DIMENSIONS["date_time"])
+    hidden: list[Dimension] = []
+    if spec.output_currency is not None and CONVERSIONS in sources:
+        # Amounts convert per currency and day: group by both, fold them away below.
+        hidden = [Dimension("_currency", "currency"), Dimension("_day", "day")]
     accs: dict[tuple[tuple[str, ...], datetime | None], _Acc] = {}
+    converting: list[tuple[_Acc, str, str, int, int]] = []
     collections = {
         CLICKS: db.affiliate_clicks,
         CONVERSIONS: db.affiliate_conversions,
@@ -236,10 +243,11 @@ async def run_analytics(db: Database, scope: Scope, spec: AnalyticsSpec) -> list
     }
 
     async def fold(source: str) -> None:
-        pipeline = _pipeline(spec, stored, source, unique)
+        keyed = stored + hidden if source == CONVERSIONS else stored
+        pipeline = _pipeline(spec, keyed, source, unique)
         async for row in await collections[source].aggregate(pipeline):
-            values = str(row["_id"]).split(_SEP) if stored else []
-            by_name = dict(zip([d.name for d in stored], values, strict=True))
+            values = str(row["_id"]).split(_SEP) if keyed else []
+            by_name = dict(zip([d.name for d in keyed], values, strict=True))
             bucket = None
             if spec.interval is not None:
                 bucket = spec.interval.floor(from_ms(int(by_name["date_time"])))
@@ -254,8 +262,13 @@ async def run_analytics(db: Database, scope: Scope, spec: AnalyticsSpec) -> list
                     acc.conversions += int(row["n"])
                     acc.rejected += int(row["rejected"])
                 acc.items += int(row["items"])
-                acc.value += int(row["value"])
-                acc.commission += int(row["commission"])
+                if hidden:
+                    converting.append((acc, by_name["_currency"], by_name["_day"],
+                                       int(row["value"]), int(row["commission"])))  # fmt: skip
+                else:
+                    scale = 10 ** currency_exponent(_row_currency(spec, by_name))
+                    acc.value += int(row["value"]) / scale
+                    acc.commission += int(row["commission"]) / scale
             elif source == IMPRESSIONS:
                 acc.impressions += int(row["n"])
             else:
@@ -267,26 +280,32 @@ async def run_analytics(db: Database, scope: Scope, spec: AnalyticsSpec) -> list
     for source in (CLICKS, CONVERSIONS, IMPRESSIONS):
         if source in sources:
             await fold(source)
+    if converting and spec.output_currency is not None:
+        to = spec.output_currency
+        rates = await load_rates(db, [c[1] for c in converting] + [to], [c[2] for c in converting])
+        for acc, currency, day, value, commission in converting:
+            scale = 10 ** currency_exponent(currency)
+            acc.value += rates.convert(value / scale, currency, day, to)
+            acc.commission += rates.convert(commission / scale, currency, day, to)
     # Shares are of the request's total in the same currency (amounts are never added
     # across currencies).
-    totals: dict[str, dict[str, int]] = {}
+    totals: dict[str, dict[str, float]] = {}
     for (values, _), acc in accs.items():
         currency = _row_currency(spec, dict(zip(names, values, strict=True)))
-        sums = totals.setdefault(currency, {"value": 0, "commission": 0})
+        sums = totals.setdefault(currency, {"value": 0.0, "commission": 0.0})
         sums["value"] += acc.value
         sums["commission"] += acc.commission
     rows: list[AnalyticsRow] = []
     for (values, bucket), acc in accs.items():
         dims = dict(zip(names, values, strict=True))
         currency = _row_currency(spec, dims)
-        exponent = currency_exponent(currency)
-        metrics = {m: _metric(m, acc, exponent, totals[currency]) for m in spec.metrics}
+        metrics = {m: _metric(m, acc, totals[currency]) for m in spec.metrics}
         rows.append(AnalyticsRow(dimensions=dims, metrics=metrics, bucket=bucket))
     return rows
 
 
 def _row_currency(spec: AnalyticsSpec, dims: dict[str, str]) -> str:
-    return dims.get("currency") or spec.currency or "USD"
+    return spec.output_currency or dims.get("currency") or spec.currency or "USD"
 
 
 def interval_buckets(interval: Interval, ranges_ms: Sequence[tuple[int, int]]) -> list[datetime]:
@@ -302,10 +321,9 @@ def interval_buckets(interval: Interval, ranges_ms: Sequence[tuple[int, int]]) -
 
 
 def empty_row(spec: AnalyticsSpec, bucket: datetime | None) -> AnalyticsRow:
-    exponent = currency_exponent(spec.currency or "USD")
     return AnalyticsRow(
         dimensions={},
-        metrics={m: _metric(m, _Acc(), exponent, {}) for m in spec.metrics},
+        metrics={m: _metric(m, _Acc(), {}) for m in spec.metrics},
         bucket=bucket,
     )
 

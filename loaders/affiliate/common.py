@@ -44,6 +44,7 @@ INDEXES = [
     IndexSpec("affiliate_voucher_codes", [("campaign_id", 1), ("_id", 1)]),
     IndexSpec("affiliate_voucher_codes", [("campaign_id", 1), ("code", 1)], unique=True),
     IndexSpec("affiliate_impressions", [("partner_id", 1), ("ts", -1)]),
+    IndexSpec("affiliate_exchange_rates", [("currency", 1), ("day", 1)], unique=True),
 ]
 
 SLOT_MS = 15 * 60 * 1000

@@ -56,6 +56,7 @@ LOCALES = frozenset(_LOCALES_TEXT.split())
 
 DEVICES = ("desktop", "mobile", "tablet", "other")
 CONVERSION_STATUSES = ("approved", "pending", "rejected")
+VOUCHER_STATUSES = ("expired", "ignored", "invalid", "unknown", "valid")
 PARTICIPATION_STATUSES = ("pending", "approved", "rejected")
 _LINK_PARAM_KEYS_TEXT = """
     pubref adref clickref creativeref utm_source utm_medium utm_campaign utm_content

@@ -44,6 +44,9 @@ class AnalyticsRequest:
     order_by: Sequence[tuple[str, str]]
     top: int | None
     zerofill: bool
+    output_currency: str | None = None
+    compare_date_ranges: Sequence[tuple[str, str]] = ()
+    compare_previous: bool = False
 
 
 @dataclass
@@ -57,9 +60,10 @@ class AnalyticsOutcome:
     currency: str | None
     start: datetime
     end: datetime
+    output_currency: str | None = None
 
 
-def _local_moment(value: str, tz: Any, end: bool) -> datetime:
+def _local_moment(value: str, tz: Any, end: bool, field: str = "dateRanges") -> datetime:
     """A range bound: with offset as given; naive in `tz`; a date-only end includes that day."""
     text = value.strip()
     try:
@@ -69,7 +73,7 @@ def _local_moment(value: str, tz: Any, end: bool) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadUserInput(f"not an ISO-8601 date or date-time: {value!r}",
-                           field="dateRanges") from None  # fmt: skip
+                           field=field) from None  # fmt: skip
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment
@@ -116,10 +120,13 @@ async def partner_analytics(
     tz_name = req.timezone if req.timezone is not None else await data.reporting_timezone(db, pid)
     tz = data.validate_timezone(tz_name)
     currency = data.validate_currency(req.currency) if req.currency is not None else None
+    output = None
+    if req.output_currency is not None:
+        output = data.validate_currency(req.output_currency, field="outputCurrency")
     wants_money = any(m in CURRENCY_METRICS for m in req.metrics)
-    if wants_money and currency is None and "currency" not in req.group_by:
-        raise BadUserInput("money metrics need a currency (or groupBy currency)",
-                           field="currency")  # fmt: skip
+    if wants_money and currency is None and output is None and "currency" not in req.group_by:
+        raise BadUserInput("money metrics need an outputCurrency, a currency filter or "
+                           "groupBy currency", field="currency")  # fmt: skip
     ranges = await _ranges(db, pid, req, tz)
     interval = None
     if req.shape == "TIMESERIES" or "date_time" in req.group_by:
@@ -132,25 +139,74 @@ async def partner_analytics(
     top = req.top if req.top is not None else 10_000
     if not 1 <= top <= MAX_TOP:
         raise BadUserInput(f"must be between 1 and {MAX_TOP}", field="top")
-    spec = AnalyticsSpec(pid, list(req.metrics), dims, filters, ranges, interval, currency)
+    spec = AnalyticsSpec(pid, list(req.metrics), dims, filters, ranges, interval, currency,
+                         output)  # fmt: skip
     rows = await data.run_analytics(db, scope, spec)
     total = len(rows)
-    if req.shape == "COUNT":
-        rows = rows or [data.empty_row(spec, None)]
-    elif req.shape == "TIMESERIES" and interval is not None:
-        by_bucket = {row.bucket: row for row in rows}
-        if req.zerofill:
-            buckets = data.interval_buckets(interval, ranges)
-            rows = [by_bucket.get(b) or data.empty_row(spec, b) for b in buckets]
-        else:
-            rows = sorted(rows, key=lambda r: data.to_ms(r.bucket) if r.bucket else 0)
-    else:
-        rows = _sorted(rows, order)[:top]
+    shaped = _shape(req, spec, rows, order)[:top] if req.shape == "EXPLODE" else _shape(
+        req, spec, rows, order
+    )
+    compare = await _compare_ranges(req, ranges, tz)
+    if compare is not None:
+        before = _shape(req, replace(spec, ranges_ms=compare),
+                        await data.run_analytics(db, scope, replace(spec, ranges_ms=compare)),
+                        order)  # fmt: skip
+        _attach_previous(req.shape, shaped, before)
+    rows = shaped
     return AnalyticsOutcome(
         rows=rows, total_row_count=total, timezone=tz.key,
         interval=interval.period if interval else None,
         currency=currency, start=data.from_ms(ranges[0][0]), end=data.from_ms(ranges[-1][1]),
+        output_currency=output,
     )  # fmt: skip
+
+
+def _shape(req: AnalyticsRequest, spec: AnalyticsSpec, rows: list[data.AnalyticsRow],
+           order: Sequence[tuple[str, bool]]) -> list[data.AnalyticsRow]:  # fmt: skip
+    if req.shape == "COUNT":
+        return rows or [data.empty_row(spec, None)]
+    if req.shape == "TIMESERIES" and spec.interval is not None:
+        by_bucket = {row.bucket: row for row in rows}
+        if req.zerofill:
+            buckets = data.interval_buckets(spec.interval, spec.ranges_ms)
+            return [by_bucket.get(b) or data.empty_row(spec, b) for b in buckets]
+        return sorted(rows, key=lambda r: data.to_ms(r.bucket) if r.bucket else 0)
+    return _sorted(rows, order)
+
+
+async def _compare_ranges(req: AnalyticsRequest, ranges: list[tuple[int, int]],
+                          tz: Any) -> list[tuple[int, int]] | None:  # fmt: skip
+    if req.compare_previous and req.compare_date_ranges:
+        raise BadUserInput("give either comparePrevious or compareDateRanges",
+                           field="compareDateRanges")  # fmt: skip
+    if req.compare_previous:
+        span = ranges[-1][1] - ranges[0][0]
+        return [(ranges[0][0] - span, ranges[0][0])]
+    if not req.compare_date_ranges:
+        return None
+    if len(req.compare_date_ranges) > 20:
+        raise BadUserInput("at most 20 date ranges", field="compareDateRanges")
+    out: list[tuple[int, int]] = []
+    for start, end in req.compare_date_ranges:
+        lo = _local_moment(start, tz, end=False, field="compareDateRanges")
+        hi = _local_moment(end, tz, end=True, field="compareDateRanges")
+        if lo >= hi:
+            raise BadUserInput("each range must end after it starts", field="compareDateRanges")
+        out.append((data.to_ms(lo), data.to_ms(hi)))
+    return data.merge_ranges(out)
+
+
+def _attach_previous(shape: str, rows: list[data.AnalyticsRow],
+                     before: list[data.AnalyticsRow]) -> None:  # fmt: skip
+    """Previous-period metrics per row: COUNT the one row, TIMESERIES the bucket at the same
+    position, EXPLODE the row with the same dimension values (zero when it has none)."""
+    by_key = {tuple(r.dimensions.values()): r.metrics for r in before}
+    for i, row in enumerate(rows):
+        if shape == "EXPLODE":
+            found = by_key.get(tuple(row.dimensions.values()))
+        else:
+            found = before[i].metrics if i < len(before) else None
+        row.previous = found if found is not None else dict.fromkeys(row.metrics, 0.0)
 
 
 def _filters(req: AnalyticsRequest, sources: set[str]) -> list[AnalyticsFilter]:

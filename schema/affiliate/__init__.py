@@ -75,6 +75,8 @@ Query = merge_types(
         joining.Query,
         promotion.Query,
         analytics_roots.Query,
+        analytics_roots.ReferenceQuery,
+        analytics_roots.BrandsQuery,
     ),
 )
 Mutation = merge_types(

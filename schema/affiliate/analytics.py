@@ -72,6 +72,16 @@ class AnalyticsMetric:
     value: float = strawberry.field(
         description="Value; money in major units of the row's currency, rates as 0..1 fractions."
     )
+    previous: float | None = strawberry.field(
+        default=None,
+        description="The same metric in the comparison period (comparePrevious / "
+        "compareDateRanges); null without a comparison.",
+    )
+    percentage_change: float | None = strawberry.field(
+        default=None,
+        description="(value - previous) / previous x 100, in percent (the seed's "
+        "comparison percentage change); null without a comparison or when previous is 0.",
+    )
 
 
 @strawberry.type(description="One analytics row.")
@@ -91,6 +101,10 @@ class AnalyticsResult:
     timezone: str = strawberry.field(description="Timezone used for ranges and buckets.")
     interval: str | None = strawberry.field(description="Bucket period, when bucketed.")
     currency: str | None = strawberry.field(description="Currency filter of conversions.")
+    output_currency: str | None = strawberry.field(
+        description="Currency money metrics were converted into (exchange rate of each "
+        "conversion's UTC day), when asked."
+    )
     start: datetime = strawberry.field(description="Earliest range start (UTC).")
     end: datetime = strawberry.field(description="Latest range end (UTC).")
     rows: list[AnalyticsRow] = strawberry.field(description="Result rows.")
@@ -99,11 +113,19 @@ class AnalyticsResult:
     )
 
 
+def _metric(name: str, value: float, previous: dict[str, float] | None) -> AnalyticsMetric:
+    if previous is None:
+        return AnalyticsMetric(name=name, value=value)
+    before = previous.get(name, 0.0)
+    change = (value - before) / before * 100 if before else None
+    return AnalyticsMetric(name=name, value=value, previous=before, percentage_change=change)
+
+
 def _row(row: data.AnalyticsRow, interval: data.Interval | None) -> AnalyticsRow:
     end = interval.next(row.bucket) if interval and row.bucket else None
     local = row.bucket.astimezone(interval.tz).isoformat() if interval and row.bucket else None
     return AnalyticsRow(
         dimensions=[AnalyticsDimension(name=k, value=v) for k, v in row.dimensions.items()],
-        metrics=[AnalyticsMetric(name=k, value=v) for k, v in row.metrics.items()],
+        metrics=[_metric(k, v, row.previous) for k, v in row.metrics.items()],
         date_time=row.bucket, date_time_end=end, local_date_time=local,
     )  # fmt: skip

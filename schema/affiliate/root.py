@@ -171,7 +171,9 @@ class Query:
     @strawberry.field(
         description="Partner analytics over clicks, conversions and impressions. COUNT: one row of "
         "metrics; EXPLODE: rows per groupBy values (orderBy, top); TIMESERIES: one row per "
-        "interval bucket in `timezone` (zerofill). Metrics: " + ", ".join(data.METRICS) + ". "
+        "interval bucket in `timezone` (zerofill). comparePrevious / compareDateRanges add "
+        "each metric's previous value and percentage change. Metrics: "
+        + ", ".join(data.METRICS) + ". "
         "Dimensions: " + ", ".join(data.DIMENSIONS) + ". Unknown names are BAD_USER_INPUT.",
         extensions=READ,
     )
@@ -188,24 +190,30 @@ class Query:
         interval: str | None = None,
         timezone: str | None = None,
         currency: str | None = None,
+        output_currency: str | None = None,
         order_by: list[AnalyticsOrderInput] | None = None,
         top: int | None = None,
         zerofill: bool = True,
+        compare_previous: bool = False,
+        compare_date_ranges: list[DateRangeInput] | None = None,
     ) -> AnalyticsResult:
         request = resolve.AnalyticsRequest(
             shape=shape.value, metrics=metrics, group_by=group_by or [],
             filter_by=[(f.field, f.operator, f.value, f.not_) for f in filter_by or []],
             date_ranges=[(r.start, r.end) for r in date_ranges or []], text_date=text_date,
             interval=interval, timezone=timezone, currency=currency,
+            output_currency=output_currency,
             order_by=[(o.field, o.direction) for o in order_by or []], top=top,
-            zerofill=zerofill,
+            zerofill=zerofill, compare_previous=compare_previous,
+            compare_date_ranges=[(r.start, r.end) for r in compare_date_ranges or []],
         )  # fmt: skip
         outcome = await resolve.partner_analytics(info, partner_id, request)
         tz = data.validate_timezone(outcome.timezone)
         bucketed = data.Interval(outcome.interval, tz) if outcome.interval else None
         return AnalyticsResult(
             shape=shape, timezone=outcome.timezone, interval=outcome.interval,
-            currency=outcome.currency, start=outcome.start, end=outcome.end,
+            currency=outcome.currency, output_currency=outcome.output_currency,
+            start=outcome.start, end=outcome.end,
             rows=[_row(r, bucketed) for r in outcome.rows],
             total_row_count=outcome.total_row_count,
         )  # fmt: skip
