@@ -156,3 +156,13 @@ def test_every_gateway_sub_package_says_what_lives_there() -> None:
     for init in sorted((ROOT / "gateway").glob("*/__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
         assert doc and len(doc) > 80, f"{init.parent.name}/__init__.py needs a docstring"
+
+
+def test_domain_modules_stay_below_the_package_threshold() -> None:
+    # A domain module past ~600 lines becomes a package of sub-domain modules.
+    too_long = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for path in sources(*DATA_LAYERS)
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 650
+    ]
+    assert too_long == []

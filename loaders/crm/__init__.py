@@ -1,20 +1,30 @@
 """Fan CRM data access, one module per sub-domain.
 
-`core`: fans, tickets, ticket events, activities (the original slice); `search`: the fan
+`common` (indexes, time helpers), `fans`, `tickets` (with stats and
+ticket events), `activities`, `leaderboard`; `search`: the fan
 search; `segments`: tags, snapshots and saved searches as segments; `sync`: fans by last update
 (the seed's time keys); `points`: awarding points, the awards list, display names;
 `purchases`: purchases upserted by key and searched. CRM API keys are credentials and live
-with the others in `loaders.identity`. Every name of `core` is re-exported here (and the
+with the others in `loaders.identity`. Every public name of those
+modules is re-exported here (and the
 search's), so `from loaders import crm as data; data.x` keeps working.
 """
 
 from loaders.crm import points, purchases, search, segments, sync
-from loaders.crm.core import *  # noqa: F403
-from loaders.crm.core import INDEXES as CORE_INDEXES
+from loaders.crm.activities import *  # noqa: F403
+from loaders.crm.common import *  # noqa: F403
+from loaders.crm.common import INDEXES as CORE_INDEXES
+from loaders.crm.fans import *  # noqa: F403
+from loaders.crm.leaderboard import *  # noqa: F403
 from loaders.crm.search import fan_search_query as fan_search_query
 from loaders.crm.search import list_fans as list_fans
+from loaders.crm.tickets import *  # noqa: F403
 
 INDEXES = [
-    *CORE_INDEXES, *points.INDEXES, *purchases.INDEXES, *search.INDEXES, *segments.INDEXES,
+    *CORE_INDEXES,
+    *points.INDEXES,
+    *purchases.INDEXES,
+    *search.INDEXES,
+    *segments.INDEXES,
     *sync.INDEXES,
 ]

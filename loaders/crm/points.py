@@ -4,7 +4,7 @@ display names ("Check if a display name exists and is valid").
 Awards are stored in `fan_point_awards`, one document per award, and listed by `(day, _id)`:
 `day` is the award's UTC day string (datetimes are not range keys on the embedded store), so a
 date window is an indexed string range. A repeated `award_key` is decided by the partial unique
-index declared in `loaders.crm.core`, so racing awards of one key store one document.
+index declared in `loaders.crm.common`, so racing awards of one key store one document.
 """
 
 from __future__ import annotations
@@ -87,9 +87,7 @@ async def activity_of(db: Database, partner_id: str, activity_id: str) -> Docume
     )
 
 
-async def taken_display_names(
-    db: Database, partner_id: str, candidates: Sequence[str]
-) -> set[str]:
+async def taken_display_names(db: Database, partner_id: str, candidates: Sequence[str]) -> set[str]:
     """Which of the candidates a fan of the partner already uses (exact match): one query."""
     rows = await db.fans.find(
         {"partner_id": partner_id, "display_name": {"$in": sorted(set(candidates))}},

@@ -16,7 +16,8 @@ from pymongo.errors import DuplicateKeyError
 from gateway.core.ids import new_id
 from gateway.storage.mongo import Database, Document
 from loaders.base import IndexSpec, Page, Scope, conjoin, paginate, utcnow
-from loaders.crm.core import _escape_regex, insert_fan, new_fan_doc, to_ms
+from loaders.crm.common import to_ms
+from loaders.crm.fans import _escape_regex, insert_fan, new_fan_doc
 
 INDEXES = [
     IndexSpec("crm_purchases", [("partner_id", 1), ("purchase_key", 1)], unique=True,

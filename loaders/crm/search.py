@@ -6,7 +6,7 @@ with the partner filter: the embedded store misreads `{partner_id: â€¦, $or: [â€
 aggregation behind `count_documents` (rows of other tenants came into `totalCount`).
 
 Pre-computed fan fields the search relies on: `last_active_ms` / `last_campaign_title`
-(written with each activity, `loaders.crm.core.insert_activity`), `birth_date` as an ISO day
+(written with each activity, `loaders.crm.activities.insert_activity`), `birth_date` as an ISO day
 string (so an age range is a string range), `name_lower`.
 """
 
@@ -18,7 +18,8 @@ from typing import Any
 from gateway.core.errors import NotFound
 from gateway.storage.mongo import Database, Document
 from loaders.base import IndexSpec, Page, Scope, paginate, utcnow
-from loaders.crm.core import FAN_SORT, _escape_regex, date_range, to_ms
+from loaders.crm.common import FAN_SORT, date_range, to_ms
+from loaders.crm.fans import _escape_regex
 
 INDEXES = [
     IndexSpec("fans", [("partner_id", 1), ("last_active_ms", -1)]),

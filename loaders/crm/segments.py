@@ -32,7 +32,7 @@ from loaders.base import (
     paginate,
     utcnow,
 )
-from loaders.crm.core import to_ms
+from loaders.crm.common import to_ms
 from loaders.crm.search import fan_search_query
 
 INDEXES = [

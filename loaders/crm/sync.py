@@ -13,7 +13,7 @@ from datetime import date
 from gateway.core.errors import BadUserInput
 from gateway.storage.mongo import Database, Document
 from loaders.base import IndexSpec, Page, Scope, conjoin, encode_cursor, paginate
-from loaders.crm.core import day_start, to_ms
+from loaders.crm.common import day_start, to_ms
 
 INDEXES = [IndexSpec("fans", [("partner_id", 1), ("updated_ms", 1), ("_id", 1)])]
 

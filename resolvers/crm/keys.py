@@ -13,7 +13,7 @@ from gateway.core.ids import parse_id
 from gateway.storage.mongo import Document
 from loaders import identity
 from loaders.base import Page
-from resolvers.crm.core import write_partner
+from resolvers.crm.common import write_partner
 
 
 def key_scopes(scopes: Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from gateway.core.ids import parse_id
 from gateway.storage.mongo import Document
 from loaders.base import Page
 from loaders.crm import points as data
-from resolvers.crm.core import fan_by_id, text, write_partner
+from resolvers.crm.common import fan_by_id, text, write_partner
 
 MAX_POINTS = 1_000_000
 MAX_WINDOW_DAYS = 366
@@ -47,7 +47,12 @@ async def award_points(info: Info, input: Any) -> tuple[Document, bool]:
             raise BadUserInput("is another fan's activity", field="activityId")
         links["activity_id"] = activity_id
     doc, duplicate = await data.award_points(
-        info.context.db, fan["partner_id"], fan["_id"], point_name, int(input.count), award_key,
+        info.context.db,
+        fan["partner_id"],
+        fan["_id"],
+        point_name,
+        int(input.count),
+        award_key,
         links,
     )
     if duplicate and (doc["fan_id"] != fan["_id"] or doc["point_name"] != point_name):

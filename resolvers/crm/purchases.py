@@ -15,9 +15,9 @@ from gateway.core.errors import BadUserInput
 from gateway.storage.mongo import Document
 from loaders.base import Page, check_first
 from loaders.crm import purchases as data
-from loaders.crm.core import date_range, to_ms
+from loaders.crm.common import date_range, to_ms
 from loaders.identity import normalize_email
-from resolvers.crm.core import country, currency, phone, text, write_partner
+from resolvers.crm.common import country, currency, phone, text, write_partner
 
 MAX_AMOUNT = 10**12  # minor units
 PAGE_MAX = 500  # the seed's page_size
@@ -27,8 +27,6 @@ def _amount(value: int, field: str) -> int:
     if not 0 <= value <= MAX_AMOUNT:
         raise BadUserInput(f"0..{MAX_AMOUNT} minor units", field=field)
     return int(value)
-
-
 
 
 def purchase_fields(input: Any) -> tuple[str, Document, Document]:

@@ -15,7 +15,8 @@ from gateway.core.ids import parse_id
 from gateway.storage.mongo import Document
 from loaders.base import Page, check_first
 from loaders.crm import segments as data
-from resolvers.crm.core import fan_filters, text, write_partner
+from resolvers.crm.common import text, write_partner
+from resolvers.crm.fans import fan_filters
 
 _ID_PREFIX = {"snapshot": "snp", "filter": "sfl"}
 
@@ -35,9 +36,7 @@ async def segments(
     return await data.list_segments(info.context.db, partner, seg_type, first, after)
 
 
-async def _query(
-    info: Info, seg_type: str, seg_id: str, partner_id: str | None
-) -> dict[str, Any]:
+async def _query(info: Info, seg_type: str, seg_id: str, partner_id: str | None) -> dict[str, Any]:
     wanted = segment_id(seg_type, seg_id)
     partner = await write_partner(info, partner_id)
     query = await data.segment_fan_query(

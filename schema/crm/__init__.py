@@ -1,6 +1,7 @@
 """Fan CRM schema, one module per sub-domain; the root types merge them.
 
-`core`: fans, tickets, ticket events, activities, leaderboards; `keys`: the partner's
+`types`, `inputs` and `root` (fans, tickets, ticket events, activities,
+leaderboards); `keys`: the partner's
 server-to-server CRM API keys; `segments`: tags, snapshots, saved searches; `sync`: incremental
 sync of updated fans; `points`: awarding points, the awarded points list, display names;
 `purchases`: purchases upserted by key and searched.
@@ -8,14 +9,14 @@ sync of updated fans; `points`: awarding points, the awarded points list, displa
 
 from strawberry.tools import merge_types
 
-from schema.crm import core, keys, points, purchases, segments, sync
+from schema.crm import keys, points, purchases, root, segments, sync
 
 Query = merge_types(
     "CrmQuery",
-    (core.Query, keys.Query, points.Query, purchases.Query, segments.Query, sync.Query),
+    (root.Query, keys.Query, points.Query, purchases.Query, segments.Query, sync.Query),
 )
 Mutation = merge_types(
     "CrmMutation",
-    (core.Mutation, keys.Mutation, points.Mutation, purchases.Mutation, segments.Mutation),
+    (root.Mutation, keys.Mutation, points.Mutation, purchases.Mutation, segments.Mutation),
 )
-Subscription = core.Subscription
+Subscription = root.Subscription

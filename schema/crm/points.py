@@ -16,7 +16,7 @@ from gateway.context import Info
 from gateway.storage.mongo import Document
 from resolvers.crm import points as resolve
 from schema.connection import Connection
-from schema.crm.core import READ, WRITE, Fan, _fan
+from schema.crm.types import READ, WRITE, Fan, _fan
 
 
 @strawberry.enum(description="Kind of points (the seed's `point_type`).")

@@ -15,7 +15,7 @@ from gateway.context import Info
 from gateway.storage.mongo import Document
 from resolvers.crm import purchases as resolve
 from schema.connection import Connection
-from schema.crm.core import READ, WRITE, Fan, _fan
+from schema.crm.types import READ, WRITE, Fan, _fan
 
 
 def _opt(value: str | None) -> str | None:

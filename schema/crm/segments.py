@@ -15,10 +15,10 @@ import strawberry
 from gateway.auth.scopes import Scope
 from gateway.context import Info
 from gateway.storage.mongo import Document
-from loaders.crm.core import from_ms
+from loaders.crm.common import from_ms
 from resolvers.crm import segments as resolve
 from schema.connection import Connection
-from schema.crm.core import FanFilter
+from schema.crm.inputs import FanFilter
 from schema.permissions import CRM_KEY, OPERATOR, STAFF, allow
 
 READ = allow(STAFF, OPERATOR, CRM_KEY, scope=Scope.SEGMENTS_READ)

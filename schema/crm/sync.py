@@ -9,7 +9,7 @@ import strawberry
 from gateway.context import Info
 from resolvers.crm import sync as resolve
 from schema.connection import Connection
-from schema.crm.core import READ, Fan
+from schema.crm.types import READ, Fan
 
 
 @strawberry.type

@@ -1,0 +1,241 @@
+"""Fans: create, match by contact, update, delete; fans by id and the nested per-fan pages
+(tickets, activities, point totals), one query for all parents of a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from gateway.core.ids import new_id
+from gateway.storage.mongo import Database, Document
+from loaders.base import (
+    Page,
+    Scope,
+    ScopedLoader,
+    _after_filter,
+    check_first,
+    conjoin,
+    decode_cursor,
+    encode_cursor,
+    grouped_by,
+    in_key_order,
+    match_stage,
+    utcnow,
+)
+from loaders.crm.common import ACTIVITY_SORT, TICKET_SORT, to_ms
+
+# --- fans ------------------------------------------------------------------------------
+
+
+def new_fan_doc(partner_id: str, fields: Document, now: datetime | None = None) -> Document:
+    """A complete fan document: every list/map present, optional contact keys absent when unset."""
+    now = now or utcnow()
+    doc: Document = {
+        "_id": new_id("fan"),
+        "partner_id": partner_id,
+        "first_name": "", "last_name": "", "display_name": "", "gender": "", "birth_date": "",
+        "is_subscribed": False, "is_phone_subscribed": False, "is_optout": False,
+        "business_opt_ins": [], "tags": [], "fields": {},
+        "country_code": "", "province": "", "city": "", "postal_code": "", "source": "",
+        "created_at": now, "created_ms": to_ms(now), "updated_ms": to_ms(now),
+    }  # fmt: skip
+    doc.update({k: v for k, v in fields.items() if v is not None})
+    doc["created_ms"] = to_ms(doc["created_at"])
+    doc["name_lower"] = name_lower(doc)
+    return doc
+
+
+def name_lower(doc: Document) -> str:
+    return f"{doc.get('first_name', '')} {doc.get('last_name', '')}".strip().lower()
+
+
+async def insert_fan(db: Database, doc: Document) -> Document:
+    """Insert a fan; a taken email or phone raises DuplicateKeyError."""
+    await db.fans.insert_one(doc)
+    return doc
+
+
+async def conflicting_contact(
+    db: Database, partner_id: str, email: str | None, phone: str | None, except_id: str = ""
+) -> str | None:
+    """Which contact field ("email" / "phone") another fan of the partner already uses."""
+    if email and await db.fans.find_one(
+        {"partner_id": partner_id, "email": email, "_id": {"$ne": except_id}}, {"_id": 1}
+    ):
+        return "email"
+    if phone and await db.fans.find_one(
+        {"partner_id": partner_id, "phone": phone, "_id": {"$ne": except_id}}, {"_id": 1}
+    ):
+        return "phone"
+    return None
+
+
+async def find_fan(db: Database, scope: Scope, fan_id: str) -> Document | None:
+    return await db.fans.find_one({**scope.tenant(), "_id": fan_id})
+
+
+async def find_fan_by_email(db: Database, partner_id: str, email: str) -> Document | None:
+    return await db.fans.find_one({"partner_id": partner_id, "email": email})
+
+
+async def update_fan(
+    db: Database, scope: Scope, fan_id: str, sets: Document, unsets: Sequence[str]
+) -> Document | None:
+    """Apply a partial update; a taken email or phone raises DuplicateKeyError."""
+    update: Document = {"$set": {**sets, "updated_ms": to_ms(utcnow())}}
+    if unsets:
+        update["$unset"] = {k: "" for k in unsets}
+    # update_one, not find_one_and_update: on the embedded store the latter swallows a
+    # unique-index violation and returns None instead of raising DuplicateKeyError.
+    query = {**scope.tenant(), "_id": fan_id}
+    result = await db.fans.update_one(query, update)
+    return await db.fans.find_one(query) if result.matched_count else None
+
+
+async def delete_fan(db: Database, scope: Scope, fan_id: str) -> bool:
+    """Delete a fan with its activities and point awards; its tickets stay as sales records."""
+    fan = await db.fans.find_one_and_delete({**scope.tenant(), "_id": fan_id})
+    if fan is None:
+        return False
+    owned = {"partner_id": fan["partner_id"], "fan_id": fan_id}
+    await db.fan_activities.delete_many(owned)
+    await db.fan_point_awards.delete_many(owned)
+    return True
+
+
+async def fan_ids_of_tickets(db: Database, query: dict[str, Any]) -> set[str]:
+    """Buyers of the matching tickets.
+
+    A `find` with a projection rather than `distinct`: the embedded store's `distinct`
+    ignores a filter that contains `$in`.
+    """
+    rows = await db.tickets.find(query, projection={"fan_id": 1, "_id": 0}).to_list(None)
+    return {row["fan_id"] for row in rows}
+
+
+def _escape_regex(text: str) -> str:
+    return "".join("\\" + c if c in r"\.^$|?*+()[]{}" else c for c in text)
+
+
+class FanByIdLoader(ScopedLoader[str, Document | None]):
+    """Fans by id within the caller's tenant (another tenant's fan loads as None)."""
+
+    async def load_batch(self, keys: list[str]) -> list[Document | None]:
+        rows = await self.db.fans.find({**self.scope.tenant(), "_id": {"$in": keys}}).to_list(None)
+        return in_key_order(keys, rows)
+
+
+# --- nested pages (one query for all parents of a page) --------------------------------
+
+ChildKey = tuple[str, int, str | None]  # (parent id, first, after)
+
+
+class _CountByFanLoader(ScopedLoader[str, int]):
+    collection = ""
+    extra: dict[str, Any] = {}
+
+    async def load_batch(self, keys: list[str]) -> list[int]:
+        match = {**self.scope.tenant(), **self.extra, "fan_id": {"$in": keys}}
+        cursor = await self.db[self.collection].aggregate(
+            [match_stage(match), {"$group": {"_id": "$fan_id", "n": {"$sum": 1}}}]
+        )
+        counts = {row["_id"]: int(row["n"]) for row in await cursor.to_list(None)}
+        return [counts.get(k, 0) for k in keys]
+
+
+class _ChildPageLoader(ScopedLoader[ChildKey, Page]):
+    """Pages of a child list for many parents: one `find` per distinct (first, after).
+
+    Reads every child of the requested parents (nested lists are short: a fan's own
+    tickets or activities); top-level lists use `paginate` with a limit.
+    """
+
+    collection = ""
+    sort: list[tuple[str, int]] = []
+    extra: dict[str, Any] = {}
+    count_loader: type[_CountByFanLoader] = _CountByFanLoader
+
+    async def load_batch(self, keys: list[ChildKey]) -> list[Page]:
+        pages: dict[ChildKey, Page] = {}
+        groups: dict[tuple[int, str | None], list[str]] = {}
+        for parent, first, after in keys:
+            groups.setdefault((first, after), []).append(parent)
+        for (first, after), parents in groups.items():
+            limit = check_first(first)
+            query: dict[str, Any] = {**self.scope.tenant(), **self.extra,
+                                     "fan_id": {"$in": parents}}  # fmt: skip
+            if after is not None:
+                query = conjoin(
+                    query, _after_filter(self.sort, decode_cursor(after, len(self.sort)))
+                )
+            rows = (
+                await self.db[self.collection]
+                .find(query, sort=[("fan_id", 1), *self.sort])
+                .to_list(None)
+            )
+            for parent, children in zip(parents, grouped_by(parents, rows, "fan_id"), strict=True):
+                pages[(parent, first, after)] = self._page(parent, children, limit)
+        return [pages[k] for k in keys]
+
+    def _page(self, parent: str, children: list[Document], limit: int) -> Page:
+        shown = children[:limit]
+        counter = self.registry.get(self.count_loader)
+
+        async def count() -> int:
+            return await counter.load(parent)
+
+        return Page(
+            rows=shown,
+            cursors=[encode_cursor([row[f] for f, _ in self.sort]) for row in shown],
+            has_next_page=len(children) > limit,
+            count=count,
+        )
+
+
+class TicketCountByFanLoader(_CountByFanLoader):
+    """Number of (not deleted) tickets per fan."""
+
+    collection = "tickets"
+    extra = {"is_deleted": False}
+
+
+class TicketPageByFanLoader(_ChildPageLoader):
+    """A page of each fan's tickets (not deleted), in ticket order."""
+
+    collection = "tickets"
+    sort = TICKET_SORT
+    extra = {"is_deleted": False}
+    count_loader = TicketCountByFanLoader
+
+
+class ActivityCountByFanLoader(_CountByFanLoader):
+    """Number of activities per fan."""
+
+    collection = "fan_activities"
+
+
+class ActivityPageByFanLoader(_ChildPageLoader):
+    """A page of each fan's activities, in activity order."""
+
+    collection = "fan_activities"
+    sort = ACTIVITY_SORT
+    count_loader = ActivityCountByFanLoader
+
+
+class PointTotalsByFanLoader(ScopedLoader[str, list[tuple[str, int]]]):
+    """Per-point-name totals of each fan: one aggregation for all fans asked for."""
+
+    async def load_batch(self, keys: list[str]) -> list[list[tuple[str, int]]]:
+        match = {**self.scope.tenant(), "fan_id": {"$in": keys}}
+        # Grouped by one string field: the embedded store takes a compound `_id` literally.
+        cursor = await self.db.fan_point_awards.aggregate(
+            [match_stage(match), {"$group": {"_id": "$fan_point", "total": {"$sum": "$count"}}}]
+        )
+        totals: dict[str, list[tuple[str, int]]] = {k: [] for k in keys}
+        for row in await cursor.to_list(None):
+            fan_id, _, point_name = str(row["_id"]).partition("|")
+            if fan_id in totals:
+                totals[fan_id].append((point_name, int(row["total"])))
+        return [sorted(totals[k]) for k in keys]

@@ -1,0 +1,282 @@
+"""Fan CRM inputs: fan create/update, the fan search filter, tickets, events, activities."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from schema.crm.types import BusinessOptInInput, FanGender, KeyValueInput, TicketEventAction
+
+# --- inputs ----------------------------------------------------------------------------
+
+
+@strawberry.input(description="A new fan; email or phone is required.")
+class CreateFanInput:
+    partner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Partner (operators must name it)."
+    )
+    email: str | None = strawberry.field(default=None, description="Email, unique per partner.")
+    phone: str | None = strawberry.field(default=None, description="Phone, unique per partner.")
+    first_name: str | None = strawberry.field(default=None, description="First name.")
+    last_name: str | None = strawberry.field(default=None, description="Last name.")
+    display_name: str | None = strawberry.field(default=None, description="Display name.")
+    gender: FanGender | None = strawberry.field(default=None, description="Gender.")
+    birth_date: date | None = strawberry.field(default=None, description="Date of birth.")
+    is_subscribed: bool = strawberry.field(default=False, description="Email opt-in.")
+    is_phone_subscribed: bool = strawberry.field(default=False, description="SMS opt-in.")
+    is_optout: bool = strawberry.field(default=False, description="Opted out of everything.")
+    business_opt_ins: list[BusinessOptInInput] | None = strawberry.field(
+        default=None, description="Business opt-ins."
+    )
+    tags: list[str] | None = strawberry.field(default=None, description="Tags (at most 50).")
+    fields: list[KeyValueInput] | None = strawberry.field(
+        default=None, description="Custom fields (at most 50; keys without `$` or `.`)."
+    )
+    country_code: str | None = strawberry.field(default=None, description="ISO alpha-2.")
+    province: str | None = strawberry.field(default=None, description="Needs countryCode.")
+    city: str | None = strawberry.field(default=None, description="Needs countryCode.")
+    postal_code: str | None = strawberry.field(default=None, description="Needs countryCode.")
+    source: str | None = strawberry.field(default=None, description="Fan source label.")
+
+
+@strawberry.input(description="Changes to a fan: only the fields sent change (null clears).")
+class UpdateFanInput:
+    email: str | None = strawberry.field(default=strawberry.UNSET, description="Email.")
+    phone: str | None = strawberry.field(default=strawberry.UNSET, description="Phone.")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="First name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Last name.")
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Display name."
+    )
+    gender: FanGender | None = strawberry.field(default=strawberry.UNSET, description="Gender.")
+    birth_date: date | None = strawberry.field(
+        default=strawberry.UNSET, description="Date of birth."
+    )
+    is_subscribed: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Email opt-in."
+    )
+    is_phone_subscribed: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="SMS opt-in."
+    )
+    is_optout: bool | None = strawberry.field(default=strawberry.UNSET, description="Opt-out.")
+    business_opt_ins: list[BusinessOptInInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Opt-ins/outs applied to the current set."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the tags."
+    )
+    fields: list[KeyValueInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the custom fields."
+    )
+    country_code: str | None = strawberry.field(default=strawberry.UNSET, description="Country.")
+    province: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Needs countryCode in the same request."
+    )
+    city: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Needs countryCode in the same request."
+    )
+    postal_code: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Needs countryCode in the same request."
+    )
+    source: str | None = strawberry.field(default=strawberry.UNSET, description="Fan source.")
+
+
+@strawberry.input(description="Fan search filters (all combine with AND).")
+class FanFilter:
+    text: str | None = strawberry.field(default=None, description="Part of name or email.")
+    is_subscribed: bool | None = strawberry.field(default=None, description="Email opt-in.")
+    is_phone_subscribed: bool | None = strawberry.field(default=None, description="SMS opt-in.")
+    is_optout: bool | None = strawberry.field(default=None, description="Opted out.")
+    tags: list[str] | None = strawberry.field(default=None, description="Has any of the tags.")
+    country_code: str | None = strawberry.field(default=None, description="Country.")
+    provinces: list[str] | None = strawberry.field(default=None, description="Any province.")
+    postal_codes: list[str] | None = strawberry.field(default=None, description="Any postal code.")
+    genders: list[FanGender] | None = strawberry.field(default=None, description="Any gender.")
+    created_from: date | None = strawberry.field(default=None, description="Created on/after.")
+    created_to: date | None = strawberry.field(default=None, description="Created on/before.")
+    ticket_event_name: str | None = strawberry.field(
+        default=None, description="Bought a ticket for this event (exact name)."
+    )
+    ticket_venue_name: str | None = strawberry.field(
+        default=None, description="Bought a ticket at this venue (exact name)."
+    )
+    ticket_purchased_from: date | None = strawberry.field(
+        default=None, description="Bought a ticket on/after this day."
+    )
+    ticket_purchased_to: date | None = strawberry.field(
+        default=None, description="Bought a ticket on/before this day."
+    )
+    tags_all: list[str] | None = strawberry.field(
+        default=None, description="Has every one of the tags (the seed's AND relation)."
+    )
+    tags_none: list[str] | None = strawberry.field(
+        default=None, description="Has none of the tags (NOT)."
+    )
+    sources: list[str] | None = strawberry.field(default=None, description="Any fan source.")
+    youngest_age: int | None = strawberry.field(
+        default=None,
+        description="At least this old today (0..150; fans without a birth date "
+        "never match an age filter).",
+    )
+    oldest_age: int | None = strawberry.field(
+        default=None, description="At most this old today (0..150)."
+    )
+    in_snapshots: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In any of these snapshots (`snp_…`)."
+    )
+    not_in_snapshots: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In none of these snapshots."
+    )
+    active_within_days: int | None = strawberry.field(
+        default=None, description="Had an activity in the last N days (crm_active_days)."
+    )
+    inactive_for_days: int | None = strawberry.field(
+        default=None, description="No activity in the last N days, or never (crm_inactive_days)."
+    )
+    active_from: date | None = strawberry.field(
+        default=None, description="Last activity on/after this day."
+    )
+    active_to: date | None = strawberry.field(
+        default=None, description="Last activity on/before this day."
+    )
+    ticket_price_code: str | None = strawberry.field(
+        default=None, description="Bought a ticket with this price code."
+    )
+    ticket_artist_name: str | None = strawberry.field(
+        default=None, description="Bought a ticket for this artist (exact name)."
+    )
+    ticket_venue_provinces: list[str] | None = strawberry.field(
+        default=None, description="Bought a ticket whose province is one of these."
+    )
+    ticket_purchased_days: int | None = strawberry.field(
+        default=None, description="Bought a ticket in the last N days (today included)."
+    )
+    ticket_event_from: date | None = strawberry.field(
+        default=None, description="Bought a ticket for an event on/after this day."
+    )
+    ticket_event_to: date | None = strawberry.field(
+        default=None, description="Bought a ticket for an event on/before this day."
+    )
+    ticket_seat_price_min: int | None = strawberry.field(
+        default=None, description="Per-seat price (paid / seats, minor units) at least this."
+    )
+    ticket_seat_price_max: int | None = strawberry.field(
+        default=None, description="Per-seat price at most this."
+    )
+    ticket_seat_count_min: int | None = strawberry.field(
+        default=None, description="A purchase of at least this many seats."
+    )
+    ticket_seat_count_max: int | None = strawberry.field(
+        default=None, description="A purchase of at most this many seats."
+    )
+    ticket_sales_count_min: int | None = strawberry.field(
+        default=None, description="At least this many matching purchases (1 or more)."
+    )
+    ticket_sales_count_max: int | None = strawberry.field(
+        default=None, description="At most this many matching purchases."
+    )
+    ticket_negative: bool = strawberry.field(
+        default=False, description="Invert the ticket filters: fans WITHOUT such purchases."
+    )
+
+
+@strawberry.input(description="Ticket list filters (dates inclusive, UTC days).")
+class TicketFilter:
+    min_purchase_date: date | None = strawberry.field(default=None, description="Bought on/after.")
+    max_purchase_date: date | None = strawberry.field(default=None, description="Bought on/before.")
+    min_last_update_date: date | None = strawberry.field(
+        default=None, description="Changed on/after."
+    )
+    max_last_update_date: date | None = strawberry.field(
+        default=None, description="Changed on/before."
+    )
+    email: str | None = strawberry.field(default=None, description="Buyer email.")
+    fan_id: strawberry.ID | None = strawberry.field(default=None, description="Buyer fan.")
+    include_deleted: bool = strawberry.field(default=False, description="Include deleted.")
+
+
+@strawberry.input(description="A ticket and its buyer (matched to a fan by email, or created).")
+class CreateTicketInput:
+    first_name: str = strawberry.field(description="Buyer first name.")
+    last_name: str = strawberry.field(description="Buyer last name.")
+    email: str = strawberry.field(description="Buyer email.")
+    purchased_at: datetime = strawberry.field(description="Purchase time.")
+    paid_amount: int = strawberry.field(description="Paid, in minor units.")
+    currency: str = strawberry.field(description="ISO 4217 currency of paidAmount.")
+    num_seats: int = strawberry.field(description="Seats (1..10000).")
+    event_date: date = strawberry.field(description="Event date.")
+    event_name: str = strawberry.field(description="Event name.")
+    event_key: str | None = strawberry.field(
+        default=None, description="Event key (required in createTickets)."
+    )
+    ticket_key: str | None = strawberry.field(
+        default=None, description="Unique line-item key; a repeated key is a DUPLICATE."
+    )
+    phone: str | None = strawberry.field(default=None, description="Buyer phone.")
+    customer_key: str | None = strawberry.field(default=None, description="Remote customer id.")
+    price_code: str | None = strawberry.field(default=None, description="Price code.")
+    is_subscribed: bool = strawberry.field(default=False, description="Email opt-in (new fan).")
+    is_phone_subscribed: bool = strawberry.field(default=False, description="SMS opt-in (new fan).")
+    city: str | None = strawberry.field(default=None, description="City.")
+    province: str | None = strawberry.field(default=None, description="Province.")
+    postal_code: str | None = strawberry.field(default=None, description="Postal code.")
+    country_code: str | None = strawberry.field(default=None, description="Country.")
+    artist_name: str | None = strawberry.field(default=None, description="Artist.")
+    venue_name: str | None = strawberry.field(default=None, description="Venue.")
+    network: str | None = strawberry.field(default=None, description="Ticketing network.")
+    order_key: str | None = strawberry.field(default=None, description="Remote order id.")
+    is_deleted: bool = strawberry.field(default=False, description="Deleted remotely.")
+    fan_source: str | None = strawberry.field(
+        default=None, description="Source label if a fan is created."
+    )
+
+
+@strawberry.input(description="Create, update or delete a ticket event.")
+class UpsertTicketEventInput:
+    action: TicketEventAction = strawberry.field(
+        default=TicketEventAction.CREATE, description="What to do (default CREATE)."
+    )
+    id: strawberry.ID | None = strawberry.field(
+        default=None, description="Event id: required for UPDATE and DELETE."
+    )
+    partner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Partner (operators creating)."
+    )
+    event_name: str = strawberry.field(default="", description="Event name (create/update).")
+    event_key: str = strawberry.field(default="", description="Event key (create/update).")
+    event_date: date = strawberry.field(
+        default=date(1970, 1, 1), description="Event date (create/update)."
+    )
+    network: str = strawberry.field(default="", description="Network (create/update).")
+    venue_name: str | None = strawberry.field(default=None, description="Venue name.")
+    artist_name: str | None = strawberry.field(default=None, description="Artist name.")
+    notes: str | None = strawberry.field(default=None, description="Notes.")
+    label_name: str | None = strawberry.field(default=None, description="Label name.")
+    event_type: str | None = strawberry.field(default=None, description="Event type.")
+
+
+@strawberry.input(
+    description="A fan activity; the fan by id or by email (unknown email: new fan). Fan details "
+    "sent here are written to the fan (the seed's activity submit), before the activity."
+)
+class CreateFanActivityInput:
+    campaign_title: str = strawberry.field(description="Campaign title.")
+    fan_id: strawberry.ID | None = strawberry.field(default=None, description="Fan id.")
+    email: str | None = strawberry.field(default=None, description="Fan email.")
+    partner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Partner (operators with email)."
+    )
+    props: list[KeyValueInput] | None = strawberry.field(
+        default=None, description="Details (keys without `$` or `.`)."
+    )
+    first_name: str | None = strawberry.field(
+        default=None, description="Fan first name (set on the fan, new or known)."
+    )
+    last_name: str | None = strawberry.field(default=None, description="Fan last name.")
+    phone: str | None = strawberry.field(default=None, description="Fan phone (unique).")
+    country_code: str | None = strawberry.field(default=None, description="ISO alpha-2.")
+    province: str | None = strawberry.field(default=None, description="Needs countryCode.")
+    postal_code: str | None = strawberry.field(default=None, description="Needs countryCode.")
+    is_subscribed: bool | None = strawberry.field(default=None, description="Email opt-in.")
+    is_phone_subscribed: bool | None = strawberry.field(default=None, description="SMS opt-in.")
