@@ -216,6 +216,18 @@ async def list_clicks(
     return await paginate(db.affiliate_clicks, query, sort=EVENT_SORT, first=first, after=after)
 
 
+async def unique_click_count(db: Database, scope: Scope, filters: EventFilter) -> int:
+    """Distinct visitors (cookies) among the matching clicks: the seed's `unique_click_count`
+    (exact, where the seed's analytics approximate)."""
+    pipeline: list[dict[str, Any]] = [
+        match_stage(filters.query(scope, conversions=False)),
+        {"$group": {"_id": "$cookie_id"}},
+        {"$group": {"_id": None, "n": {"$sum": 1}}},
+    ]
+    rows = await (await db.affiliate_clicks.aggregate(pipeline)).to_list(None)
+    return int(rows[0]["n"]) if rows else 0
+
+
 async def list_conversions(
     db: Database, scope: Scope, filters: EventFilter, first: int | None, after: str | None
 ) -> Page:

@@ -17,6 +17,7 @@ from schema.affiliate import (
     joining,
     money,
     promotion,
+    reference,
     root,
 )
 from schema.affiliate.analytics import (
@@ -75,6 +76,7 @@ Query = merge_types(
         joining.Query,
         promotion.Query,
         analytics_roots.Query,
+        reference.Query,
     ),
 )
 Mutation = merge_types(
