@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -186,6 +186,8 @@ class EventFilter:
     campaign_ids: Sequence[str] = ()
     statuses: Sequence[str] = ()
     currencies: Sequence[str] = ()
+    # exact matches on reference fields (the seed's conversion_reference / ref filters)
+    references: Mapping[str, str] = field(default_factory=dict)
 
     def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
         query: dict[str, Any] = owned(scope, self.partner_id)
@@ -202,10 +204,18 @@ class EventFilter:
             query["status"] = {"$in": list(self.statuses)}
         if conversions and self.currencies:
             query["currency"] = {"$in": list(self.currencies)}
+        for key, value in self.references.items():
+            if conversions or key in CLICK_REFERENCES:
+                query[key] = value
         return query
 
 
 EVENT_SORT = [("ts", -1), ("_id", -1)]
+CONVERSION_REFERENCES = {"conversionReference": "conversion_reference",
+                         "advertiserReference": "advertiser_reference",
+                         "publisherReference": "publisher_reference",
+                         "customerReference": "customer_reference"}  # fmt: skip
+CLICK_REFERENCES = frozenset({"publisher_reference", "advertiser_reference"})
 
 
 async def list_clicks(

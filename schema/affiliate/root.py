@@ -144,12 +144,29 @@ class Query:
         campaign_id: strawberry.ID | None = None,
         first: int | None = None,
         after: str | None = None,
+        conversion_reference: Annotated[
+            str | None, strawberry.argument(description="Exact brand order reference.")
+        ] = None,
+        advertiser_reference: Annotated[
+            str | None, strawberry.argument(description="Exact brand reference.")
+        ] = None,
+        publisher_reference: Annotated[
+            str | None, strawberry.argument(description="Exact partner reference.")
+        ] = None,
+        customer_reference: Annotated[
+            str | None, strawberry.argument(description="Exact customer reference.")
+        ] = None,
     ) -> ConversionConnection:
         ctx = info.context
+        refs = {"conversionReference": conversion_reference,
+                "advertiserReference": advertiser_reference,
+                "publisherReference": publisher_reference,
+                "customerReference": customer_reference}  # fmt: skip
         filters = await resolve.event_filter(
             ctx.db, ctx.scope, partner_id=partner_id, start=from_, end=to, text_date=text_date,
             timezone=timezone, campaign_id=campaign_id,
             statuses=[s.value for s in statuses or []], currencies=currencies or [],
+            references=refs,
         )  # fmt: skip
         page = await data.list_conversions(ctx.db, ctx.scope, filters, first, after)
         connection = Connection.of(page, Conversion.from_doc)
