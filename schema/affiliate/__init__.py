@@ -17,6 +17,7 @@ from schema.affiliate import (
     joining,
     money,
     promotion,
+    queries,
     reference,
     root,
 )
@@ -77,6 +78,7 @@ Query = merge_types(
         promotion.Query,
         analytics_roots.Query,
         reference.Query,
+        queries.Query,
     ),
 )
 Mutation = merge_types(
@@ -87,6 +89,7 @@ Mutation = merge_types(
         money.Mutation,
         joining.Mutation,
         promotion.Mutation,
+        queries.Mutation,
     ),
 )
 
