@@ -477,6 +477,7 @@ query D($pid: ID!) {
   campaignInvitations(partnerId: $pid) { edges { node { status campaign { id } } } }
   longHaul: campaignTerms(campaignId: "cmp_demo-sky-long") { totalCount }
   productFeeds(partnerId: $pid) { totalCount }
+  transactionQueries(partnerId: $pid) { totalCount }
 }"""
 
 
@@ -527,3 +528,4 @@ async def test_demo_seed_is_idempotent_and_queryable(
     assert body["data"]["longHaul"]["totalCount"] == 3
     # promotion: feeds of the approved campaigns
     assert body["data"]["productFeeds"]["totalCount"] == 2
+    assert body["data"]["transactionQueries"]["totalCount"] == 1

@@ -259,3 +259,8 @@ async def test_joining_lists_have_no_n_plus_one(
         INVITATIONS, "campaignInvitations", 20
     )
     assert await run(CURRENT, "campaigns", 2) == await run(CURRENT, "campaigns", 20)
+    acks = """query A($first: Int) { termsAcknowledgements(first: $first) {
+      edges { node { id terms { version campaign { title } } } } } }"""
+    assert await run(acks, "termsAcknowledgements", 2) == await run(
+        acks, "termsAcknowledgements", 20
+    )

@@ -225,3 +225,47 @@ async def test_paused_campaign_is_unavailable_not_available(
     # and UNAVAILABLE is no participation filter
     body = await gql(PARTICIPATIONS, {"s": ["UNAVAILABLE"]}, as_=world.a_owner)
     assert error_codes(body) == ["BAD_USER_INPUT"] and field_of(body) == "status"
+
+
+# --- reference filters ---------------------------------------------------------------
+
+BY_REF = """
+query R($ref: String, $pub: String) {
+  conversions(from: "2025-01-01T00:00:00+00:00", conversionReference: $ref,
+              publisherReference: $pub) {
+    totalCount edges { node { conversionReference partnerId } }
+  }
+}"""
+
+
+async def test_reference_filters_are_exact_and_tenant_scoped(
+    gql: GraphQL, client: TestClient[Any, Any], world: World, db: Database
+) -> None:
+    cat = await catalogue(db)
+    for pid in (world.partner_a, world.partner_b):
+        await approve(db, pid, cat.open)
+    day = datetime(2025, 1, 5, tzinfo=UTC)
+    docs = [
+        data.conversion_doc(pid, cat.open, day + timedelta(minutes=i), currency="GBP",
+                            status="approved", items=[{"value": 100, "commission": 10}],
+                            conversion_reference=ref, publisher_reference=pub)
+        for i, (pid, ref, pub) in enumerate([
+            (world.partner_a, "ORDER-1", "news"), (world.partner_a, "ORDER-10", "news"),
+            (world.partner_a, "ORDER-2", "blog"), (world.partner_b, "ORDER-1", "news"),
+        ])
+    ]  # fmt: skip
+    await db.affiliate_conversions.insert_many(docs)
+    body = await gql(BY_REF, {"ref": "ORDER-1"}, as_=world.a_analyst)
+    assert body["data"]["conversions"]["totalCount"] == 1  # exact, and only A's
+    body = await gql(BY_REF, {"pub": "news"}, as_=world.a_analyst)
+    assert body["data"]["conversions"]["totalCount"] == 2
+    body = await gql(BY_REF, {"ref": "ORDER-1", "pub": "blog"}, as_=world.a_analyst)
+    assert body["data"]["conversions"]["totalCount"] == 0
+    body = await gql(BY_REF, {"ref": ""}, as_=world.a_analyst)
+    assert error_codes(body) == ["BAD_USER_INPUT"] and field_of(body) == "conversionReference"
+    rows = await _csv(client, "/export/conversions.csv",
+                      {"from": "2025-01-01T00:00:00+00:00", "conversionReference": "ORDER-1"},
+                      world.b_owner.headers)  # fmt: skip
+    assert [(r["conversion_reference"], r["publisher_id"]) for r in rows] == [
+        ("ORDER-1", world.partner_b)
+    ]

@@ -180,6 +180,8 @@ ROOT_ARGUMENTS: dict[str, Callable[[Fixture, GraphQLSchema], list[dict[str, Any]
     "leaderboard": lambda fx, _: [{"pointName": "stars"}, {"pointName": "badges"}],
     "segmentStatus": lambda fx, _: fx.segments,
     "segmentFans": lambda fx, _: fx.segments,
+    "partnerWebsite": _one("website"),
+    "selfBill": _one("selfbill"),
 }
 
 
@@ -256,7 +258,8 @@ async def fixture(walk_client: TestClient[Any, Any], walk_settings: Settings) ->
     }  # fmt: skip
     for key, collection in (
         ("member", "members"), ("product", "products"), ("fan", "fans"), ("ticket", "tickets"),
-        ("activation", "activations"),
+        ("activation", "activations"), ("website", "affiliate_websites"),
+        ("selfbill", "affiliate_selfbills"),
     ):  # fmt: skip
         doc = await db[collection].find_one({"partner_id": alpha["id"]}, sort=[("_id", 1)])
         assert doc is not None, f"the demo seeds no {collection}"

@@ -456,6 +456,19 @@ async def _joining(
                                   "created_ms": epoch_ms(now)}},
                 upsert=True,
             )  # fmt: skip
+    first_joined = next(c for c, st in joined.items() if st == "approved")
+    await db.affiliate_transaction_queries.update_one(
+        {"_id": f"tq_demo-{slug}-untracked"},
+        {"$setOnInsert": {
+            "partner_id": partner.id, "type": "untracked", "campaign_id": first_joined,
+            "camref": campaigns[first_joined]["camref"],
+            "conversion_reference": f"MISSING-{slug.upper()}-1", "conversion_value": 8999,
+            "expected_commission": 720, "currency": campaigns[first_joined]["currency"],
+            "conversion_ms": epoch_ms(now) - 5 * 86_400_000, "publisher_reference": "newsletter",
+            "notes": "Order placed from our newsletter, not tracked.", "state": "pending",
+            "created_at": now, "created_ms": epoch_ms(now)}},
+        upsert=True,
+    )  # fmt: skip
     cid = INVITATIONS[partner.index % len(INVITATIONS)]
     await db.affiliate_invitations.update_one(
         {"partner_id": partner.id, "campaign_id": cid},

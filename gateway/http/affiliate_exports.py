@@ -38,6 +38,9 @@ _CLICK_HEADER = (
     "ame"
 )
 CONVERSION_COLUMNS = _CONVERSION_HEADER.split(",")
+# Exact-match filters (query parameters named as the GraphQL arguments).
+REFERENCE_PARAMS = ("conversionReference", "advertiserReference", "publisherReference",
+                    "customerReference")  # fmt: skip
 CLICK_COLUMNS = _CLICK_HEADER.split(",")
 
 
@@ -156,6 +159,7 @@ async def _export(request: web.Request, conversions: bool) -> web.StreamResponse
             timezone=q.get("timezone"), campaign_id=q.get("campaignId"),
             statuses=_statuses(q.getall("status", [])) if conversions else (),
             currencies=q.getall("currency", []) if conversions else (),
+            references={name: q.get(name) for name in REFERENCE_PARAMS},
         )  # fmt: skip
         tz = data.validate_timezone(
             q.get("timezone") or await data.reporting_timezone(db, filters.partner_id)

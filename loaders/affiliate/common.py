@@ -45,6 +45,11 @@ INDEXES = [
     IndexSpec("affiliate_voucher_codes", [("campaign_id", 1), ("code", 1)], unique=True),
     IndexSpec("affiliate_impressions", [("partner_id", 1), ("ts", -1)]),
     IndexSpec("affiliate_exchange_rates", [("currency", 1), ("day", 1)], unique=True),
+    # transaction queries (loaders/affiliate/queries.py)
+    IndexSpec(
+        "affiliate_transaction_queries", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]
+    ),
+    IndexSpec("affiliate_campaigns", [("camref", 1)]),
 ]
 
 SLOT_MS = 15 * 60 * 1000

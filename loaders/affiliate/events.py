@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -186,6 +186,8 @@ class EventFilter:
     campaign_ids: Sequence[str] = ()
     statuses: Sequence[str] = ()
     currencies: Sequence[str] = ()
+    # exact matches on reference fields (the seed's conversion_reference / ref filters)
+    references: Mapping[str, str] = field(default_factory=dict)
 
     def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
         query: dict[str, Any] = owned(scope, self.partner_id)
@@ -202,10 +204,18 @@ class EventFilter:
             query["status"] = {"$in": list(self.statuses)}
         if conversions and self.currencies:
             query["currency"] = {"$in": list(self.currencies)}
+        for key, value in self.references.items():
+            if conversions or key in CLICK_REFERENCES:
+                query[key] = value
         return query
 
 
 EVENT_SORT = [("ts", -1), ("_id", -1)]
+CONVERSION_REFERENCES = {"conversionReference": "conversion_reference",
+                         "advertiserReference": "advertiser_reference",
+                         "publisherReference": "publisher_reference",
+                         "customerReference": "customer_reference"}  # fmt: skip
+CLICK_REFERENCES = frozenset({"publisher_reference", "advertiser_reference"})
 
 
 async def list_clicks(
@@ -214,6 +224,18 @@ async def list_clicks(
     """Newest first; keyset on (ts, _id), so rows inserted meanwhile never shift a page."""
     query = filters.query(scope, conversions=False)
     return await paginate(db.affiliate_clicks, query, sort=EVENT_SORT, first=first, after=after)
+
+
+async def unique_click_count(db: Database, scope: Scope, filters: EventFilter) -> int:
+    """Distinct visitors (cookies) among the matching clicks: the seed's `unique_click_count`
+    (exact, where the seed's analytics approximate)."""
+    pipeline: list[dict[str, Any]] = [
+        match_stage(filters.query(scope, conversions=False)),
+        {"$group": {"_id": "$cookie_id"}},
+        {"$group": {"_id": None, "n": {"$sum": 1}}},
+    ]
+    rows = await (await db.affiliate_clicks.aggregate(pipeline)).to_list(None)
+    return int(rows[0]["n"]) if rows else 0
 
 
 async def list_conversions(

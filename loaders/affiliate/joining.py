@@ -22,6 +22,7 @@ from loaders.base import (
     conjoin,
     epoch_ms,
     grouped_by,
+    in_key_order,
     paginate,
     utcnow,
 )
@@ -81,6 +82,14 @@ class TermsByCampaignLoader(ScopedLoader[str, list[Document]]):
             {"campaign_id": {"$in": keys}}, sort=[("created_ms", 1), ("_id", 1)]
         ).to_list(None)
         return grouped_by(keys, rows, "campaign_id")
+
+
+class TermsByIdLoader(ScopedLoader[str, Document | None]):
+    """Terms versions by id (network-wide, one query)."""
+
+    async def load_batch(self, keys: list[str]) -> list[Document | None]:
+        rows = await self.db.affiliate_terms.find({"_id": {"$in": keys}}).to_list(None)
+        return in_key_order(keys, rows)
 
 
 class AckByPartnerTermsLoader(ScopedLoader[tuple[str, str], Document | None]):

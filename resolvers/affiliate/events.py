@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from gateway.core.errors import BadUserInput
@@ -10,6 +10,7 @@ from gateway.core.ids import parse_id
 from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.affiliate import EventFilter
+from loaders.affiliate.events import CONVERSION_REFERENCES
 from loaders.base import Scope, utcnow
 from resolvers.affiliate.common import partner_for
 
@@ -28,6 +29,7 @@ async def event_filter(
     campaign_id: str | None,
     statuses: Sequence[str] = (),
     currencies: Sequence[str] = (),
+    references: Mapping[str, str | None] | None = None,
 ) -> EventFilter:
     """Validated filters of the clicks / conversions lists and exports."""
     pid = partner_for(scope, partner_id)
@@ -47,7 +49,11 @@ async def event_filter(
         start_ms, end_ms = data.to_ms(lo), data.to_ms(hi)
     elif timezone is not None:
         data.validate_timezone(timezone)
+    refs = {
+        CONVERSION_REFERENCES[name]: data.validate_text(value, name, 255, required=True)
+        for name, value in (references or {}).items() if value is not None
+    }  # fmt: skip
     return EventFilter(
         partner_id=pid, start_ms=start_ms, end_ms=end_ms, campaign_ids=cmp_ids,
-        statuses=list(statuses), currencies=codes,
+        statuses=list(statuses), currencies=codes, references=refs,
     )  # fmt: skip

@@ -17,6 +17,7 @@ from schema.affiliate import (
     joining,
     money,
     promotion,
+    queries,
     root,
 )
 from schema.affiliate.analytics import (
@@ -77,6 +78,7 @@ Query = merge_types(
         analytics_roots.Query,
         analytics_roots.ReferenceQuery,
         analytics_roots.BrandsQuery,
+        queries.Query,
     ),
 )
 Mutation = merge_types(
@@ -87,6 +89,7 @@ Mutation = merge_types(
         money.Mutation,
         joining.Mutation,
         promotion.Mutation,
+        queries.Mutation,
     ),
 )
 

@@ -70,7 +70,7 @@ class TermsAcknowledgement:
 
     @strawberry.field(description="The terms version.")
     async def terms(self, info: Info) -> CampaignTerms | None:
-        doc = await info.context.db.affiliate_terms.find_one({"_id": str(self.terms_id)})
+        doc = await info.context.loaders.get(joining.TermsByIdLoader).load(str(self.terms_id))
         return CampaignTerms.from_doc(doc, str(self.partner_id)) if doc else None
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from gateway.context import Info
 from gateway.core.errors import BadUserInput, NotFound
 from gateway.core.ids import parse_id
 from loaders import affiliate as data
+from loaders.affiliate.events import unique_click_count
 from loaders.affiliate.profile import WebsiteByIdLoader
 from resolvers import affiliate as resolve
 from schema.affiliate.analytics import (
@@ -53,6 +55,18 @@ from schema.partners import Partner, Website
 from schema.permissions import OPERATOR, STAFF, allow
 
 # --- root fields ---------------------------------------------------------------------
+
+
+@strawberry.type(description="A page of clicks, with counts over every matching click.")
+class ClickConnection(Connection[Click]):
+    unique_of: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(
+        description="Distinct visitors (cookies) among all matching clicks (the seed's "
+        "`unique_click_count`), exact."
+    )
+    async def unique_click_count(self) -> int:
+        return await self.unique_of()
 
 
 @strawberry.type
@@ -130,12 +144,29 @@ class Query:
         campaign_id: strawberry.ID | None = None,
         first: int | None = None,
         after: str | None = None,
+        conversion_reference: Annotated[
+            str | None, strawberry.argument(description="Exact brand order reference.")
+        ] = None,
+        advertiser_reference: Annotated[
+            str | None, strawberry.argument(description="Exact brand reference.")
+        ] = None,
+        publisher_reference: Annotated[
+            str | None, strawberry.argument(description="Exact partner reference.")
+        ] = None,
+        customer_reference: Annotated[
+            str | None, strawberry.argument(description="Exact customer reference.")
+        ] = None,
     ) -> ConversionConnection:
         ctx = info.context
+        refs = {"conversionReference": conversion_reference,
+                "advertiserReference": advertiser_reference,
+                "publisherReference": publisher_reference,
+                "customerReference": customer_reference}  # fmt: skip
         filters = await resolve.event_filter(
             ctx.db, ctx.scope, partner_id=partner_id, start=from_, end=to, text_date=text_date,
             timezone=timezone, campaign_id=campaign_id,
             statuses=[s.value for s in statuses or []], currencies=currencies or [],
+            references=refs,
         )  # fmt: skip
         page = await data.list_conversions(ctx.db, ctx.scope, filters, first, after)
         connection = Connection.of(page, Conversion.from_doc)
@@ -159,14 +190,18 @@ class Query:
         campaign_id: strawberry.ID | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Click]:
+    ) -> ClickConnection:
         ctx = info.context
         filters = await resolve.event_filter(
             ctx.db, ctx.scope, partner_id=partner_id, start=from_, end=to, text_date=text_date,
             timezone=timezone, campaign_id=campaign_id,
         )  # fmt: skip
         page = await data.list_clicks(ctx.db, ctx.scope, filters, first, after)
-        return Connection.of(page, Click.from_doc)
+        connection = Connection.of(page, Click.from_doc)
+        return ClickConnection(
+            edges=connection.edges, page_info=connection.page_info, count=page.count,
+            unique_of=lambda: unique_click_count(ctx.db, ctx.scope, filters),
+        )  # fmt: skip
 
     @strawberry.field(
         description="Partner analytics over clicks, conversions and impressions. COUNT: one row of "
