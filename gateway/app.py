@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import strawberry
 from aiohttp import web
+from pymongo.errors import InvalidOperation
 
 from gateway.auth.issue import keyring_from
 from gateway.context import Services
@@ -96,7 +98,9 @@ def create_app(settings: Settings) -> web.Application:
                 sessions.close()
                 await hub.close()
         finally:
-            await client.close()
+            # A client closed already (by a test, or a failed start) has nothing left to free.
+            with contextlib.suppress(InvalidOperation):
+                await client.close()
 
     app.cleanup_ctx.append(mongo_ctx)
     view = GraphQLView(schema, settings)

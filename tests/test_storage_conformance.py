@@ -53,15 +53,17 @@ def on_embedded_store(server_info: Doc) -> bool:
     return bool(server_info["build"].get("process") == EMBEDDED_PROCESS)
 
 
-def embedded_deviation(reason: str) -> Callable[[F], F]:
+def embedded_deviation(reason: str, *, every_run: bool = True) -> Callable[[F], F]:
     """Declare that the embedded store is known to deviate from the MongoDB behaviour tested.
 
     The test asserts what MongoDB does; `_mark_deviations` turns it into a strict xfail on
-    the embedded store only.
+    the embedded store only. `every_run=False` is for a deviation that depends on how
+    concurrent requests interleave, so it does not show on every run (a non-strict xfail).
     """
 
     def mark(test: F) -> F:
         test.__embedded_deviation__ = reason  # type: ignore[attr-defined]
+        test.__embedded_deviation_every_run__ = every_run  # type: ignore[attr-defined]
         return test
 
     return mark
@@ -75,7 +77,7 @@ def _mark_deviations(request: pytest.FixtureRequest, on_embedded_store: bool) ->
         # `raises` keeps a broken test (TypeError, …) from hiding behind the mark.
         request.node.add_marker(
             pytest.mark.xfail(
-                strict=True,
+                strict=getattr(request.function, "__embedded_deviation_every_run__", True),
                 reason=f"embedded store: {reason}",
                 raises=(AssertionError, PyMongoError, pytest.fail.Exception),
             )
@@ -1028,7 +1030,11 @@ async def test_facet_with_many_sub_pipelines(mdb: AsyncDatabase[Doc]) -> None:
     assert out == {f"n{k}": [{"n": 3}] for k in range(12)}
 
 
-@embedded_deviation("concurrent transactions aborted by a duplicate key keep their earlier writes")
+@embedded_deviation(
+    "concurrent transactions aborted by a duplicate key keep their earlier writes "
+    "(seen on most runs, not all: it depends on how the 30 transactions interleave)",
+    every_run=False,
+)
 async def test_concurrent_aborted_transactions_keep_nothing(
     mdb: AsyncDatabase[Doc], needs_replica_set: None
 ) -> None:
