@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from gateway.storage.mongo import Database
 from tests.affiliate_fixtures import approve, catalogue, clicks
 from tests.conftest import GraphQL, World
@@ -18,6 +20,7 @@ query K($cid: ID) {
 }"""
 
 
+@pytest.mark.parametrize("seed", [21, 22, 23])
 async def test_unique_click_count_matches_the_oracle(
     gql: GraphQL, world: World, db: Database, seed: int
 ) -> None:
