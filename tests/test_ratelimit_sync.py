@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,10 +20,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.storage.mongo import Database
-from gateway.storage.store import free_loopback_port
 from tests.activations_fixtures import given_activation
-from tests.conftest import TEST_JWT_KEYS, World, error_codes
+from tests.conftest import World, error_codes
 from tests.hardening_fixtures import MakeClient, make_client
+from tests.processes import gateway_process
 
 __all__ = ["make_client"]
 
@@ -129,42 +126,14 @@ async def test_a_second_instance_in_the_process_counts_the_first_ones_units_afte
 @pytest.fixture
 async def limited_gateway(mongo_uri: str, db_name: str, tmp_path: Path) -> AsyncIterator[str]:
     """`gateway serve` in its own process on the tests' database: 20 units, 100 ms sync."""
-    port = free_loopback_port()
-    env = {
-        **os.environ,
-        "MONGODB_URI": mongo_uri,
-        "GATEWAY_DB_NAME": db_name,
-        "GATEWAY_ENV": "development",
-        "GATEWAY_DATA_DIR": str(tmp_path / "second"),
-        "GATEWAY_JWT_KEYS": ",".join(f"{kid}:{secret}" for kid, secret in TEST_JWT_KEYS.items()),
-        "GATEWAY_JWT_SIGNING_KID": "test-k1",
+    settings = {
         "GATEWAY_RATE_LIMIT": "true",
         "GATEWAY_RATE_LIMIT_WINDOW_SECONDS": str(DAY),
         "GATEWAY_RATE_LIMIT_COST": "20",
         "GATEWAY_RATE_LIMIT_SYNC_MS": str(SYNC_MS),
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.returncode is None, "second gateway exited"
-                try:
-                    async with session.get(f"{url}/readyz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                assert time.monotonic() < deadline, "second gateway did not become ready"
-                await asyncio.sleep(0.2)
+    async with gateway_process(mongo_uri, db_name, tmp_path / "second", settings) as url:
         yield url
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 15)
 
 
 async def test_two_processes_share_a_budget_within_one_sync_interval(

@@ -4,7 +4,6 @@ gateway process on the same store, shutdown."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,10 +23,11 @@ from gateway.storage.mongo import Database, Document
 from gateway.storage.store import _ping, free_loopback_port
 from loaders import crm as crm_data
 from loaders import members as member_data
-from tests.conftest import TEST_JWT_KEYS, World, error_codes, make_settings
+from tests.conftest import World, error_codes, make_settings
 from tests.crm_fixtures import given_fan
 from tests.live import LiveClient, StalledClient, until_subscribed
 from tests.portal_fixtures import given_voucher, password_hash
+from tests.processes import gateway_process
 from tests.test_subscriptions import FAN_ACTIVITY, MEMBER_JOINED, auth
 
 BIG_PROPS = {f"k{i:02d}": "x" * 2000 for i in range(20)}  # ~40 kB per `props` selection
@@ -241,38 +241,8 @@ async def test_watchers_resume_after_a_store_restart_without_loss_or_duplicates(
 @pytest.fixture
 async def second_gateway(mongo_uri: str, db_name: str, tmp_path: Path) -> AsyncIterator[str]:
     """`gateway serve` in its own process, on the first app's store and database."""
-    port = free_loopback_port()
-    env = {
-        **os.environ,
-        "MONGODB_URI": mongo_uri,
-        "GATEWAY_DB_NAME": db_name,
-        "GATEWAY_ENV": "development",
-        "GATEWAY_DATA_DIR": str(tmp_path / "second"),
-        "GATEWAY_JWT_KEYS": ",".join(f"{kid}:{secret}" for kid, secret in TEST_JWT_KEYS.items()),
-        "GATEWAY_JWT_SIGNING_KID": "test-k1",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.returncode is None, "second gateway exited"
-                try:
-                    async with session.get(f"{url}/readyz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                assert time.monotonic() < deadline, "second gateway did not become ready"
-                await asyncio.sleep(0.2)
+    async with gateway_process(mongo_uri, db_name, tmp_path / "second") as url:
         yield url
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 15)
 
 
 async def test_an_event_written_through_one_gateway_reaches_a_subscriber_on_another(
