@@ -3,6 +3,7 @@ recording clicks and conversions. Rejections first, then success with database s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -44,7 +45,9 @@ mutation Request($cid: ID!, $accept: Boolean! = false, $pid: ID) {
 }"""
 PARTICIPATIONS = """
 query P($status: [ParticipationStatus!]) {
-  participations(status: $status) { totalCount edges { node { status campaign { title } } } }
+  participations(status: $status) {
+    totalCount edges { node { id status decidedAt campaign { title } } }
+  }
 }"""
 REVIEW = """
 mutation Review($id: ID!, $decision: ParticipationDecision!) {
@@ -325,6 +328,12 @@ async def test_request_participation_then_conflict_and_review(
     assert body["data"]["reviewCampaignParticipation"]["status"] == "APPROVED"
     stored = await db.affiliate_participations.find_one({"_id": ptc["id"]})
     assert stored is not None and stored["status"] == "approved" and stored["terms_accepted"]
+    # and the decision time reads back as a date-time, not as whatever the store kept
+    body = await gql(PARTICIPATIONS, {"status": ["APPROVED"]}, as_=world.a_owner)
+    assert "errors" not in body, body
+    nodes = {e["node"]["id"]: e["node"] for e in body["data"]["participations"]["edges"]}
+    decided = datetime.fromisoformat(nodes[ptc["id"]]["decidedAt"])
+    assert decided.tzinfo is not None and abs(decided - datetime.now(UTC)) < timedelta(minutes=5)
 
 
 # --- tracking links ------------------------------------------------------------------

@@ -16,6 +16,7 @@ from loaders.base import (
     Page,
     Scope,
     ScopedLoader,
+    epoch_ms,
     in_key_order,
     paginate,
     utcnow,
@@ -129,7 +130,8 @@ async def decide_participation(
 ) -> Document | None:
     return await db.affiliate_participations.find_one_and_update(
         {**scope.tenant(), "_id": participation_id},
-        {"$set": {"status": status, "decided_at": utcnow()}},
+        # Epoch ms, not a datetime: the embedded store keeps a `$set` datetime as a string.
+        {"$set": {"status": status, "decided_ms": epoch_ms(utcnow())}},
         return_document=ReturnDocument.AFTER,
     )
 

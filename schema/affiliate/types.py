@@ -300,7 +300,8 @@ class Participation:
         return cls(
             id=strawberry.ID(doc["_id"]), status=ParticipationStatus(doc["status"]),
             terms_accepted=bool(doc.get("terms_accepted")), requested_at=doc["requested_at"],
-            decided_at=doc.get("decided_at"), partner_id=strawberry.ID(doc["partner_id"]),
+            decided_at=from_epoch_ms(doc.get("decided_ms")) or doc.get("decided_at"),
+            partner_id=strawberry.ID(doc["partner_id"]),
             campaign_id=doc["campaign_id"],
         )  # fmt: skip
 
