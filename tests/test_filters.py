@@ -120,6 +120,47 @@ def test_no_match_stage_or_branch_is_built_by_hand(layer: str) -> None:
     assert offenders == []
 
 
+# `$set`/`$min`/`$max` of a datetime on an existing document reads back as a string on the
+# embedded store (README deviation table), so update operators write epoch-ms ints.
+DATETIME_UPDATE_ALLOWED = {
+    # Only the status of a deleted activation is ever read back.
+    "loaders/activations.py",
+}
+
+
+def _datetime_updates(path: Path) -> list[int]:
+    lines: list[int] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Dict):
+            continue
+        for key, value in zip(node.keys, node.values, strict=True):
+            if not (
+                isinstance(key, ast.Constant)
+                and key.value in ("$set", "$min", "$max")
+                and isinstance(value, ast.Dict)
+            ):
+                continue
+            for item in value.values:
+                if (
+                    isinstance(item, ast.Call)
+                    and isinstance(item.func, ast.Name)
+                    and item.func.id == "utcnow"
+                ):
+                    lines.append(item.lineno)
+    return lines
+
+
+@pytest.mark.parametrize("layer", ["loaders", "resolvers", "schema", "gateway"])
+def test_no_update_operator_writes_a_datetime(layer: str) -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in DATETIME_UPDATE_ALLOWED
+        for line in _datetime_updates(path)
+    ]
+    assert offenders == []
+
+
 # --- the leak it closes ----------------------------------------------------------------
 
 
