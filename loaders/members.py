@@ -32,7 +32,6 @@ from loaders.base import (
     decode_cursor,
     encode_cursor,
     epoch_ms,
-    grouped_by,
     in_key_order,
     match_stage,
     paginate,
@@ -243,14 +242,17 @@ HistoryKey = tuple[str, int, str | None]
 
 
 class WatchHistoryLoader(ScopedLoader[HistoryKey, Page]):
-    """A page of watch history per (member id, first, after): one `find` per distinct page.
+    """A page of watch history per (member id, first, after): one command per distinct page.
 
-    Keys asking for the same page (`first`, `after`) share one indexed `find` over
-    `member_id $in …` sorted by member and time; each member's rows are cut to its page in
-    code, so the work grows with the rows read, never with members x sub-pipelines (the
-    old one-`$facet`-per-batch design was quadratic on the embedded store and mixed up the
-    outputs of ten or more sub-pipelines there). The total count is a separate grouped
-    count, run only when a client selects `totalCount`.
+    Keys asking for the same page (`first`, `after`) share one aggregation over
+    `member_id $in …`, sorted by member and time, that groups each member's rows and keeps
+    only its first `first + 1` (the extra one tells whether a next page exists). So what
+    travels and is decoded grows with the page, not with a member's whole history (a
+    `find` cut in code read every row: thousands of `getMore`s for long histories), and the
+    command count never grows with members (the old one-`$facet`-per-batch design was
+    quadratic on the embedded store and mixed up its sub-pipelines' outputs). `$topN`
+    would do the cut in one accumulator, but the embedded store ignores it. The total count
+    is a separate grouped count, run only when a client selects `totalCount`.
     """
 
     async def load_batch(self, keys: list[HistoryKey]) -> list[Page]:
@@ -265,12 +267,17 @@ class WatchHistoryLoader(ScopedLoader[HistoryKey, Page]):
             query = conjoin(self.scope.tenant(), {"member_id": {"$in": member_ids}})
             if after is not None:
                 query = conjoin(query, _after_filter(HISTORY_SORT, decode_cursor(after, 2)))
-            rows = await self.db.watch_events.find(
-                query, sort=[("member_id", 1), *HISTORY_SORT]
-            ).to_list(None)
-            for member_id, events in zip(
-                member_ids, grouped_by(member_ids, rows, "member_id"), strict=True
-            ):
+            cursor = await self.db.watch_events.aggregate(
+                [
+                    match_stage(query),
+                    {"$sort": {"member_id": 1, **dict(HISTORY_SORT)}},
+                    {"$group": {"_id": "$member_id", "rows": {"$push": "$$ROOT"}}},
+                    {"$project": {"rows": {"$slice": ["$rows", first + 1]}}},
+                ]
+            )
+            heads = {row["_id"]: row["rows"] for row in await cursor.to_list(None)}
+            for member_id in member_ids:
+                events = heads.get(member_id, [])
                 pages[(member_id, first, after)] = _history_page(events, first, counter, member_id)
         return [pages[k] for k in keys]
 

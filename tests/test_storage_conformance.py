@@ -566,6 +566,66 @@ async def test_match_on_strings_and_numbers_inside_aggregation(people: Any) -> N
     assert rows == [{"n": 3}]
 
 
+async def test_group_push_sorted_then_slice_keeps_each_groups_top_rows(people: Any) -> None:
+    # The watch-history loader reads each member's newest rows in one command this way.
+    rows = await agg(
+        people,
+        [
+            {"$sort": {"team": 1, "score": -1, "_id": -1}},
+            {"$group": {"_id": "$team", "top": {"$push": {"id": "$_id", "score": "$score"}}}},
+            {"$project": {"top": {"$slice": ["$top", 1]}}},
+            {"$sort": {"_id": 1}},
+        ],
+    )
+    assert rows == [
+        {"_id": "blue", "top": [{"id": "p2", "score": 20}]},
+        {"_id": "green", "top": [{"id": "p4", "score": 30}]},
+        {"_id": "red", "top": [{"id": "p3", "score": 20}]},
+    ]
+
+
+async def test_group_push_root_keeps_whole_documents_in_sort_order(people: Any) -> None:
+    rows = await agg(
+        people,
+        [
+            {"$match": {"team": "red"}},
+            {"$sort": {"team": 1, "at": -1}},
+            {"$group": {"_id": "$team", "rows": {"$push": "$$ROOT"}}},
+            {"$project": {"rows": {"$slice": ["$rows", 5]}}},
+        ],
+    )
+    assert [[(r["_id"], r["at"]) for r in row["rows"]] for row in rows] == [
+        [("p3", T0 + timedelta(hours=2)), ("p1", T0)]
+    ]
+
+
+@embedded_deviation("$topN in $group is ignored: the field is missing from the output")
+async def test_group_top_n_keeps_each_groups_top_rows(people: Any) -> None:
+    rows = await agg(
+        people,
+        [
+            {
+                "$group": {
+                    "_id": "$team",
+                    "top": {
+                        "$topN": {
+                            "n": 1,
+                            "sortBy": {"score": -1, "_id": -1},
+                            "output": {"id": "$_id", "score": "$score"},
+                        }
+                    },
+                }
+            },
+            {"$sort": {"_id": 1}},
+        ],
+    )
+    assert rows == [
+        {"_id": "blue", "top": [{"id": "p2", "score": 20}]},
+        {"_id": "green", "top": [{"id": "p4", "score": 30}]},
+        {"_id": "red", "top": [{"id": "p3", "score": 20}]},
+    ]
+
+
 # --- cursors, transactions, change streams -----------------------------------------------
 
 

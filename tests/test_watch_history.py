@@ -128,3 +128,27 @@ async def test_commands_do_not_depend_on_page_size_or_member_count(
     assert all(c == page_only[0] for c in page_only), page_only
     # the count runs only when selected: one grouped count for all members
     assert with_count[0] == {**page_only[0], "aggregate": page_only[0].get("aggregate", 0) + 1}
+
+
+async def test_a_long_history_is_not_read_whole_for_a_short_page(
+    gql: GraphQL, db: Database, world: World, commands: Any
+) -> None:
+    # given a member with 1,500 watch events (many driver batches) and one with a few
+    yoga = await given_class(db, world.partner_a)
+    now = utcnow()
+    long = await given_member(db, world.partner_a, name="A long history")
+    events = await given_watches(db, long, yoga, [1 + i % 90 for i in range(1500)], at=now)
+    short = await given_member(db, world.partner_a, name="B short history")
+    few = await given_watches(db, short, yoga, [5, 6], at=now)
+    # when staff asks for both members with the first 3 of each history
+    commands.start()
+    body = await gql(MEMBERS_WITH_PAGE_ONLY, {"first": 2, "historyFirst": 3}, as_=world.a_owner)
+    # then each page is right, and no further batch of history rows was fetched
+    assert "errors" not in body, body
+    pages = [e["node"]["history"] for e in body["data"]["members"]["edges"]]
+    assert [[h["node"]["id"] for h in p["edges"]] for p in pages] == [
+        newest_first(events)[:3],
+        newest_first(few),
+    ]
+    assert [p["pageInfo"]["hasNextPage"] for p in pages] == [True, False]
+    assert commands.by_command.get("getMore", 0) == 0, commands.by_command
