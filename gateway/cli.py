@@ -25,6 +25,7 @@ from pymongo.errors import (
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.auth.scopes import Role
 from gateway.core.errors import BadUserInput, GatewayError
+from gateway.http.malformed import MalformedRequestLog
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.storage.runtime import connected, resolved_store
 from gateway.storage.store import StoreError
@@ -234,7 +235,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     with sock, resolved_store(settings) as resolved:
         app = create_app(resolved)
-        web.run_app(app, sock=sock, print=announce, access_log=None)
+        web.run_app(
+            app, sock=sock, print=announce, access_log=None, logger=MalformedRequestLog()
+        )
     return 0
 
 

@@ -245,6 +245,38 @@ def test_sigterm_stops_the_gateway_and_its_store(seeded: tuple[Path, dict[str, A
         assert "Traceback" not in gateway.stderr()
 
 
+MALFORMED_REQUESTS = (
+    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: s3cr3t-in-a-header\r\n\r\n",
+    b"GARBAGE\x01\r\n\r\n",
+    b"GET /" + b"s3cr3t" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+)
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(request)
+        return conn.recv(4096)
+
+
+def test_malformed_http_is_a_400_and_one_log_line_without_traceback_or_bytes(
+    seeded: tuple[Path, dict[str, Any]],
+) -> None:
+    data_dir, _ = seeded
+    with serving(data_dir) as gateway:
+        # When clients send what aiohttp's parser refuses, several times over
+        answers = [raw_exchange(gateway.port, raw) for raw in MALFORMED_REQUESTS * 4]
+        assert gateway.stop(signal.SIGTERM) == 0
+    # Then each gets a 400, and the log has one short warning per kind, throttled to 5
+    assert all(answer.startswith(b"HTTP/1.0 400") for answer in answers), answers
+    log = gateway.stderr()
+    assert "Traceback" not in log and "s3cr3t" not in log
+    warnings = [line for line in log.splitlines() if "malformed HTTP request" in line]
+    kinds = {line.rsplit(": ", 1)[1] for line in warnings}
+    # (aiohttp logs a bad method on a connection's first request at debug level only)
+    assert kinds == {"BadHttpMessage", "LineTooLong"}, warnings
+    assert all(sum(k in line for line in warnings) <= 5 for k in kinds), warnings
+
+
 def test_sigint_stops_both_and_data_survives_restarts(
     seeded: tuple[Path, dict[str, Any]],
 ) -> None:
