@@ -407,6 +407,9 @@ async def _traffic(
             user_agent=rng.choice(USER_AGENTS),
         ))  # fmt: skip
     conversions: list[dict[str, Any]] = []
+    # A second generator for the report facts added later, so the first one's sequence
+    # (and every figure derived from it) stays as it was.
+    extra = random.Random(f"affiliate-demo-report-{slug}")  # noqa: S311 - demo data
     for i, click in enumerate(rng.sample(clicks, CONVERSIONS_PER_PARTNER)):
         click["converted"] = 1
         campaign = next(c for c in campaigns if c["_id"] == click["campaign_id"])
@@ -419,6 +422,9 @@ async def _traffic(
             for _ in range(rng.randint(1, 3))
         ]  # fmt: skip
         moment = click["occurred_at"] + timedelta(minutes=rng.randint(1, 600))
+        _report_facts(extra, items, status)
+        # a decided sale was last modified when the brand validated it, days later
+        decided = min(moment + timedelta(days=extra.randint(1, 14)), now)
         conversions.append(data.conversion_doc(
             partner_id, campaign, min(moment, now), currency=campaign["currency"], status=status,
             items=items, conversion_id=f"cnv_demo-{slug}-{i:05d}", click=click,
@@ -427,9 +433,22 @@ async def _traffic(
             publisher_reference=click["publisher_reference"],
             customer_type=rng.choice(("new", "existing")),
             was_disputed=rng.random() < 0.03, **_original_currency(rng, campaign["currency"]),
+            meta_data={"gclid": f"demo-{slug}-{i}"} if extra.random() < 0.3 else None,
+            modified_at=decided if status != "pending" else min(moment, now),
         ))  # fmt: skip
     await db.affiliate_clicks.insert_many(clicks, ordered=False)
     await db.affiliate_conversions.insert_many(conversions, ordered=False)
+
+
+def _report_facts(rng: random.Random, items: list[dict[str, Any]], status: str) -> None:
+    """Voucher codes on some shoe lines, item meta data, and why a rejected line was."""
+    for item in items:
+        if item["category"] == "shoes" and rng.random() < 0.4:
+            item["voucher_codes"] = ["SPRING10"]
+        if rng.random() < 0.2:
+            item["meta_data"] = {"device": "mobile", "payment_method": "card"}
+        if status == "rejected":
+            item["reject_reason"] = rng.choice(("returned", "cancelled", "duplicate order"))
 
 
 def _original_currency(rng: random.Random, currency: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from gateway.http.keys import SERVICES
 from gateway.http.view import principal_for_request
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
+from loaders.affiliate.items import iter_conversion_items
 from loaders.base import Scope, from_epoch_ms
 from resolvers.affiliate import event_filter
 
@@ -38,6 +39,18 @@ _CLICK_HEADER = (
     "ame"
 )
 CONVERSION_COLUMNS = _CONVERSION_HEADER.split(",")
+# The seed's conversion-item report: the conversion's columns around the item's.
+META_ITEM_KEYS = ("cabin_code", "departure_date", "dest", "device", "origin", "passenger",
+                  "payment_method", "product_ids", "return_date")  # fmt: skip
+ITEM_COLUMNS = [
+    *CONVERSION_COLUMNS[: CONVERSION_COLUMNS.index("customer_reference")],
+    "conversion_item_id", "sku", "category", "item_value", "item_commission",
+    "item_publisher_commission", "item_status", "item_status_id", "reject_reason",
+    "last_update", "voucher_codes", "customer_reference", "camref", "invoice_id",
+    *(f"meta_item_{key}" for key in META_ITEM_KEYS),
+]  # fmt: skip
+# item_status_id as the seed's sample (pending = 1); approved / rejected are this gateway's.
+ITEM_STATUS_IDS = {"pending": 1, "approved": 2, "rejected": 3}
 # Exact-match filters (query parameters named as the GraphQL arguments).
 REFERENCE_PARAMS = ("conversionReference", "advertiserReference", "publisherReference",
                     "customerReference")  # fmt: skip
@@ -102,6 +115,35 @@ def conversion_row(
     return [safe_cell(values.get(col, "")) for col in CONVERSION_COLUMNS]
 
 
+def item_row(
+    row: Mapping[str, Any],
+    titles: Mapping[str, str],
+    partner_name: str,
+    tz: Any,
+    camrefs: Mapping[str, str],
+) -> list[str]:
+    """One item line: its conversion's cells (money of the conversion) and the item's own."""
+    doc, item = row["conversion"], row["item"]
+    cells = dict(zip(CONVERSION_COLUMNS, conversion_row(doc, titles, partner_name, tz, camrefs),
+                     strict=True))  # fmt: skip
+    cur = doc["currency"]
+    modified = from_epoch_ms(doc.get("modified_ms")) or doc["occurred_at"]
+    meta = {pair["key"]: pair["value"] for pair in item.get("meta", [])}
+    values: dict[str, Any] = {
+        "conversion_item_id": item["item_id"], "sku": item.get("sku", ""),
+        "category": item.get("category", ""), "item_value": _money(item["value"], cur),
+        "item_commission": _money(item["commission"], cur),
+        "item_publisher_commission": _money(item["commission"], cur),
+        "item_status": item["status"], "item_status_id": ITEM_STATUS_IDS[item["status"]],
+        "reject_reason": item.get("reject_reason", ""),
+        "last_update": _local(modified, tz)[1],
+        "voucher_codes": ",".join(item.get("voucher_codes") or []),
+        "invoice_id": doc.get("selfbill_id", ""),
+        **{f"meta_item_{key}": meta.get(key, "") for key in META_ITEM_KEYS},
+    }  # fmt: skip
+    return [cells[col] if col in cells else safe_cell(values.get(col, "")) for col in ITEM_COLUMNS]
+
+
 def click_row(doc: Document, partner_name: str, tz: Any) -> list[str]:
     _, stamp, _ = _local(doc["occurred_at"], tz)
     # A duplicate visit moves `last_ms` / `last_ip` (loaders.affiliate.tracking).
@@ -145,7 +187,8 @@ def _parse_dt(value: str | None, name: str) -> datetime | None:
     return moment
 
 
-async def _export(request: web.Request, conversions: bool) -> web.StreamResponse:
+async def _export(request: web.Request, kind: str) -> web.StreamResponse:
+    conversions = kind != "clicks"
     try:
         principal = await _export_principal(request)
     except GatewayError as exc:
@@ -160,6 +203,7 @@ async def _export(request: web.Request, conversions: bool) -> web.StreamResponse
             statuses=_statuses(q.getall("status", [])) if conversions else (),
             currencies=q.getall("currency", []) if conversions else (),
             references={name: q.get(name) for name in REFERENCE_PARAMS},
+            date_type=q.get("dateType", "standard") if conversions else "standard",
         )  # fmt: skip
         tz = data.validate_timezone(
             q.get("timezone") or await data.reporting_timezone(db, filters.partner_id)
@@ -171,7 +215,6 @@ async def _export(request: web.Request, conversions: bool) -> web.StreamResponse
     partner_name = await data.partner_name(db, filters.partner_id)
     titles = await data.campaign_titles(db)
     camrefs = await data.campaign_camrefs(db) if conversions else {}
-    kind = "conversions" if conversions else "clicks"
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -183,12 +226,19 @@ async def _export(request: web.Request, conversions: bool) -> web.StreamResponse
     await response.prepare(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(CONVERSION_COLUMNS if conversions else CLICK_COLUMNS)
-    async for doc in data.iter_events(db, scope, filters, conversions):
-        writer.writerow(
-            conversion_row(doc, titles, partner_name, tz, camrefs) if conversions
-            else click_row(doc, partner_name, tz)
-        )  # fmt: skip
+    columns = {"conversions": CONVERSION_COLUMNS, "clicks": CLICK_COLUMNS}
+    writer.writerow(columns.get(kind, ITEM_COLUMNS))
+    rows: Any = (
+        iter_conversion_items(db, scope, filters) if kind == "conversion-items"
+        else data.iter_events(db, scope, filters, conversions)
+    )  # fmt: skip
+    async for doc in rows:
+        if kind == "conversions":
+            writer.writerow(conversion_row(doc, titles, partner_name, tz, camrefs))
+        elif kind == "clicks":
+            writer.writerow(click_row(doc, partner_name, tz))
+        else:
+            writer.writerow(item_row(doc, titles, partner_name, tz, camrefs))
         if buffer.tell() > 64_000:
             await response.write(buffer.getvalue().encode())
             buffer.seek(0)
@@ -207,15 +257,22 @@ def _statuses(values: Sequence[str]) -> list[str]:
 
 async def export_conversions_csv(request: web.Request) -> web.StreamResponse:
     """`GET /export/conversions.csv`: the conversions list as CSV (seed columns)."""
-    return await _export(request, conversions=True)
+    return await _export(request, "conversions")
+
+
+async def export_conversion_items_csv(request: web.Request) -> web.StreamResponse:
+    """`GET /export/conversion-items.csv`: one row per conversion item (the seed's
+    conversion-item report columns)."""
+    return await _export(request, "conversion-items")
 
 
 async def export_clicks_csv(request: web.Request) -> web.StreamResponse:
     """`GET /export/clicks.csv`: the clicks list as CSV (seed columns)."""
-    return await _export(request, conversions=False)
+    return await _export(request, "clicks")
 
 
 EXPORT_ROUTES = [
     web.get("/export/conversions.csv", export_conversions_csv),
     web.get("/export/clicks.csv", export_clicks_csv),
+    web.get("/export/conversion-items.csv", export_conversion_items_csv),
 ]

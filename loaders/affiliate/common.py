@@ -21,6 +21,7 @@ INDEXES = [
     IndexSpec("affiliate_clicks", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
     IndexSpec("affiliate_conversions", [("partner_id", 1), ("ts", -1), ("_id", -1)]),
     IndexSpec("affiliate_conversions", [("partner_id", 1), ("campaign_id", 1), ("ts", -1)]),
+    IndexSpec("affiliate_conversions", [("partner_id", 1), ("modified_ms", -1)]),
     # commissions (loaders/affiliate/commissions.py)
     IndexSpec("affiliate_commissions", [("campaign_id", 1), ("_id", 1)]),
     IndexSpec("affiliate_commission_groups", [("campaign_id", 1), ("_id", 1)]),

@@ -104,12 +104,18 @@ def conversion_doc(
     currency_original: str | None = None,
     currency_conversion_rate: float = 1.0,
     was_disputed: bool = False,
+    meta_data: Mapping[str, str] | None = None,
+    modified_at: datetime | None = None,
 ) -> Document:
     """A conversion as stored, with the attributed click's facts copied in (its IP as
     `referer_ip`, its referer, its creative), because the reports show them per conversion
     and the click may be read by nobody else. `currency_original` / `currency_conversion_rate`
     are what the brand reported before the network converted into `currency` (same currency,
-    rate 1, when nothing was converted)."""
+    rate 1, when nothing was converted). `meta_data` (conversion and items) is the brand's
+    key/value pairs, stored as a list of `{key, value}` (keys may hold `.` or `$`).
+    `modified_ms` is the last change (the seed's `last_modified`, what
+    `dateType: LAST_MODIFIED` ranges over): the recording time, moved by every update."""
+    modified = modified_at or occurred_at
     stored_items = [
         {
             "item_id": f"{conversion_id or 'itm'}-{i}" if conversion_id else new_id("itm"),
@@ -119,9 +125,13 @@ def conversion_doc(
             "value": int(item["value"]),
             "commission": int(item["commission"]),
             "status": str(item.get("status") or status),
+            "voucher_codes": [str(c) for c in item.get("voucher_codes") or []],
+            "meta": meta_pairs(item.get("meta_data")),
+            "reject_reason": str(item.get("reject_reason") or ""),
         }
         for i, item in enumerate(items)
     ]
+    codes = [str(c) for item in items for c in item.get("voucher_codes") or []]
     return {
         "_id": conversion_id or new_id("cnv"),
         "partner_id": partner_id,
@@ -154,8 +164,16 @@ def conversion_doc(
         "publisher_reference": publisher_reference,
         "customer_reference": customer_reference,
         "customer_type": customer_type,
+        "meta": meta_pairs(meta_data),
+        "modified_ms": int(modified.timestamp() * 1000),
         **conversion_dimension_fields(click),
+        # the first voucher code of the basket is the conversion's (analytics `voucher_code`)
+        "voucher_code": codes[0] if codes else "",
     }
+
+
+def meta_pairs(meta: Mapping[str, str] | None) -> list[dict[str, str]]:
+    return [{"key": str(k), "value": str(v)} for k, v in (meta or {}).items()]
 
 
 async def insert_click(db: Database, doc: Document) -> Document:
@@ -188,6 +206,8 @@ class EventFilter:
     currencies: Sequence[str] = ()
     # exact matches on reference fields (the seed's conversion_reference / ref filters)
     references: Mapping[str, str] = field(default_factory=dict)
+    # "standard": the range applies to when it happened; "last_modified": to its last change
+    date_type: str = "standard"
 
     def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
         query: dict[str, Any] = owned(scope, self.partner_id)
@@ -197,7 +217,8 @@ class EventFilter:
         if self.end_ms is not None:
             ts["$lt"] = self.end_ms
         if ts:
-            query["ts"] = ts
+            modified = conversions and self.date_type == "last_modified"
+            query["modified_ms" if modified else "ts"] = ts
         if self.campaign_ids:
             query["campaign_id"] = {"$in": list(self.campaign_ids)}
         if conversions and self.statuses:

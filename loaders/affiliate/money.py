@@ -70,7 +70,8 @@ async def create_selfbill(
     before `before_ms`, if given); None when there is none."""
     bill_id = bill_id or new_id("sbl")
     claimed = await db.affiliate_conversions.update_many(
-        unbilled_approved(partner_id, currency, before_ms), {"$set": {"selfbill_id": bill_id}}
+        unbilled_approved(partner_id, currency, before_ms),
+        {"$set": {"selfbill_id": bill_id, "modified_ms": epoch_ms(utcnow())}},
     )
     if claimed.modified_count == 0:
         return None

@@ -33,7 +33,7 @@ async def insert_queries(
             await db.affiliate_conversions.update_many(
                 {"partner_id": partner_id, "campaign_id": doc["campaign_id"],
                  "conversion_reference": doc["conversion_reference"]},
-                {"$set": {"was_disputed": 1}},
+                {"$set": {"was_disputed": 1, "modified_ms": epoch_ms(now)}},
             )  # fmt: skip
     return docs
 

@@ -30,11 +30,15 @@ async def event_filter(
     statuses: Sequence[str] = (),
     currencies: Sequence[str] = (),
     references: Mapping[str, str | None] | None = None,
+    date_type: str = "standard",
 ) -> EventFilter:
     """Validated filters of the clicks / conversions lists and exports."""
     pid = partner_for(scope, partner_id)
     cmp_ids = [parse_id(campaign_id, "cmp", "campaignId")] if campaign_id else []
     codes = [data.validate_currency(c) for c in currencies]
+    if date_type not in DATE_TYPES:
+        raise BadUserInput(f"unknown date type {date_type!r} (standard, last_modified)",
+                           field="dateType")  # fmt: skip
     if text_date is not None and (start is not None or end is not None):
         raise BadUserInput("give either textDate or from/to", field="textDate")
     if start is not None and end is not None and start >= end:
@@ -55,5 +59,8 @@ async def event_filter(
     }  # fmt: skip
     return EventFilter(
         partner_id=pid, start_ms=start_ms, end_ms=end_ms, campaign_ids=cmp_ids,
-        statuses=list(statuses), currencies=codes, references=refs,
+        statuses=list(statuses), currencies=codes, references=refs, date_type=date_type,
     )  # fmt: skip
+
+
+DATE_TYPES = ("standard", "last_modified")

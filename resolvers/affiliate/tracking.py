@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -151,6 +152,13 @@ async def record_conversion(info: Info, fields: Mapping[str, Any]) -> Document:
             raise BadUserInput("commission cannot exceed the item value", field="items")
         data.validate_text(item["sku"], "items", 100)
         data.validate_text(item["category"], "items", 100)
+        item["voucher_codes"] = _voucher_codes(item.get("voucher_codes") or [])
+        item["meta_data"] = _meta(item.get("meta_data") or [], "items")
+        reason = data.validate_text(item.get("reject_reason") or "", "items", 255)
+        if reason and (item.get("status") or fields["status"]) != "rejected":
+            raise BadUserInput("rejectReason only on a rejected item", field="items")
+        item["reject_reason"] = reason
+    meta = _meta(fields.get("meta_data") or [], "metaData")
     doc = await require_approved(info, pid, cmp_id)
     click = None
     if click_id:
@@ -161,5 +169,41 @@ async def record_conversion(info: Info, fields: Mapping[str, Any]) -> Document:
         pid, doc, occurred, currency=currency, status=fields["status"], items=items, click=click,
         country=country, device=device, customer_type=customer_type, currency_original=original,
         currency_conversion_rate=rate, was_disputed=bool(fields["was_disputed"]), **refs,
+        meta_data=meta, modified_at=utcnow(),
     )  # fmt: skip
     return await data.insert_conversion(info.context.db, conversion)
+
+
+_META_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def _meta(pairs: Sequence[Any], field: str) -> dict[str, str]:
+    """The brand's meta data: up to 20 unique keys (letters, digits, `_ . -`), values of at
+    most 255 printable characters."""
+    if len(pairs) > 20:
+        raise BadUserInput("at most 20 meta data entries", field=field)
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, value = _pair(pair)
+        if not _META_KEY.match(key):
+            raise BadUserInput(f"meta data key {key[:64]!r}: 1..64 of A-Z a-z 0-9 _ . -",
+                               field=field)  # fmt: skip
+        if key in out:
+            raise BadUserInput(f"meta data key {key!r} given twice", field=field)
+        out[key] = data.validate_text(value, field, 255)
+    return out
+
+
+def _pair(pair: Any) -> tuple[str, str]:
+    if isinstance(pair, Mapping):
+        return str(pair["key"]), str(pair["value"])
+    return str(pair.key), str(pair.value)
+
+
+def _voucher_codes(codes: Sequence[str]) -> list[str]:
+    if len(codes) > 10:
+        raise BadUserInput("at most 10 voucher codes per item", field="items")
+    out = [data.validate_text(c, "items", 50, required=True) for c in codes]
+    if len(set(out)) != len(out):
+        raise BadUserInput("a voucher code is listed twice on one item", field="items")
+    return out

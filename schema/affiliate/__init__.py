@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 from schema.affiliate import (
     analytics_roots,
     commission_roots,
+    events,
     joining,
     money,
     promotion,
@@ -34,6 +35,13 @@ from schema.affiliate.common import (
     READ,
     WRITE,
 )
+from schema.affiliate.events import (
+    Click,
+    Conversion,
+    ConversionConnection,
+    ConversionItem,
+    CurrencyTotal,
+)
 from schema.affiliate.inputs import (
     ConversionItemInput,
     CreateBrandInput,
@@ -51,12 +59,7 @@ from schema.affiliate.types import (
     Brand,
     Campaign,
     CampaignStatus,
-    Click,
-    Conversion,
-    ConversionConnection,
-    ConversionItem,
     ConversionStatus,
-    CurrencyTotal,
     Device,
     LinkParam,
     LinkParamInput,
@@ -79,6 +82,7 @@ Query = merge_types(
         analytics_roots.ReferenceQuery,
         analytics_roots.BrandsQuery,
         queries.Query,
+        events.Query,
     ),
 )
 Mutation = merge_types(

@@ -172,6 +172,12 @@ class RecordClickInput:
     referer: str = strawberry.field(default="", description="Referring page (≤2048).")
 
 
+@strawberry.input(description="One key/value pair of the brand's meta data (seed `meta_data`).")
+class MetaDataInput:
+    key: str = strawberry.field(description="1..64 of A-Z a-z 0-9 _ . - (unique per object).")
+    value: str = strawberry.field(description="At most 255 printable characters.")
+
+
 @strawberry.input(description="One basket line of a conversion.")
 class ConversionItemInput:
     value: int = strawberry.field(description="Value in minor units, >= 0.")
@@ -181,6 +187,15 @@ class ConversionItemInput:
     quantity: int = strawberry.field(default=1, description="Units, >= 1.")
     status: ConversionStatus | None = strawberry.field(
         default=None, description="Default: the conversion's status."
+    )
+    voucher_codes: list[str] = strawberry.field(
+        default_factory=list, description="Voucher codes used on this line (0..10, ≤50 each)."
+    )
+    meta_data: list[MetaDataInput] = strawberry.field(
+        default_factory=list, description="The line's meta data (0..20 pairs)."
+    )
+    reject_reason: str = strawberry.field(
+        default="", description="Why the line was rejected (rejected lines only, ≤255)."
     )
 
 
@@ -209,6 +224,9 @@ class RecordConversionInput:
         default=1.0, description="Rate from `originalCurrency` into `currency`; 1 if the same."
     )
     was_disputed: bool = strawberry.field(default=False, description="Disputed by the brand.")
+    meta_data: list[MetaDataInput] = strawberry.field(
+        default_factory=list, description="The conversion's meta data (0..20 pairs)."
+    )
 
 
 def plain(values: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from loaders.affiliate.commissions import page_rows
 from loaders.base import from_epoch_ms
 from resolvers.affiliate import money as resolve
 from schema.affiliate.common import PARTNER_ID_HELP, READ
-from schema.affiliate.types import Conversion
+from schema.affiliate.events import Conversion
 from schema.connection import Connection
 from schema.permissions import OPERATOR, STAFF, allow
 

@@ -24,6 +24,12 @@ from schema.affiliate.analytics import (
     _row,
 )
 from schema.affiliate.common import READ, WRITE, sent
+from schema.affiliate.events import (
+    Click,
+    Conversion,
+    ConversionConnection,
+    ConversionDateType,
+)
 from schema.affiliate.inputs import (
     CreateBrandInput,
     CreateCampaignInput,
@@ -41,9 +47,6 @@ from schema.affiliate.types import (
     Brand,
     Campaign,
     CampaignStatus,
-    Click,
-    Conversion,
-    ConversionConnection,
     ConversionStatus,
     Participation,
     ParticipationDecision,
@@ -156,6 +159,13 @@ class Query:
         customer_reference: Annotated[
             str | None, strawberry.argument(description="Exact customer reference.")
         ] = None,
+        date_type: Annotated[
+            ConversionDateType,
+            strawberry.argument(
+                description="STANDARD: the range is when it happened; "
+                "LAST_MODIFIED: when it last changed (seed `date_type`)."
+            ),
+        ] = ConversionDateType.STANDARD,
     ) -> ConversionConnection:
         ctx = info.context
         refs = {"conversionReference": conversion_reference,
@@ -166,7 +176,7 @@ class Query:
             ctx.db, ctx.scope, partner_id=partner_id, start=from_, end=to, text_date=text_date,
             timezone=timezone, campaign_id=campaign_id,
             statuses=[s.value for s in statuses or []], currencies=currencies or [],
-            references=refs,
+            references=refs, date_type=date_type.value,
         )  # fmt: skip
         page = await data.list_conversions(ctx.db, ctx.scope, filters, first, after)
         connection = Connection.of(page, Conversion.from_doc)
@@ -208,7 +218,8 @@ class Query:
         "metrics; EXPLODE: rows per groupBy values (orderBy, top); TIMESERIES: one row per "
         "interval bucket in `timezone` (zerofill). comparePrevious / compareDateRanges add "
         "each metric's previous value and percentage change. Metrics: "
-        + ", ".join(data.METRICS) + ". "
+        + ", ".join(data.METRICS)
+        + ". "
         "Dimensions: " + ", ".join(data.DIMENSIONS) + ". Unknown names are BAD_USER_INPUT.",
         extensions=READ,
     )

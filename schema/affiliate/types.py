@@ -3,7 +3,6 @@ conversions."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -14,10 +13,9 @@ from gateway.context import Info
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
 from loaders.affiliate import commissions as commission_data
-from loaders.affiliate import money as money_data
 from loaders.base import from_epoch_ms
 from loaders.partners import PartnerByIdLoader
-from schema.connection import Connection, Edge, PageInfo
+from schema.connection import Connection
 from schema.partners import Vertical
 
 if TYPE_CHECKING:
@@ -28,7 +26,6 @@ if TYPE_CHECKING:
         DefaultCommission,
     )
     from schema.affiliate.joining import CampaignTerms
-    from schema.affiliate.money import SelfBill
     from schema.affiliate.promotion import Creative, ProductFeed, VoucherCode
 
 # --- enums ---------------------------------------------------------------------------
@@ -368,203 +365,3 @@ class TrackingLink:
             partner_id=strawberry.ID(doc["partner_id"]),
             campaign_id=doc["campaign_id"],
         )  # fmt: skip
-
-
-# --- clicks and conversions ----------------------------------------------------------
-
-
-@strawberry.type(description="A click on a partner's tracking link.")
-class Click:
-    id: strawberry.ID = strawberry.field(description="Click id (`clk_…`).")
-    occurred_at: datetime = strawberry.field(description="When it happened.")
-    day: str = strawberry.field(description="UTC day, YYYY-MM-DD.")
-    cookie_id: str = strawberry.field(description="Visitor cookie (unique-click counting).")
-    country: str = strawberry.field(description="Visitor country (ISO 3166-1), may be empty.")
-    device: Device = strawberry.field(description="Device class.")
-    publisher_reference: str = strawberry.field(description="The partner's own reference.")
-    converted: bool = strawberry.field(description="A conversion was attributed to it.")
-    status: ClickStatus = strawberry.field(description="NIBBLED, or CONVERTED (seed `status`).")
-    set_ip: str = strawberry.field(
-        description="Visitor IP address of the first visit, as the seed reports it (`set_ip`)."
-    )
-    last_ip: str = strawberry.field(description="Visitor IP of the latest duplicate visit.")
-    last_used_at: datetime = strawberry.field(
-        description="Latest visit: moves when the same visitor follows the same link again "
-        "within the duplicate window (else equals `occurredAt`)."
-    )
-    referer: str = strawberry.field(description="Referring page, as the browser sent it.")
-    advertiser_reference: str = strawberry.field(
-        description="The link's `adref` parameter when the click came through a link."
-    )
-    creative_id: int = strawberry.field(description="Creative clicked (0: none).")
-    creative_type: int = strawberry.field(description="Creative type (0: none).")
-    link_id: strawberry.ID | None = strawberry.field(description="Tracking link, if any.")
-    partner_id: strawberry.ID = strawberry.field(description="The partner.")
-    campaign_id: strawberry.Private[str]
-
-    @strawberry.field(description="The campaign.")
-    async def campaign(self, info: Info) -> Campaign | None:
-        return await _campaign(info, self.campaign_id, str(self.partner_id))
-
-    @classmethod
-    def from_doc(cls, doc: Document) -> Click:
-        converted = bool(doc.get("converted"))
-        last_used = from_epoch_ms(doc.get("last_ms")) or doc["occurred_at"]
-        return cls(
-            id=strawberry.ID(doc["_id"]), occurred_at=doc["occurred_at"], day=doc["day"],
-            cookie_id=doc.get("cookie_id", ""), country=doc.get("country", ""),
-            device=Device(doc.get("device", "other")),
-            publisher_reference=doc.get("publisher_reference", ""),
-            converted=converted,
-            status=ClickStatus.CONVERTED if converted else ClickStatus.NIBBLED,
-            set_ip=str(doc.get("ip", "")), last_ip=str(doc.get("last_ip") or doc.get("ip", "")),
-            last_used_at=last_used, referer=str(doc.get("referer", "")),
-            advertiser_reference=str(doc.get("advertiser_reference", "")),
-            creative_id=int(doc.get("creative_id", 0)),
-            creative_type=int(doc.get("creative_type", 0)),
-            link_id=strawberry.ID(doc["link_id"]) if doc.get("link_id") else None,
-            partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
-        )  # fmt: skip
-
-
-@strawberry.type(description="One item (basket line) of a conversion.")
-class ConversionItem:
-    item_id: str = strawberry.field(description="Item id.")
-    sku: str = strawberry.field(description="Product SKU.")
-    category: str = strawberry.field(description="Product category.")
-    quantity: int = strawberry.field(description="Units.")
-    value: int = strawberry.field(description="Item value in minor units of the currency.")
-    partner_commission: int = strawberry.field(description="Partner commission, minor units.")
-    status: ConversionStatus = strawberry.field(description="Item status.")
-
-
-@strawberry.type(description="A conversion (sale or lead) attributed to the partner.")
-class Conversion:
-    id: strawberry.ID = strawberry.field(description="Conversion id (`cnv_…`).")
-    occurred_at: datetime = strawberry.field(description="When it happened.")
-    day: str = strawberry.field(description="UTC day, YYYY-MM-DD.")
-    status: ConversionStatus = strawberry.field(description="approved, pending or rejected.")
-    currency: str = strawberry.field(description="Currency (ISO 4217).")
-    value: int = strawberry.field(description="Order value in minor units.")
-    partner_commission: int = strawberry.field(description="Partner commission in minor units.")
-    item_count: int = strawberry.field(description="Units over all items.")
-    items: list[ConversionItem] = strawberry.field(description="Basket lines.")
-    conversion_reference: str = strawberry.field(description="The brand's order reference.")
-    advertiser_reference: str = strawberry.field(description="The brand's own reference.")
-    publisher_reference: str = strawberry.field(description="The partner's own reference.")
-    customer_reference: str = strawberry.field(description="The brand's customer reference.")
-    customer_type: str = strawberry.field(description="new or existing customer.")
-    country: str = strawberry.field(description="Customer country (ISO 3166-1), may be empty.")
-    device: Device = strawberry.field(description="Device class.")
-    click_id: strawberry.ID | None = strawberry.field(description="Attributed click, if any.")
-    item_line_count: int = strawberry.field(
-        description="Number of items (basket lines): what `total_conversion_items` counts."
-    )
-    was_disputed: bool = strawberry.field(description="The conversion was ever disputed.")
-    referer_ip: str = strawberry.field(description="IP address of the attributed click.")
-    source_referer: str = strawberry.field(description="Referer of the attributed click.")
-    creative_id: int = strawberry.field(description="Creative of the attributed click (0: none).")
-    currency_original: str = strawberry.field(
-        description="Currency the brand reported before conversion into `currency`."
-    )
-    currency_conversion_rate: float = strawberry.field(
-        description="Rate applied from `currencyOriginal` into `currency` (1: none)."
-    )
-    payable: bool = strawberry.field(
-        description="Approved and not yet on a self-bill (what `availableCommission` sums)."
-    )
-    partner_id: strawberry.ID = strawberry.field(description="The partner.")
-    campaign_id: strawberry.Private[str]
-    selfbill_id: strawberry.Private[str]
-
-    @strawberry.field(description="The campaign.")
-    async def campaign(self, info: Info) -> Campaign | None:
-        return await _campaign(info, self.campaign_id, str(self.partner_id))
-
-    @strawberry.field(description="The self-bill that pays it, once billed.")
-    async def self_bill(
-        self, info: Info
-    ) -> Annotated[SelfBill, strawberry.lazy("schema.affiliate.money")] | None:
-        if not self.selfbill_id:
-            return None
-        from schema.affiliate import money
-
-        doc = await info.context.loaders.get(money_data.SelfBillByIdLoader).load(self.selfbill_id)
-        return money.SelfBill.from_doc(doc) if doc else None
-
-    @classmethod
-    def from_doc(cls, doc: Document) -> Conversion:
-        items = [
-            ConversionItem(
-                item_id=i["item_id"],
-                sku=i["sku"],
-                category=i["category"],
-                quantity=i["quantity"],
-                value=i["value"],
-                partner_commission=i["commission"],
-                status=ConversionStatus(i["status"]),
-            )
-            for i in doc.get("items", [])
-        ]
-        return cls(
-            id=strawberry.ID(doc["_id"]), occurred_at=doc["occurred_at"], day=doc["day"],
-            status=ConversionStatus(doc["status"]), currency=doc["currency"], value=doc["value"],
-            partner_commission=doc["commission"], item_count=doc["item_count"], items=items,
-            conversion_reference=doc.get("conversion_reference", ""),
-            advertiser_reference=doc.get("advertiser_reference", ""),
-            publisher_reference=doc.get("publisher_reference", ""),
-            customer_reference=doc.get("customer_reference", ""),
-            customer_type=doc.get("customer_type", ""), country=doc.get("country", ""),
-            device=Device(doc.get("device", "other")),
-            click_id=strawberry.ID(doc["click_id"]) if doc.get("click_id") else None,
-            item_line_count=len(items), was_disputed=bool(doc.get("was_disputed", 0)),
-            referer_ip=str(doc.get("referer_ip", "")),
-            source_referer=str(doc.get("source_referer", "")),
-            creative_id=int(doc.get("creative_id", 0)),
-            currency_original=str(doc.get("currency_original") or doc["currency"]),
-            currency_conversion_rate=float(doc.get("currency_conversion_rate", 1.0)),
-            payable=doc["status"] == "approved" and not doc.get("selfbill_id"),
-            selfbill_id=str(doc.get("selfbill_id") or ""),
-            partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
-        )  # fmt: skip
-
-
-@strawberry.type(description="Totals of the matching conversions in one currency.")
-class CurrencyTotal:
-    currency: str = strawberry.field(description="Currency (ISO 4217).")
-    conversion_count: int = strawberry.field(description="Matching conversions.")
-    value: int = strawberry.field(description="Order value, minor units.")
-    partner_commission: int = strawberry.field(description="Partner commission, minor units.")
-    payable_conversion_count: int = strawberry.field(description="Approved conversions.")
-    payable_commission: int = strawberry.field(
-        description="Commission of approved conversions (payable), minor units."
-    )
-
-
-@strawberry.type(description="A page of conversions plus per-currency totals of all matches.")
-class ConversionConnection:
-    edges: list[Edge[Conversion]] = strawberry.field(description="The items of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging state.")
-    count: strawberry.Private[Callable[[], Awaitable[int]]]
-    totals_of: strawberry.Private[Callable[[], Awaitable[list[data.CurrencyTotals]]]]
-
-    @strawberry.field(description="Number of matching conversions, across all pages.")
-    async def total_count(self) -> int:
-        return await self.count()
-
-    @strawberry.field(
-        description="Per-currency totals of every matching conversion (not just this page); "
-        "`payableCommission` counts approved ones."
-    )
-    async def totals(self) -> list[CurrencyTotal]:
-        return [
-            CurrencyTotal(
-                currency=t.currency,
-                conversion_count=t.conversions,
-                value=t.value,
-                partner_commission=t.commission,
-                payable_conversion_count=t.payable_conversions,
-                payable_commission=t.payable_commission,
-            )
-            for t in await self.totals_of()
-        ]
