@@ -21,7 +21,8 @@ query($lo: Date!, $hi: Date!) {
 }"""
 
 COLLECTIONS = ("fans", "tickets", "ticket_events", "fan_activities", "fan_point_awards",
-               "crm_api_keys", "crm_search_filters", "crm_snapshots", "crm_snapshot_fans")
+               "crm_api_keys", "crm_search_filters", "crm_snapshots", "crm_snapshot_fans",
+               "fan_tags")
 
 
 async def counts(db: Database, partner_id: str) -> dict[str, int]:
@@ -97,3 +98,20 @@ async def test_demo_segments_and_search_fields_are_readable(
                        as_=world.a_analyst)  # fmt: skip
     assert search["data"]["fans"]["totalCount"] > 0
     assert search["data"]["active"]["totalCount"] > 0
+
+
+async def test_demo_ticket_and_tag_sync_are_readable(
+    gql: GraphQL, world: World, db: Database, settings: Settings
+) -> None:
+    await crm.seed(db, DemoPartner(id=world.partner_a, name="A", index=0),
+                   DemoSecrets(settings.data_dir))  # fmt: skip
+    body = await gql("{ all: ticketSync(first: 1000, filter: {includeDeleted: true}) { tickets "
+                     "{ isDeleted } } top: ticketSync(order: DESC, first: 5) { maxSequence "
+                     "hasMore } fanTags(first: 1000) { totalCount } }", as_=world.a_analyst)
+    data = body["data"]
+    assert any(t["isDeleted"] for t in data["all"]["tickets"])
+    tickets = await db.tickets.count_documents({"partner_id": world.partner_a})
+    assert len(data["all"]["tickets"]) == tickets
+    assert data["top"]["hasMore"] and data["top"]["maxSequence"] == tickets
+    fans = await db.fans.find({"partner_id": world.partner_a}).to_list(None)
+    assert data["fanTags"]["totalCount"] == sum(len(f["tags"]) for f in fans) > 0

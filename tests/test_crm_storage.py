@@ -95,3 +95,42 @@ async def test_duplicate_key_error_names_the_index_keys(
     with pytest.raises(DuplicateKeyError) as caught:
         await db.probe.insert_one({"k": 1})
     assert (caught.value.details or {}).get("keyPattern") == {"k": 1}
+
+
+# --- the `count` command (the CRM's totalCount path, see README: Fan search speed) --------
+
+COUNT_ROWS = [
+    {"_id": "a", "p": "x", "ms": 5, "tags": ["t1"], "name": "ada"},
+    {"_id": "b", "p": "x", "ms": 50, "tags": ["t1", "t2"], "name": "bob"},
+    {"_id": "c", "p": "x", "tags": [], "name": "cy"},  # no `ms`
+    {"_id": "d", "p": "y", "ms": 1, "tags": ["t2"], "name": "dan"},
+]
+COUNT_SHAPES = [
+    {"p": "x"},
+    {"$and": [{"p": "x"}, {"$or": [{"ms": {"$lt": 10}}, {"ms": {"$exists": False}}]}]},
+    {"p": "x", "tags": {"$in": ["t2"]}},
+    {"p": "x", "tags": {"$all": ["t1", "t2"]}},
+    {"p": "x", "tags": {"$nin": ["t2"]}},
+    {"$and": [{"p": "x"}, {"$nor": [{"tags": {"$in": ["t2"]}}]}]},
+    {"p": "x", "_id": {"$nin": ["a"]}},
+    {"$and": [{"p": "x"}, {"$or": [{"name": {"$regex": "A", "$options": "i"}},
+                                   {"_id": "c"}]}]},
+]
+
+
+@pytest.mark.parametrize("query", COUNT_SHAPES)
+async def test_count_command_agrees_with_find(db: Database, query: dict[str, object]) -> None:
+    await db.probe.insert_many([dict(r) for r in COUNT_ROWS])
+    found = len(await db.probe.find(query).to_list(None))
+    assert (await db.command("count", "probe", query=query))["n"] == found
+    assert await db.probe.count_documents(query) == found
+
+
+async def test_count_command_nor_counts_documents_missing_the_field(
+    request: pytest.FixtureRequest, db: Database
+) -> None:
+    await deviation(request, db, "the count command drops documents missing a field under $nor")
+    await db.probe.insert_many([dict(r) for r in COUNT_ROWS])
+    query = {"$and": [{"p": "x"}, {"$nor": [{"ms": {"$gte": 10}}]}]}
+    assert len(await db.probe.find(query).to_list(None)) == 2  # a and c: find is right
+    assert (await db.command("count", "probe", query=query))["n"] == 2

@@ -52,6 +52,11 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     fans = [_fan(partner.id, slug, i, start) for i in range(FANS)]
     tickets = [_ticket(partner.id, slug, i, fans, start, today) for i in range(TICKETS)]
     await db.fans.bulk_write([_upsert(f) for f in fans], ordered=False)
+    # The fans' tags as the tags sync lists them (given when the fan was created).
+    await db.fan_tags.bulk_write(
+        [_upsert(row) for f in fans for row in data.tags_sync.tag_rows(f, f["created_ms"])],
+        ordered=False,
+    )
     await db.ticket_events.bulk_write(
         [_upsert(_event(partner.id, slug, i, today)) for i in range(len(EVENTS))], ordered=False
     )

@@ -4,13 +4,15 @@
 ticket events), `activities`, `leaderboard`; `search`: the fan
 search; `segments`: tags, snapshots and saved searches as segments; `sync`: fans by last update
 (the seed's time keys); `points`: awarding points, the awards list, display names;
-`purchases`: purchases upserted by key and searched. CRM API keys are credentials and live
+`purchases`: purchases upserted by key and searched; `tickets_sync`: the seed's ticket id
+windows; `tags_sync`: fan tags by creation time. CRM API keys are credentials and live
 with the others in `loaders.identity`. Every public name of those
 modules is re-exported here (and the
 search's), so `from loaders import crm as data; data.x` keeps working.
 """
 
-from loaders.crm import points, purchases, search, segments, sync
+from loaders.crm import points, purchases, search, segments, sync, tags_sync
+from loaders.crm import tickets_sync as tickets_sync
 from loaders.crm.activities import *  # noqa: F403
 from loaders.crm.common import *  # noqa: F403
 from loaders.crm.common import INDEXES as CORE_INDEXES
@@ -27,4 +29,5 @@ INDEXES = [
     *search.INDEXES,
     *segments.INDEXES,
     *sync.INDEXES,
+    *tags_sync.INDEXES,
 ]

@@ -25,6 +25,7 @@ from loaders.base import (
     utcnow,
 )
 from loaders.crm.common import ACTIVITY_SORT, TICKET_SORT, to_ms
+from loaders.crm.tags_sync import drop_fan_tags, reconcile_fan_tags, tag_rows
 
 # --- fans ------------------------------------------------------------------------------
 
@@ -52,8 +53,10 @@ def name_lower(doc: Document) -> str:
 
 
 async def insert_fan(db: Database, doc: Document) -> Document:
-    """Insert a fan; a taken email or phone raises DuplicateKeyError."""
+    """Insert a fan (and its `fan_tags` rows); a taken email or phone raises DuplicateKeyError."""
     await db.fans.insert_one(doc)
+    if doc.get("tags"):
+        await db.fan_tags.insert_many(tag_rows(doc, int(doc["created_ms"])), ordered=False)
     return doc
 
 
@@ -91,7 +94,10 @@ async def update_fan(
     # unique-index violation and returns None instead of raising DuplicateKeyError.
     query = {**scope.tenant(), "_id": fan_id}
     result = await db.fans.update_one(query, update)
-    return await db.fans.find_one(query) if result.matched_count else None
+    doc = await db.fans.find_one(query) if result.matched_count else None
+    if doc is not None and "tags" in sets:
+        await reconcile_fan_tags(db, doc)
+    return doc
 
 
 async def delete_fan(db: Database, scope: Scope, fan_id: str) -> bool:
@@ -102,6 +108,7 @@ async def delete_fan(db: Database, scope: Scope, fan_id: str) -> bool:
     owned = {"partner_id": fan["partner_id"], "fan_id": fan_id}
     await db.fan_activities.delete_many(owned)
     await db.fan_point_awards.delete_many(owned)
+    await drop_fan_tags(db, fan["partner_id"], fan_id)
     return True
 
 

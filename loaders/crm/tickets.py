@@ -39,9 +39,9 @@ class TicketByIdLoader(ScopedLoader[str, Document | None]):
         return in_key_order(keys, rows)
 
 
-async def list_tickets(db: Database, scope: Scope, filters: Document, first: int | None,
-                       after: str | None) -> Page:  # fmt: skip
-    query: dict[str, Any] = {**scope.tenant()}
+def ticket_conditions(filters: Document) -> dict[str, Any]:
+    """The ticket list filters (shared by `tickets` and the seed's sync, `tickets_sync`)."""
+    query: dict[str, Any] = {}
     if not filters.get("include_deleted"):
         query["is_deleted"] = False
     purchased = date_range(filters.get("min_purchase_date"), filters.get("max_purchase_date"))
@@ -54,6 +54,12 @@ async def list_tickets(db: Database, scope: Scope, filters: Document, first: int
         query["email"] = filters["email"]
     if filters.get("fan_id"):
         query["fan_id"] = filters["fan_id"]
+    return query
+
+
+async def list_tickets(db: Database, scope: Scope, filters: Document, first: int | None,
+                       after: str | None) -> Page:  # fmt: skip
+    query = {**scope.tenant(), **ticket_conditions(filters)}
     return await paginate(db.tickets, query, sort=TICKET_SORT, first=first, after=after)
 
 

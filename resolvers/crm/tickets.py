@@ -107,7 +107,8 @@ async def ticket(info: Info, ticket_id: str) -> Document:
     return doc
 
 
-async def tickets(info: Info, filter: Any, first: int | None, after: str | None) -> Page:
+def ticket_filters(filter: Any) -> Document:
+    """The checked `TicketFilter` (shared by `tickets` and `ticketSync`)."""
     filters: Document = {}
     if filter is not None:
         filters = {
@@ -119,6 +120,11 @@ async def tickets(info: Info, filter: Any, first: int | None, after: str | None)
             "fan_id": parse_id(filter.fan_id, "fan", "filter.fanId") if filter.fan_id else None,
             "include_deleted": bool(filter.include_deleted),
         }
+    return filters
+
+
+async def tickets(info: Info, filter: Any, first: int | None, after: str | None) -> Page:
+    filters = ticket_filters(filter)
     return await data.list_tickets(info.context.db, info.context.scope, filters, first, after)
 
 

@@ -4,16 +4,18 @@
 leaderboards); `keys`: the partner's
 server-to-server CRM API keys; `segments`: tags, snapshots, saved searches; `sync`: incremental
 sync of updated fans; `points`: awarding points, the awarded points list, display names;
-`purchases`: purchases upserted by key and searched.
+`purchases`: purchases upserted by key and searched; `tickets_sync`: the seed's ticket
+download by sequence window and fan tags by creation window.
 """
 
 from strawberry.tools import merge_types
 
-from schema.crm import keys, points, purchases, root, segments, sync
+from schema.crm import keys, points, purchases, root, segments, sync, tickets_sync
 
 Query = merge_types(
     "CrmQuery",
-    (root.Query, keys.Query, points.Query, purchases.Query, segments.Query, sync.Query),
+    (root.Query, keys.Query, points.Query, purchases.Query, segments.Query, sync.Query,
+     tickets_sync.Query),
 )
 Mutation = merge_types(
     "CrmMutation",
