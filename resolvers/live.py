@@ -15,6 +15,8 @@ def inserted(info: Info, collection: str) -> AsyncIterator[Document]:
     The guard admits only partner staff; routing on their partner id is the tenant filter,
     so another partner's documents never reach this subscriber. Loaders are replaced before
     every event, so nested fields never come from a cache filled for an earlier one.
+    Under a fan-out transport one execution serves every subscriber with the same share key
+    (`ChangeHub.shared_events`): a subscriber that joins one ends its own stream here.
     """
     partner_id = info.context.principal.partner_id
     if partner_id is None:
@@ -24,8 +26,8 @@ def inserted(info: Info, collection: str) -> AsyncIterator[Document]:
 
 async def _inserted(info: Info, collection: str, partner_id: str) -> AsyncIterator[Document]:
     hub, capacity = info.context.services.hub, info.context.settings.subscription_queue_size
-    async with hub.events(collection, "partner_id", partner_id, capacity) as queue:
-        while True:
+    async with hub.shared_events(collection, "partner_id", partner_id, capacity) as queue:
+        while queue is not None:
             change = await queue.get()
             info.context.fresh_loaders()
             yield dict(change["fullDocument"])

@@ -37,6 +37,11 @@ class Metrics:
             "GraphQL subscriptions currently open on this process.",
             registry=self.registry,
         )
+        self.live_groups = Gauge(
+            "gateway_live_groups",
+            "Shared subscription executions: each serves every subscriber of one share key.",
+            registry=self.registry,
+        )
         self.change_stream_watchers = Gauge(
             "gateway_change_stream_watchers",
             "Open change-stream watchers on this process, by collection.",
@@ -45,7 +50,7 @@ class Metrics:
         )
         self.change_stream_listeners = Gauge(
             "gateway_change_stream_listeners",
-            "Subscribers and connection guards listening to a collection's watcher.",
+            "Shared executions, other subscribers and connection guards on a collection's watcher.",
             ["collection"],
             registry=self.registry,
         )

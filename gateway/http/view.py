@@ -34,7 +34,7 @@ from gateway.http.protocol import (
     negotiate,
 )
 from gateway.http.security import graphql_error_response
-from gateway.http.wsprotocol import TransportWSHandler
+from gateway.http.wsprotocol import FanoutWSHandler
 from gateway.live.guard import ConnectionGuard, close_socket
 from gateway.settings import Settings
 from schema.extensions import public_error
@@ -78,7 +78,7 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
     subprotocol let clients skip `connection_init` (CVE-2026-35523).
     """
 
-    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_transport_ws_handler_class = FanoutWSHandler
 
     def __init__(self, schema: BaseSchema, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
@@ -142,6 +142,9 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
         ws = web.WebSocketResponse(
             protocols=[subprotocol] if subprotocol else [],
             max_msg_size=self.settings.ws_max_message_bytes,
+            # Shared subscription frames are written as they are to every socket
+            # (gateway.http.wsprotocol): no per-connection deflate state.
+            compress=False,
         )
         await ws.prepare(request)
         self.sockets[id(request)] = (request, ws)

@@ -12,6 +12,9 @@ Delivery never blocks the watcher and never grows without bound:
 
 - `EventQueue` (event streams): a bounded FIFO; when a subscriber falls `capacity` events
   behind it is detached at once and its stream ends with an error after what it had.
+  `shared_events` (what resolvers use) serves many subscribers with one execution
+  (`gateway.live.fanout`): its queue is unbounded, because only a subscriber's own socket
+  may cut it off (the transport measures that), never the server being behind.
 - `Feed` / `Latest` (live values such as stats): changes only mark the feed dirty; the value
   is recomputed at most once per interval for all its subscribers together, and each
   subscriber holds only the newest value. The last change is never lost: a change during a
@@ -40,6 +43,7 @@ from pymongo.errors import PyMongoError
 
 from gateway.core.errors import RateLimited
 from gateway.core.metrics import Metrics
+from gateway.live.fanout import TICKET, Group
 from gateway.storage.mongo import Database
 
 log = logging.getLogger(__name__)
@@ -230,6 +234,7 @@ class ChangeHub:
         self.ready_timeout = ready_timeout
         self._watchers: dict[str, Watcher] = {}
         self._feeds: dict[Hashable, Feed[Any]] = {}
+        self.groups: dict[Hashable, Group] = {}  # open shared executions, by share key
         self._closing: set[asyncio.Task[None]] = set()
 
     async def listen(self, listener: Listener) -> None:
@@ -291,6 +296,38 @@ class ChangeHub:
             yield queue
 
     @contextlib.asynccontextmanager
+    async def shared_events(
+        self, collection: str, field_name: str, value: str, capacity: int,
+        operations: frozenset[str] = INSERTS,
+    ) -> AsyncIterator[EventQueue | None]:  # fmt: skip
+        """`events`, shared by every subscriber of the transport's ticket (`gateway.live.fanout`).
+
+        Yields None when an open group already serves this subscriber (its stream should end
+        at once: the group's execution delivers to it); else the queue of this execution,
+        which then serves the group. Without a ticket: `events(..., capacity)`.
+        """
+        ticket = TICKET.get()
+        if ticket is None:
+            async with self.events(collection, field_name, value, capacity, operations) as own:
+                yield own
+            return
+        key = (ticket.key, collection, field_name, value, operations)
+        group = self.groups.get(key)
+        if group is not None and group.open:
+            ticket.join(group)
+            yield None
+            return
+        group = Group(key, self.metrics, self.groups)
+        ticket.lead(group)
+        queue = EventQueue(None)
+        try:
+            async with self.listening(Listener(collection, field_name, value, queue, operations)):
+                group.listening()
+                yield queue
+        finally:
+            group.close()
+
+    @contextlib.asynccontextmanager
     async def feed(self, key: Hashable, make: Callable[[], Feed[T]]) -> AsyncIterator[Latest[T]]:
         """A subscription to the shared feed `key` (made by `make` for its first subscriber)."""
         existing: Feed[T] | None = self._feeds.get(key)
@@ -348,9 +385,9 @@ class ChangeHub:
 
 
 class EventQueue:
-    """A bounded FIFO of changes for one event-stream subscriber."""
+    """A FIFO of changes for one event-stream subscriber, bounded unless `capacity` is None."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int | None) -> None:
         self.capacity = capacity
         self.overflowed = False
         self.on_overflow: Callable[[], None] = lambda: None
@@ -360,7 +397,7 @@ class EventQueue:
     def deliver(self, change: Change) -> None:
         if self.overflowed:
             return
-        if len(self._items) >= self.capacity:
+        if self.capacity is not None and len(self._items) >= self.capacity:
             # Detach now: memory stays bounded even if this client never reads again.
             self.overflowed = True
             self.on_overflow()
@@ -372,7 +409,7 @@ class EventQueue:
         """The next change; raises SlowSubscriber after the last one kept before overflow."""
         while not self._items:
             if self.overflowed:
-                raise SlowSubscriber(self.capacity)
+                raise SlowSubscriber(self.capacity or 0)
             self._wake.clear()
             await self._wake.wait()
         return self._items.popleft()
