@@ -19,7 +19,7 @@ mutation($input: CreateFanActivityInput!) {
 ACTIVITIES = """
 query($campaignTitle: String, $date: Date, $fanId: ID, $first: Int, $after: String) {
   activities(campaignTitle: $campaignTitle, date: $date, fanId: $fanId, first: $first,
-             after: $after) {
+             after: $after, order: ASC) {
     totalCount pageInfo { endCursor hasNextPage }
     edges { node { sequence campaignTitle fan { id } } }
   }

@@ -134,3 +134,24 @@ async def test_count_command_nor_counts_documents_missing_the_field(
     query = {"$and": [{"p": "x"}, {"$nor": [{"ms": {"$gte": 10}}]}]}
     assert len(await db.probe.find(query).to_list(None)) == 2  # a and c: find is right
     assert (await db.command("count", "probe", query=query))["n"] == 2
+
+
+async def test_add_to_set_creates_a_missing_array(
+    request: pytest.FixtureRequest, db: Database
+) -> None:
+    await deviation(request, db, "$addToSet on a missing field does nothing")
+    await db.probe.insert_one({"_id": "a"})
+    await db.probe.update_one({"_id": "a"}, {"$addToSet": {"n": {"$each": ["x", "y"]}}})
+    await db.probe.update_one({"_id": "a"}, {"$addToSet": {"m": "x"}})
+    assert await db.probe.find_one({"_id": "a"}) == {"_id": "a", "n": ["x", "y"], "m": ["x"]}
+
+
+async def test_add_to_set_and_pull_on_an_existing_array(db: Database) -> None:
+    # what the CRM relies on instead: the array exists first (activities' fan networks/idols,
+    # a campaign's hidden fans)
+    await db.probe.insert_one({"_id": "a", "n": [], "t": ["x"]})
+    await db.probe.update_one(
+        {"_id": "a"}, {"$addToSet": {"n": {"$each": ["x", "y", "x"]}, "t": {"$each": ["x", "z"]}}}
+    )
+    await db.probe.update_one({"_id": "a"}, {"$pull": {"t": "x"}})
+    assert await db.probe.find_one({"_id": "a"}) == {"_id": "a", "n": ["x", "y"], "t": ["z"]}

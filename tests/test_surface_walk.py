@@ -178,6 +178,9 @@ ROOT_ARGUMENTS: dict[str, Callable[[Fixture, GraphQLSchema], list[dict[str, Any]
         for e in (False, True)
     ],
     "leaderboard": lambda fx, _: [{"pointName": "stars"}, {"pointName": "badges"}],
+    "crmCampaignLeaderboard": lambda fx, _: [
+        {"campaignId": "tab-trivia-night", "showHidden": hidden} for hidden in (False, True)
+    ],
     "segmentStatus": lambda fx, _: fx.segments,
     "segmentFans": lambda fx, _: fx.segments,
     "partnerWebsite": _one("website"),

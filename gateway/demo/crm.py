@@ -1,6 +1,7 @@
 """Demo CRM data per partner: 60 fans, 4 ticket events, 120 tickets (most buyers return),
-80 activities (kept on the fans as their last activity), 100 point awards (some venue points,
-some of a campaign), 40 purchases, a saved search and a snapshot segment, and a public and a
+3 CRM campaigns (meta apps, two fans hidden from one leaderboard), 80 activities of them
+(with IPs, opt-ins, networks, idols, quiz durations; kept on the fans as their last activity and
+their connections), 100 point awards (some venue points, some of a campaign), 40 purchases, a saved search and a snapshot segment, and a public and a
 secret CRM API key.
 
 Idempotent: deterministic ids, documents upserted with `$setOnInsert` (so a re-run never
@@ -38,6 +39,11 @@ EVENTS = (  # (key, name, venue, artist, days from the seed day, price in cents)
     ("winter-classics", "Winter Classics", "Opera House", "Philharmonic", 100, 7500),
 )
 CAMPAIGNS = ("Trivia Night", "Poster Vote", "Backstage Draw")
+# (app type, stream key) per campaign; the key is `tab-<title>` as the awards link it
+CAMPAIGN_APPS = (("trivia", "stream-trivia"), ("poll", ""), ("sweepstakes", "stream-draw"))
+NETWORKS = ("facebook", "spotify", "instagram")
+IDOLS = ("Sunburst", "Nocturne", "The Quartet", "Philharmonic")
+HIDDEN = (0, 11)  # fans hidden from Trivia Night's public leaderboard
 
 
 def _upsert(doc: Document) -> UpdateOne:
@@ -69,6 +75,10 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
         firsts[t["fan_id"]] = min(ms, firsts.get(t["fan_id"], ms))
     await db.fans.bulk_write(
         [UpdateOne({"_id": f}, {"$min": {"first_purchase_ms": ms}}) for f, ms in firsts.items()],
+        ordered=False,
+    )
+    await db.crm_campaigns.bulk_write(
+        [_upsert(_campaign(partner.id, slug, i, fans, start)) for i in range(len(CAMPAIGNS))],
         ordered=False,
     )
     await db.fan_activities.bulk_write(
@@ -152,13 +162,47 @@ def _ticket(partner_id: str, slug: str, i: int, fans: list[Document], start: dat
     }  # fmt: skip
 
 
+def _campaign_key(title: str) -> str:
+    return f"tab-{title.lower().replace(' ', '-')}"
+
+
+def _campaign(partner_id: str, slug: str, i: int, fans: list[Document],
+              start: datetime) -> Document:  # fmt: skip
+    """The three campaigns as CRM campaigns (meta apps); the draw is over and has a winner."""
+    title = CAMPAIGNS[i]
+    app_type, stream = CAMPAIGN_APPS[i]
+    created = start - timedelta(days=5 - i)
+    return {
+        "_id": f"ccp_demo-{slug}-{i}", "partner_id": partner_id,
+        "campaign_id": _campaign_key(title), "title": title, "title_lower": title.lower(),
+        "app_type": app_type, "stream_key": stream, "is_active": i != 2,
+        "winner_fan_id": fans[22]["_id"] if i == 2 else "",
+        "hidden_fan_ids": [fans[h]["_id"] for h in HIDDEN] if i == 0 else [],
+        "created_at": created, "created_ms": data.to_ms(created),
+    }  # fmt: skip
+
+
 def _activity(partner_id: str, slug: str, i: int, fans: list[Document],
               start: datetime) -> Document:  # fmt: skip
     at = start + timedelta(hours=i * 17)
+    fan = fans[(i * 11) % FANS]
+    c = i % len(CAMPAIGNS)
+    title = CAMPAIGNS[c]
+    props = {"score": str(i % 10), "answer": ("a", "b", "c")[i % 3]}
     return {
         "_id": f"fac_demo-{slug}-{i:04d}", "partner_id": partner_id, "seq": i + 1,
-        "fan_id": fans[(i * 11) % FANS]["_id"], "campaign_title": CAMPAIGNS[i % len(CAMPAIGNS)],
-        "props": {"score": str(i % 10), "answer": ("a", "b", "c")[i % 3]},
+        "fan_id": fan["_id"], "campaign_title": title, "props": props,
+        "counter_keys": data.counter_keys(partner_id, title, props),
+        "campaign_id": _campaign_key(title), "app_type": CAMPAIGN_APPS[c][0],
+        "stream_key": CAMPAIGN_APPS[c][1], "ip_address": f"203.0.113.{1 + i % 200}",
+        "user_key": f"fb-{1000 + i}" if i % 3 == 0 else "",
+        "networks": [NETWORKS[i % 3]] if i % 2 == 0 else [],
+        "idol_names": [IDOLS[i % 4]] if i % 3 != 2 else [],
+        "duration_ms": 20_000 + (i * 7919) % 90_000 if c == 0 else None,
+        "correct_count": (i * 3) % 11 if c == 0 else None,
+        "name": f"{fan['first_name']} {fan['last_name']}",
+        "is_subscribed": fan["is_subscribed"], "is_phone_subscribed": fan["is_phone_subscribed"],
+        "business_opt_ins": list(fan["business_opt_ins"]),
         "day": at.date().isoformat(), "created_at": at,
     }  # fmt: skip
 
@@ -221,16 +265,30 @@ async def _seed_keys(
 
 
 async def _seed_last_activity(db: Database, activities: list[Document]) -> None:
-    """The fans' pre-computed last activity, as `insert_activity` keeps it (for the search)."""
+    """The fans' pre-computed last activity, networks and idols, as `insert_activity` keeps
+    them (for the search and the activities' `include_details`)."""
     latest: dict[str, Document] = {}
+    connected: dict[str, dict[str, set[str]]] = {}
     for a in activities:
         if a["fan_id"] not in latest or a["created_at"] > latest[a["fan_id"]]["created_at"]:
             latest[a["fan_id"]] = a
-    await db.fans.bulk_write(
-        [UpdateOne({"_id": f}, {"$max": {"last_active_ms": data.to_ms(a["created_at"])},
-                                "$set": {"last_campaign_title": a["campaign_title"]}})
-         for f, a in latest.items()], ordered=False,
-    )  # fmt: skip
+        sets = connected.setdefault(a["fan_id"], {"networks": set(), "idol_names": set()})
+        sets["networks"].update(a["networks"])
+        sets["idol_names"].update(a["idol_names"])
+
+    def update(fan_id: str, a: Document) -> UpdateOne:
+        added = {k: {"$each": sorted(v)} for k, v in connected[fan_id].items() if v}
+        return UpdateOne({"_id": fan_id}, {
+            "$max": {"last_active_ms": data.to_ms(a["created_at"])},
+            "$set": {"last_campaign_title": a["campaign_title"]},
+            **({"$addToSet": added} if added else {}),
+        })  # fmt: skip
+
+    # `$addToSet` needs the arrays to exist on the embedded store (see loaders.crm.activities)
+    for key in ("networks", "idol_names"):
+        await db.fans.update_many({"_id": {"$in": sorted(latest)}, key: {"$exists": False}},
+                                  {"$set": {key: []}})  # fmt: skip
+    await db.fans.bulk_write([update(f, a) for f, a in latest.items()], ordered=False)
 
 
 async def _seed_segments(

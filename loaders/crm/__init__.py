@@ -1,7 +1,8 @@
 """Fan CRM data access, one module per sub-domain.
 
 `common` (indexes, time helpers), `fans`, `tickets` (with stats and
-ticket events), `activities`, `leaderboard`; `search`: the fan
+ticket events), `activities` (with the aggregate counters), `leaderboard`; `campaigns`: the
+CRM campaigns (meta apps) and their top-N leaderboards; `search`: the fan
 search; `segments`: tags, snapshots and saved searches as segments; `sync`: fans by last update
 (the seed's time keys); `points`: awarding points, the awards list, display names;
 `purchases`: purchases upserted by key and searched; `tickets_sync`: the seed's ticket id
@@ -11,7 +12,16 @@ modules is re-exported here (and the
 search's), so `from loaders import crm as data; data.x` keeps working.
 """
 
-from loaders.crm import points, purchases, search, segments, sync, tags_sync
+from loaders.crm import (
+    activities,
+    campaigns,
+    points,
+    purchases,
+    search,
+    segments,
+    sync,
+    tags_sync,
+)
 from loaders.crm import tickets_sync as tickets_sync
 from loaders.crm.activities import *  # noqa: F403
 from loaders.crm.common import *  # noqa: F403
@@ -24,6 +34,8 @@ from loaders.crm.tickets import *  # noqa: F403
 
 INDEXES = [
     *CORE_INDEXES,
+    *activities.INDEXES,
+    *campaigns.INDEXES,
     *points.INDEXES,
     *purchases.INDEXES,
     *search.INDEXES,

@@ -17,7 +17,10 @@ async def leaderboard(
     db: Database, partner_id: str, point_name: str, lo: date | None, hi: date | None, limit: int
 ) -> list[tuple[str, int]]:
     """Top fans by points of one name in a day range: [(fan id, total)], best first."""
-    match: dict[str, Any] = {"partner_id": partner_id, "point_name": point_name}
+    # Only points feed leaderboards (the seed's point types; `leaderboard: true` of the awards
+    # list keeps the same ones): venue (ATVENU) and ring (BESTRING) points do not rank.
+    match: dict[str, Any] = {"partner_id": partner_id, "point_name": point_name,
+                             "point_type": {"$nin": ["atvenu", "bestring"]}}  # fmt: skip
     days: dict[str, str] = {}
     if lo is not None:
         days["$gte"] = lo.isoformat()

@@ -261,7 +261,16 @@ class UpsertTicketEventInput:
     "sent here are written to the fan (the seed's activity submit), before the activity."
 )
 class CreateFanActivityInput:
-    campaign_title: str = strawberry.field(description="Campaign title.")
+    campaign_title: str | None = strawberry.field(
+        default=None,
+        description="Campaign title, 1..200 characters; required unless `campaignId` is given "
+        "(then it is the campaign's title, and a different one is refused).",
+    )
+    campaign_id: str | None = strawberry.field(
+        default=None,
+        description="Key of one of the partner's CRM campaigns (the seed's `page_tab_id`); the "
+        "activity takes its title, app type and stream key.",
+    )
     fan_id: strawberry.ID | None = strawberry.field(default=None, description="Fan id.")
     email: str | None = strawberry.field(default=None, description="Fan email.")
     partner_id: strawberry.ID | None = strawberry.field(
@@ -280,3 +289,31 @@ class CreateFanActivityInput:
     postal_code: str | None = strawberry.field(default=None, description="Needs countryCode.")
     is_subscribed: bool | None = strawberry.field(default=None, description="Email opt-in.")
     is_phone_subscribed: bool | None = strawberry.field(default=None, description="SMS opt-in.")
+    ip_address: str | None = strawberry.field(
+        default=None, description="IP address of the fan (IPv4 or IPv6; stored normalised)."
+    )
+    user_key: str | None = strawberry.field(
+        default=None, description="The fan's user key on a network (Facebook, Spotify, ...)."
+    )
+    app_type: str | None = strawberry.field(
+        default=None, description="Type of contest, up to 64 characters (default: the campaign's)."
+    )
+    stream_key: str | None = strawberry.field(
+        default=None, description="Stream the activity is tied to (default: the campaign's)."
+    )
+    networks: list[str] | None = strawberry.field(
+        default=None,
+        description="Networks the fan connected (up to 20; each 1..32 of a-z, 0-9, `_ . -`, "
+        "lower-cased); added to the fan's connections.",
+    )
+    idol_names: list[str] | None = strawberry.field(
+        default=None,
+        description="Idols the fan connected (up to 50 names of 1..200 characters); added to the "
+        "fan's idols.",
+    )
+    duration_ms: int | None = strawberry.field(
+        default=None, description="Time spent on the activity in ms (0..7 days; leaderboards)."
+    )
+    correct_count: int | None = strawberry.field(
+        default=None, description="Questions answered correctly (0..100000; leaderboards)."
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import date
-from typing import Annotated
 
 import strawberry
 
@@ -79,19 +78,6 @@ class Query:
     @strawberry.field(description="One fan by id.", extensions=READ)
     async def fan(self, info: Info, id: strawberry.ID) -> Fan:
         return Fan.from_doc(await resolve.fan_by_id(info, id))
-
-    @strawberry.field(
-        description="Activities in ascending activity order (page on with `after` to sync "
-        "incrementally).",
-        extensions=READ,
-    )
-    async def activities(
-        self, info: Info, campaign_title: str | None = None,
-        day: Annotated[date | None, strawberry.argument(name="date")] = None,
-        fan_id: strawberry.ID | None = None, first: int | None = None, after: str | None = None,
-    ) -> Connection[FanActivity]:  # fmt: skip
-        page = await resolve.activities(info, campaign_title, day, fan_id, first, after)
-        return Connection.of(page, FanActivity.from_doc)
 
     @strawberry.field(
         description="Tickets in ascending ticket order (page on with `after` to sync "

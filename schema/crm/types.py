@@ -228,27 +228,86 @@ class Ticket:
         )  # fmt: skip
 
 
-@strawberry.type(description="One fan activity: a fan took part in a campaign.")
+@strawberry.type(
+    description="One fan activity: a fan took part in a campaign (seed 002 activity structure)."
+)
 class FanActivity:
     id: strawberry.ID = strawberry.field(description="Activity id (`fac_…`).")
-    sequence: int = strawberry.field(description="Increasing number per partner (sync order).")
+    sequence: int = strawberry.field(
+        description="Increasing number per partner (the seed's `activity_id`: sync windows)."
+    )
+    partner_id: strawberry.ID = strawberry.field(description="Partner (the seed's account_id).")
+    fan_id: strawberry.ID = strawberry.field(description="The fan's id.")
     campaign_title: str = strawberry.field(description="Title of the campaign.")
-    props: list[KeyValue] = strawberry.field(description="Campaign details, sorted by key.")
+    campaign_id: str | None = strawberry.field(
+        description="Key of the CRM campaign (the seed's `page_tab_id`; contests only)."
+    )
+    app_type: str | None = strawberry.field(description="For contests: the type of contest.")
+    stream_key: str | None = strawberry.field(description="Stream the activity is tied to.")
+    props: list[KeyValue] = strawberry.field(
+        description="Campaign details (the seed's `details`), sorted by key."
+    )
     day: date = strawberry.field(name="date", description="UTC day of the activity.")
-    created_at: datetime = strawberry.field(description="When the activity happened.")
-    fan_id: strawberry.Private[str]
+    created_at: datetime = strawberry.field(
+        description="When the activity happened (the seed's creation_timestamp)."
+    )
+    ip_address: str | None = strawberry.field(description="IP address the activity came from.")
+    user_key: str | None = strawberry.field(description="The fan's Facebook/Spotify/… user key.")
+    name: str | None = strawberry.field(description="The fan's full name at the activity.")
+    is_subscribed: bool = strawberry.field(
+        description="The fan's email marketing opt-in at the activity."
+    )
+    is_phone_subscribed: bool = strawberry.field(
+        description="The fan's SMS marketing opt-in at the activity."
+    )
+    business_opt_ins: list[str] = strawberry.field(
+        description="Businesses the fan was opted in to at the activity (opted_in_business_ids)."
+    )
+    networks: list[str] = strawberry.field(description="Networks connected with this activity.")
+    idol_names: list[str] = strawberry.field(description="Idols connected with this activity.")
+    duration_ms: int | None = strawberry.field(
+        description="Time spent on the activity in ms (leaderboards)."
+    )
+    correct_count: int | None = strawberry.field(
+        description="Questions answered correctly (leaderboards)."
+    )
 
-    @strawberry.field(description="The fan (null if the fan was deleted).")
+    @strawberry.field(description="The fan (null if the fan was deleted; `include_details`).")
     async def fan(self, info: Info) -> Fan | None:
         return await _fan(info, self.fan_id)
+
+    @strawberry.field(
+        description="Every network the fan has connected, sorted (`include_details` "
+        "connections; empty if the fan was deleted)."
+    )
+    async def fan_networks(self, info: Info) -> list[str]:
+        doc = await resolve.load_fan(info, self.fan_id)
+        return sorted(doc.get("networks") or []) if doc else []
+
+    @strawberry.field(
+        description="Every idol the fan has connected, sorted (`include_details` idols; empty "
+        "if the fan was deleted)."
+    )
+    async def fan_idol_names(self, info: Info) -> list[str]:
+        doc = await resolve.load_fan(info, self.fan_id)
+        return sorted(doc.get("idol_names") or []) if doc else []
 
     @classmethod
     def from_doc(cls, doc: Document) -> FanActivity:
         return cls(
             id=strawberry.ID(doc["_id"]), sequence=int(doc["seq"]),
-            campaign_title=doc["campaign_title"], props=_kv(doc["props"]),
-            day=date.fromisoformat(doc["day"]), created_at=doc["created_at"],
-            fan_id=doc["fan_id"],
+            partner_id=strawberry.ID(doc["partner_id"]), fan_id=strawberry.ID(doc["fan_id"]),
+            campaign_title=doc["campaign_title"], campaign_id=_opt(doc.get("campaign_id")),
+            app_type=_opt(doc.get("app_type")), stream_key=_opt(doc.get("stream_key")),
+            props=_kv(doc["props"]), day=date.fromisoformat(doc["day"]),
+            created_at=doc["created_at"], ip_address=_opt(doc.get("ip_address")),
+            user_key=_opt(doc.get("user_key")), name=_opt(doc.get("name")),
+            is_subscribed=bool(doc.get("is_subscribed")),
+            is_phone_subscribed=bool(doc.get("is_phone_subscribed")),
+            business_opt_ins=list(doc.get("business_opt_ins") or []),
+            networks=list(doc.get("networks") or []),
+            idol_names=list(doc.get("idol_names") or []),
+            duration_ms=doc.get("duration_ms"), correct_count=doc.get("correct_count"),
         )  # fmt: skip
 
 
