@@ -148,7 +148,8 @@ async def _interleaved(db: Database, world: World, n: int) -> None:
     for i in range(n):
         extra = {"campaign_id": "tab-quiz"} if i % 3 == 0 else {}
         await data.insert_activity(db, world.partner_a, fan_a, "Quiz", {}, extra)
-        await data.insert_activity(db, world.partner_b, fan_b, "Quiz", {}, {"campaign_id": "tab-quiz"})
+        contest = {"campaign_id": "tab-quiz"}
+        await data.insert_activity(db, world.partner_b, fan_b, "Quiz", {}, contest)
 
 
 def _seqs(body: dict[str, Any]) -> list[int]:
@@ -219,8 +220,8 @@ async def _details_commands(
     await db.fan_activities.delete_many({})
     for i in range(n):
         fan = await given_fan(db, world.partner_a)
-        await data.insert_activity(db, world.partner_a, fan, "Quiz", {},
-                                   {"networks": ["spotify"], "idol_names": [f"Idol {i}"]})  # fmt: skip
+        connected = {"networks": ["spotify"], "idol_names": [f"Idol {i}"]}
+        await data.insert_activity(db, world.partner_a, fan, "Quiz", {}, connected)
     commands.start()
     body = await gql(DETAILS, {"first": n}, as_=world.a_owner)
     total = commands.total

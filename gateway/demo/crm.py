@@ -1,8 +1,8 @@
 """Demo CRM data per partner: 60 fans, 4 ticket events, 120 tickets (most buyers return),
 3 CRM campaigns (meta apps, two fans hidden from one leaderboard), 80 activities of them
 (with IPs, opt-ins, networks, idols, quiz durations; kept on the fans as their last activity and
-their connections), 100 point awards (some venue points, some of a campaign), 40 purchases, a saved search and a snapshot segment, and a public and a
-secret CRM API key.
+their connections), 100 point awards (some venue points, some of a campaign), 40 purchases,
+a saved search and a snapshot segment, and a public and a secret CRM API key.
 
 Idempotent: deterministic ids, documents upserted with `$setOnInsert` (so a re-run never
 changes or duplicates anything), counters only raised with `$max`, all in bulk writes.
