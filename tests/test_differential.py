@@ -333,6 +333,7 @@ class Award:
     point: str
     day: int
     count: int
+    kind: str | None = None  # point type; None: stored before point types existed
 
 
 awards_strategy = st.lists(
@@ -343,6 +344,7 @@ awards_strategy = st.lists(
         point=st.sampled_from(["stars", "coins"]),
         day=st.integers(0, 9),
         count=st.integers(1, 9),
+        kind=st.sampled_from([None, "points", "atvenu", "bestring"]),
     ),
     max_size=40,
 )
@@ -369,7 +371,8 @@ async def test_leaderboard_matches_the_oracle(
     docs = [
         {"_id": f"fpa_{i}", "partner_id": partner[a.tenant], "fan_id": f"{a.fan}_{a.tenant}",
          "point_name": a.point, "count": a.count, "fan_point": f"{a.fan}_{a.tenant}|{a.point}",
-         "day": (DAY0 + timedelta(days=a.day)).isoformat(), "created_at": utcnow()}
+         "day": (DAY0 + timedelta(days=a.day)).isoformat(), "created_at": utcnow(),
+         **({"point_type": a.kind} if a.kind else {})}
         for i, a in enumerate(awards)
     ]  # fmt: skip
     if docs:
@@ -384,12 +387,15 @@ async def test_leaderboard_matches_the_oracle(
     totals: Counter[str] = Counter()
     for a in awards:
         if (a.tenant == "A" and a.point == "stars" and (lo is None or a.day >= lo)
-                and (hi is None or a.day <= hi)):  # fmt: skip
+                and (hi is None or a.day <= hi)
+                and a.kind in (None, "points")):  # only points rank  # fmt: skip
             totals[f"{a.fan}_A"] += a.count
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:first]
     got = [(e["fanId"], e["points"]) for e in body["data"]["leaderboard"]]
     assert got == ranked
-    assert [e["rank"] for e in body["data"]["leaderboard"]] == list(range(1, len(ranked) + 1))
+    # equal totals share a rank (1, 2, 2, 4)
+    ranks = [1 + sum(1 for _, t in ranked if t > total) for _, total in ranked]
+    assert [e["rank"] for e in body["data"]["leaderboard"]] == ranks
 
 
 # --- portal billing --------------------------------------------------------------------------
