@@ -176,8 +176,8 @@ async def activities(info: Info, filters: Document, descending: bool | None,
                      first: int | None, after: str | None) -> Page:  # fmt: skip
     """The activities call: id (sequence) windows, either order, the seed's page of 200.
 
-    Without an order (`descending` None), a `minSequence` window reads forward (ASC: the next batch of a sync) and
-    anything else newest first (DESC), as the seed's meta `order` does.
+    Without an order (`descending` None), a `minSequence` window reads forward (ASC: the next
+    batch of a sync) and anything else newest first (DESC), as the seed's meta `order` does.
     """
     check_first(first, data.MAX_ACTIVITY_PAGE)
     for key, name in (("min_seq", "minSequence"), ("max_seq", "maxSequence")):
