@@ -46,14 +46,17 @@ def counter_keys(partner_id: str, campaign_title: str, props: Document) -> list[
 
 
 async def insert_activity(
-    db: Database, partner_id: str, fan: Document, campaign_title: str, props: Document,
+    db: Database, partner_id: str, fan: Document | str, campaign_title: str, props: Document,
     extra: Document | None = None,
 ) -> Document:  # fmt: skip
-    """Store an activity of `fan` (already updated with the submit's details).
+    """Store an activity of `fan` (already updated with the submit's details; a fan id reads it).
 
     The fan's opt-ins and name are copied as they are now (the seed's activity carries them);
     its networks and idols are added to the fan's sets (the `include_details` connections).
     """
+    if isinstance(fan, str):
+        found = await db.fans.find_one({"partner_id": partner_id, "_id": fan})
+        fan = found if found is not None else {"_id": fan}
     now = utcnow()
     fields = {**ACTIVITY_DEFAULTS, **(extra or {})}
     name = " ".join(p for p in (fan.get("first_name"), fan.get("last_name")) if p)
