@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from pymongo import AsyncMongoClient
+from pymongo.errors import AutoReconnect
 
 from gateway.app import create_app
 from gateway.http.keys import SERVICES
@@ -189,6 +190,23 @@ class StoreProcess:
             self.proc.wait(timeout=10)
 
 
+async def reconnected(writer: AsyncMongoClient[Document]) -> None:
+    """Wait until the test's own writer has dropped its pooled connections to the old store.
+
+    The first command on a connection the restart closed fails (AutoReconnect) and is not
+    retried on a server without retryable writes; that is the writer's problem, not the
+    gateway's, so a ping absorbs it before the test writes.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            await writer.admin.command("ping")
+            return
+        except AutoReconnect:
+            assert time.monotonic() < deadline, "the writer did not reconnect"
+            await asyncio.sleep(0.1)
+
+
 async def test_watchers_resume_after_a_store_restart_without_loss_or_duplicates(
     aiohttp_client: Any, restartable_store: StoreProcess, tmp_path: Path
 ) -> None:
@@ -221,6 +239,7 @@ async def test_watchers_resume_after_a_store_restart_without_loss_or_duplicates(
         restartable_store.stop()
         await asyncio.sleep(1.5)  # the watcher's getMore fails meanwhile
         restartable_store.start()
+        await reconnected(writer)
         after = [
             await given_member_doc(wdb, partner["_id"], f"after-{i}@example.com") for i in range(3)
         ]
