@@ -19,6 +19,7 @@ from schema.affiliate import (
     money,
     promotion,
     queries,
+    recording,
     root,
 )
 from schema.affiliate.analytics import (
@@ -94,6 +95,7 @@ Mutation = merge_types(
         joining.Mutation,
         promotion.Mutation,
         queries.Mutation,
+        recording.Mutation,
     ),
 )
 
