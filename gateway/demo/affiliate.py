@@ -328,6 +328,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
                 upsert=True,
             )  # fmt: skip
     await _partner_commissions(db, partner, slug)
+    await _database(db, partner.id, slug)
     await _joining(db, partner, slug, campaigns)
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
@@ -370,6 +371,21 @@ async def _money(
                     {"$set": {"status": "paid",
                               "payment_ms": epoch_ms(now - timedelta(days=days - 5))}},
                 )  # fmt: skip
+
+
+async def _database(db: Database, partner_id: str, slug: str) -> None:
+    # The seed's sample partner database: a newsletter list.
+    now = utcnow()
+    await db.affiliate_databases.update_one(
+        {"_id": f"pdb_demo-{slug}"},
+        {"$setOnInsert": {
+            "partner_id": partner_id, "name": f"{slug.title()} newsletter",
+            "creation_method": "Email", "size": 53_000, "female_percent": 50.0,
+            "male_percent": 50.0, "min_age": 25, "max_age": 77, "active": True,
+            "created_at": now, "created_ms": epoch_ms(now), "updated_ms": epoch_ms(now),
+        }},
+        upsert=True,
+    )  # fmt: skip
 
 
 async def _profile(db: Database, partner: DemoPartner, slug: str) -> None:

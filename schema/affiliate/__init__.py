@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 from schema.affiliate import (
     analytics_roots,
     commission_roots,
+    databases,
     events,
     joining,
     money,
@@ -84,6 +85,7 @@ Query = merge_types(
         analytics_roots.BrandsQuery,
         queries.Query,
         events.Query,
+        databases.Query,
     ),
 )
 Mutation = merge_types(
@@ -96,6 +98,7 @@ Mutation = merge_types(
         promotion.Mutation,
         queries.Mutation,
         recording.Mutation,
+        databases.Mutation,
     ),
 )
 
