@@ -217,6 +217,9 @@ class EventFilter:
     references: Mapping[str, str] = field(default_factory=dict)
     # "standard": the range applies to when it happened; "last_modified": to its last change
     date_type: str = "standard"
+    # the seed's export filters `conversion_id` and `ref_conversion_metric_id`
+    conversion_id: str = ""
+    conversion_metric_ids: Sequence[str] = ()
 
     def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
         query: dict[str, Any] = owned(scope, self.partner_id)
@@ -234,6 +237,10 @@ class EventFilter:
             query["status"] = {"$in": list(self.statuses)}
         if conversions and self.currencies:
             query["currency"] = {"$in": list(self.currencies)}
+        if conversions and self.conversion_id:
+            query["_id"] = self.conversion_id
+        if conversions and self.conversion_metric_ids:
+            query["conversion_metric_id"] = {"$in": list(self.conversion_metric_ids)}
         for key, value in self.references.items():
             if conversions or key in CLICK_REFERENCES:
                 query[key] = value

@@ -398,6 +398,14 @@ class Query:
                 description="STANDARD: when it happened; LAST_MODIFIED: when it last changed."
             ),
         ] = ConversionDateType.STANDARD,
+        conversion_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this conversion.")
+        ] = None,
+        conversion_metric_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Conversion metric ids (seed "
+                                "`ref_conversion_metric_id`; `affiliateReference`)."),
+        ] = None,
     ) -> Connection[ConversionItemLine]:
         ctx = info.context
         filters = await event_filter(
@@ -406,6 +414,8 @@ class Query:
             statuses=[s.value for s in statuses or []], currencies=currencies or [],
             references={"conversionReference": conversion_reference},
             date_type=date_type.value,
+            conversion_id=conversion_id,
+            conversion_metric_ids=[str(m) for m in conversion_metric_ids or []],
         )  # fmt: skip
         page = await list_conversion_items(ctx.db, ctx.scope, filters, first, after)
         return Connection.of(page, ConversionItemLine.from_row)
