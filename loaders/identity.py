@@ -87,6 +87,21 @@ async def find_staff_by_email(db: Database, email: str) -> Document | None:
     return await db.staff.find_one({"email": email.strip().lower(), "active": True})
 
 
+async def change_staff_email(db: Database, staff_id: str, email: str) -> bool:
+    """Set a staff account's login email, unverified (the seed's `email_verified: false`).
+    False when the account is gone; a DuplicateKeyError when another account has it
+    (`update_one`, not `find_one_and_update`: the store swallows that duplicate)."""
+    done = await db.staff.update_one(
+        {"_id": staff_id, "active": True},
+        {"$set": {"email": email, "email_verified": False}},
+    )
+    return done.matched_count == 1
+
+
+async def find_staff(db: Database, staff_id: str) -> Document | None:
+    return await db.staff.find_one({"_id": staff_id, "active": True})
+
+
 def staff_scopes(doc: Document) -> frozenset[str]:
     return ROLE_SCOPES[Role(doc["role"])]
 

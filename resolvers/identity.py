@@ -13,7 +13,7 @@ from gateway.auth.passwords import verify_password
 from gateway.auth.scopes import Role
 from gateway.auth.tokens import IssuedToken
 from gateway.context import Info
-from gateway.core.errors import BadUserInput, Conflict, NotFound, Unauthenticated
+from gateway.core.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
 from gateway.core.ids import parse_id
 from gateway.storage.mongo import Document
 from loaders import identity as data
@@ -124,3 +124,30 @@ def check_role(role: str) -> Role:
         return Role(role)
     except ValueError:
         raise BadUserInput("unknown role", field="role") from None
+
+
+async def update_login_email(info: Info, email_address: str, current_password: str) -> Document:
+    """The caller's own login email (staff): the current password is asked again, so a
+    stolen access token alone cannot take the account over; failures count towards the
+    login lock-out of the account. The new address is unverified; it logs in at once."""
+    principal = info.context.principal
+    db = info.context.db
+    email = data.normalize_email(email_address, field="emailAddress")
+    staff = await data.find_staff(db, principal.subject_id or "")
+    if staff is None:
+        raise NotFound("Staff account not found.")
+    guard = await login_guard(info.context, "staff", staff["email"])
+    stored = staff["password_hash"] if not guard.locked and len(current_password) <= 256 else None
+    if not await asyncio.to_thread(verify_password, stored, current_password):
+        await guard.failed()
+        raise Forbidden("The current password is wrong.", field="currentPassword")
+    await guard.succeeded()
+    if email == staff["email"]:
+        raise BadUserInput("that is already the login email", field="emailAddress")
+    try:
+        changed = await data.change_staff_email(db, staff["_id"], email)
+    except DuplicateKeyError:
+        raise Conflict("Another account uses that email.", field="emailAddress") from None
+    if not changed:
+        raise NotFound("Staff account not found.")
+    return {**staff, "email": email, "email_verified": False}

@@ -55,6 +55,10 @@ class Staff:
     name: str = strawberry.field(description="Display name.")
     role: StaffRole = strawberry.field(description="Role; decides the scopes.")  # type: ignore[valid-type]
     created_at: datetime = strawberry.field(description="When the account was created.")
+    email_verified: bool = strawberry.field(
+        description="False after `updateLoginEmail` (the seed's `email_verified`); accounts as "
+        "created by an operator or owner count as verified."
+    )
     partner_id: strawberry.Private[str]
 
     @strawberry.field(description="Scopes this role grants.")
@@ -70,6 +74,7 @@ class Staff:
         return cls(
             id=strawberry.ID(doc["_id"]), email=doc["email"], name=doc["name"],
             role=Role(doc["role"]), created_at=doc["created_at"], partner_id=doc["partner_id"],
+            email_verified=bool(doc.get("email_verified", True)),
         )  # fmt: skip
 
 
@@ -169,6 +174,18 @@ class Mutation:
     )
     async def logout(self, info: Info) -> bool:
         return await resolve.logout(info)
+
+    @strawberry.mutation(
+        description="Change the caller's own login email (staff; the seed's current-user update "
+        "of `emailAddress`). Asks for the current password; the new address is unverified "
+        "(`emailVerified: false`) and is the login from now on.",
+        extensions=allow(STAFF),
+    )
+    async def update_login_email(
+        self, info: Info, email_address: str, current_password: str
+    ) -> Staff:
+        doc = await resolve.update_login_email(info, email_address, current_password)
+        return Staff.from_doc(doc)
 
     @strawberry.mutation(
         description="Create a staff account (operator, or an owner for its own partner).",

@@ -131,3 +131,34 @@ async def test_output_currency_rejections(gql: GraphQL, world: World, db: Databa
     body = await gql(ANALYTICS, {"shape": "COUNT", "metrics": MONEY[:1], "currency": "EUR"},
                      as_=world.a_analyst)  # fmt: skip
     assert body["data"]["partnerAnalytics"]["rows"][0]["metrics"][0]["value"] == 10.0
+
+
+async def test_currency_filter_and_output_currency_combine(
+    gql: GraphQL, world: World, db: Database
+) -> None:
+    # given rates for the day, and sales of A in EUR and GBP and of B in EUR
+    shop = await catalogue(db)
+    await db.affiliate_exchange_rates.insert_many(
+        [rate_doc(BASE.date(), "EUR", 0.8), rate_doc(BASE.date(), "GBP", 0.5)]
+    )
+    for partner, currency, value in ((world.partner_a, "EUR", 1000), (world.partner_a, "EUR", 600),
+                                     (world.partner_a, "GBP", 700), (world.partner_b, "EUR", 5000)):
+        await data.insert_conversion(db, data.conversion_doc(
+            partner, shop.open, BASE + timedelta(hours=1), currency=currency, status="approved",
+            items=[{"value": value, "commission": 0}],
+        ))  # fmt: skip
+
+    async def total(**variables: str) -> Any:
+        body = await gql(ANALYTICS, {"shape": "COUNT", "metrics": MONEY[:1], **variables},
+                         as_=world.a_analyst)  # fmt: skip
+        return body["data"]["partnerAnalytics"]["rows"][0]["metrics"][0]["value"]
+
+    # when A filters on EUR, converts everything into GBP, or both
+    # then the filter keeps A's EUR sales as recorded, the conversion converts each amount
+    assert await total(currency="EUR") == pytest.approx(16.0)
+    assert await total(out="GBP") == pytest.approx(16.0 / 0.8 * 0.5 + 7.0)
+    assert await total(currency="EUR", out="GBP") == pytest.approx(16.0 / 0.8 * 0.5)
+    # and without either, money metrics are refused (amounts in two currencies)
+    body = await gql(ANALYTICS, {"shape": "COUNT", "metrics": MONEY[:1]}, as_=world.a_analyst)
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert only_error(body)["extensions"]["field"] == "currency"

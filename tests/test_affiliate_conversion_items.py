@@ -413,3 +413,67 @@ async def test_conversion_items_csv_has_the_seed_columns_filled(
     assert other.status == 404
     _, b_rows = await _csv(client, WINDOW, world.b_owner.headers)
     assert [r["publisher_id"] for r in b_rows] == [world.partner_b]
+
+
+# --- the seed's export filters: conversion id and conversion metric ---------------------------
+
+BY_ID_AND_METRIC = """
+query F($id: ID, $metrics: [ID!]) {
+  conversions(from: "2025-01-01T00:00:00+00:00", conversionId: $id,
+              conversionMetricIds: $metrics) { totalCount edges { node { id } } }
+  conversionItems(from: "2025-01-01T00:00:00+00:00", conversionId: $id,
+                  conversionMetricIds: $metrics) { totalCount }
+}"""
+
+
+async def test_conversion_id_and_metric_filters(
+    gql: GraphQL, client: TestClient[Any, Any], world: World, db: Database
+) -> None:
+    # given A's sale and lead (a lead campaign), and B's sale
+    cat = await catalogue(db)
+    await db.affiliate_campaigns.update_one(
+        {"_id": cat.auto["_id"]}, {"$set": {"tracking": {"conversion_type": "lead"}}}
+    )
+    leads = await db.affiliate_campaigns.find_one({"_id": cat.auto["_id"]})
+    assert leads is not None
+    day = datetime(2025, 1, 5, tzinfo=UTC)
+    for pid, camp, cid in ((world.partner_a, cat.open, "cnv_filter-sale"),
+                           (world.partner_a, leads, "cnv_filter-lead"),
+                           (world.partner_b, cat.open, "cnv_filter-bsale")):  # fmt: skip
+        await data.insert_conversion(db, data.conversion_doc(
+            pid, camp, day, currency="GBP", status="approved", conversion_id=cid,
+            items=[{"value": 100, "commission": 1}, {"value": 50, "commission": 1}],
+        ))  # fmt: skip
+    # when A filters by id or by metric (2 Standard, 4 Lead)
+    async def ids(**variables: Any) -> tuple[list[str], int]:
+        body = await gql(BY_ID_AND_METRIC, variables, as_=world.a_analyst)
+        assert "errors" not in body, body
+        conv = body["data"]["conversions"]
+        return [e["node"]["id"] for e in conv["edges"]], body["data"]["conversionItems"][
+            "totalCount"]  # fmt: skip
+
+    # then each narrows to exactly the matching rows of A (B's sale of that id is not A's)
+    assert await ids(id="cnv_filter-lead") == (["cnv_filter-lead"], 2)
+    assert await ids(id="cnv_filter-bsale") == ([], 0)
+    assert await ids(metrics=["4"]) == (["cnv_filter-lead"], 2)
+    assert await ids(metrics=["2"]) == (["cnv_filter-sale"], 2)
+    assert sorted((await ids(metrics=["2", "4"]))[0]) == ["cnv_filter-lead", "cnv_filter-sale"]
+    # bad values are refused on their argument
+    for variables, field in (({"id": "clk_x1234567"}, "conversionId"),
+                             ({"metrics": ["99"]}, "conversionMetricIds")):  # fmt: skip
+        body = await gql(BY_ID_AND_METRIC, variables, as_=world.a_analyst)
+        assert "BAD_USER_INPUT" in error_codes(body)
+        assert {e["extensions"].get("field") for e in body["errors"]} == {field}
+    # and the CSV exports take them as query parameters
+    _, rows = await _csv(client, {"from": WINDOW["from"], "conversionMetricId": "4"},
+                         world.a_owner.headers)  # fmt: skip
+    assert {r["conversion_id"] for r in rows} == {"cnv_filter-lead"} and len(rows) == 2
+    response = await client.get("/export/conversions.csv",
+                                params={"from": WINDOW["from"], "conversionId": "cnv_filter-sale"},
+                                headers=world.a_owner.headers)  # fmt: skip
+    assert [r["conversion_id"] for r in csv.DictReader(io.StringIO(await response.text()))] == [
+        "cnv_filter-sale"
+    ]
+    response = await client.get("/export/conversions.csv",
+                                params={"conversionMetricId": "x"}, headers=world.a_owner.headers)
+    assert response.status == 400 and "conversionMetricIds" in await response.text()

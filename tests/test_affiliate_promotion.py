@@ -171,9 +171,9 @@ async def test_tracking_code_uses_the_partners_own_link(
     body = await gql(CODE, {"lid": link["id"]}, as_=world.a_owner)
     [creative] = node(body, cat.open["_id"])["creatives"]["edges"]
     code = creative["node"]["trackingCode"]
-    assert code.startswith(
-        f'<a href="{link["url"]}"><img src="https://cdn.example/a.png?x=1&amp;y=2"'
-    )
+    # the link's URL naming the creative, so its clicks are attributed to it
+    href = f'{link["url"]}?creative={creative["node"]["id"]}'
+    assert code.startswith(f'<a href="{href}"><img src="https://cdn.example/a.png?x=1&amp;y=2"')
     assert 'width="300" height="250"' in code
     # another partner's link is not usable
     b_link = (await gql(LINK, {"cid": cat.open["_id"]}, as_=world.b_owner))["data"][

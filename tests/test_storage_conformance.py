@@ -1160,3 +1160,36 @@ async def test_aggregation_keeps_the_type_of_an_integer_id(mdb: AsyncDatabase[Do
     ):
         rows = await agg(mdb.ints, pipeline)
         assert [type(row["_id"]) for row in rows] == [int] * len(rows), pipeline
+
+
+@embedded_deviation(
+    "equality on a string _id that starts with an ISO date and goes on (`2026-11-28:GBP`) "
+    "matches nothing (find, update, delete); `$in` and other fields match"
+)
+async def test_string_id_starting_with_a_date_matches_by_equality(
+    mdb: AsyncDatabase[Doc],
+) -> None:
+    ids_ = ["2026-11-28:GBP", "2026-11-28x", "2026-11-28", "d1:GBP"]
+    await mdb.things.insert_many([{"_id": i, "n": n} for n, i in enumerate(ids_)])
+    assert await mdb.things.count_documents({"_id": {"$in": ids_}}) == 4
+    for n, i in enumerate(ids_):
+        assert (await mdb.things.find_one({"_id": i}) or {}).get("n") == n, i
+    done = await mdb.things.update_one({"_id": "2026-11-28:GBP"}, {"$set": {"n": 9}})
+    assert done.matched_count == 1
+
+
+async def test_upsert_of_rates_by_their_unique_fields(mdb: AsyncDatabase[Doc]) -> None:
+    # What the gateway uses instead for `day:currency` ids: the unique fields as the filter.
+    await ensure_indexes(mdb, all_indexes())
+    rates = mdb.affiliate_exchange_rates
+    day = "2026-11-28"
+    for cur, v in (("EUR", 0.8), ("GBP", 0.5), ("GBP", 0.4)):
+        await rates.update_one(
+            {"currency": cur, "day": day},
+            {"$set": {"per_usd": v}, "$setOnInsert": {"_id": f"{day}:{cur}"}},
+            upsert=True,
+        )
+    assert await rates.find({}, sort=[("currency", 1)]).to_list() == [
+        {"_id": f"{day}:EUR", "currency": "EUR", "day": day, "per_usd": 0.8},
+        {"_id": f"{day}:GBP", "currency": "GBP", "day": day, "per_usd": 0.4},
+    ]

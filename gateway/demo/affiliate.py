@@ -13,8 +13,9 @@ from gateway.demo.base import DemoPartner, DemoSecrets
 from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.affiliate import commissions as com
-from loaders.affiliate import money
+from loaders.affiliate import money, promotion
 from loaders.affiliate.impressions import impression_doc, insert_impressions
+from loaders.affiliate.promotion import creative_attribution
 from loaders.affiliate.rates import rate_doc
 from loaders.base import epoch_ms, utcnow
 
@@ -145,6 +146,10 @@ async def _promotion(db: Database, campaigns: dict[str, dict[str, Any]]) -> None
         )
     )
     for collection, doc_id, fields in rows:
+        if collection == "affiliate_creatives":
+            if await db[collection].count_documents({"_id": doc_id}):
+                continue
+            fields = {**fields, "number": await promotion.next_creative_number(db)}
         await db[collection].update_one(
             {"_id": doc_id}, {"$setOnInsert": {**fields, **stamp}}, upsert=True
         )
@@ -323,6 +328,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
                 upsert=True,
             )  # fmt: skip
     await _partner_commissions(db, partner, slug)
+    await _database(db, partner.id, slug)
     await _joining(db, partner, slug, campaigns)
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
@@ -367,6 +373,21 @@ async def _money(
                 )  # fmt: skip
 
 
+async def _database(db: Database, partner_id: str, slug: str) -> None:
+    # The seed's sample partner database: a newsletter list.
+    now = utcnow()
+    await db.affiliate_databases.update_one(
+        {"_id": f"pdb_demo-{slug}"},
+        {"$setOnInsert": {
+            "partner_id": partner_id, "name": f"{slug.title()} newsletter",
+            "creation_method": "Email", "size": 53_000, "female_percent": 50.0,
+            "male_percent": 50.0, "min_age": 25, "max_age": 77, "active": True,
+            "created_at": now, "created_ms": epoch_ms(now), "updated_ms": epoch_ms(now),
+        }},
+        upsert=True,
+    )  # fmt: skip
+
+
 async def _profile(db: Database, partner: DemoPartner, slug: str) -> None:
     await db.partners.update_one(
         {"_id": partner.id},
@@ -393,6 +414,11 @@ async def _traffic(
     db: Database, partner_id: str, slug: str, campaigns: list[dict[str, Any]], index: int
 ) -> None:
     rng = random.Random(f"affiliate-demo-{slug}")  # noqa: S311 - demo data, not secrets
+    # A second generator for the report facts added later, so the first one's sequence
+    # (and every figure derived from it) stays as it was.
+    extra = random.Random(f"affiliate-demo-report-{slug}")  # noqa: S311 - demo data
+    creatives = await _creatives_by_campaign(db, campaigns)
+    vouchers = await _by_campaign(db, "affiliate_voucher_codes", campaigns)
     now = utcnow()
     clicks: list[dict[str, Any]] = []
     for i in range(CLICKS_PER_PARTNER):
@@ -405,16 +431,15 @@ async def _traffic(
             publisher_reference=rng.choice(("", "newsletter", "homepage", "blog")),
             ip=f"203.0.113.{rng.randint(1, 254)}", referer=rng.choice(REFERERS).format(slug),
             user_agent=rng.choice(USER_AGENTS),
+            # half the clicks came through one of the campaign's creatives
+            **creative_attribution(extra.choice([None, *creatives.get(campaign["_id"], [])])),
         ))  # fmt: skip
     conversions: list[dict[str, Any]] = []
-    # A second generator for the report facts added later, so the first one's sequence
-    # (and every figure derived from it) stays as it was.
-    extra = random.Random(f"affiliate-demo-report-{slug}")  # noqa: S311 - demo data
     for i, click in enumerate(rng.sample(clicks, CONVERSIONS_PER_PARTNER)):
         click["converted"] = 1
         campaign = next(c for c in campaigns if c["_id"] == click["campaign_id"])
         status = rng.choices(("approved", "pending", "rejected"), (6, 3, 1))[0]
-        items = [
+        items: list[dict[str, Any]] = [
             {"sku": f"SKU-{rng.randint(100, 999)}",
              "category": rng.choice(("shoes", "bags", "audio")),
              "quantity": rng.randint(1, 3), "value": (v := rng.randint(1500, 25_000)),
@@ -422,7 +447,9 @@ async def _traffic(
             for _ in range(rng.randint(1, 3))
         ]  # fmt: skip
         moment = click["occurred_at"] + timedelta(minutes=rng.randint(1, 600))
-        _report_facts(extra, items, status)
+        codes = vouchers.get(campaign["_id"], [])
+        _report_facts(extra, items, status, [str(c["code"]) for c in codes])
+        used = [c for item in items for c in item.get("voucher_codes", [])]
         # a decided sale was last modified when the brand validated it, days later
         decided = min(moment + timedelta(days=extra.randint(1, 14)), now)
         conversions.append(data.conversion_doc(
@@ -435,16 +462,40 @@ async def _traffic(
             was_disputed=rng.random() < 0.03, **_original_currency(rng, campaign["currency"]),
             meta_data={"gclid": f"demo-{slug}-{i}"} if extra.random() < 0.3 else None,
             modified_at=decided if status != "pending" else min(moment, now),
+            voucher_status=promotion.voucher_status(used[0], codes, partner_id,
+                                                    epoch_ms(min(moment, now)))
+            if used else "",
         ))  # fmt: skip
     await db.affiliate_clicks.insert_many(clicks, ordered=False)
     await db.affiliate_conversions.insert_many(conversions, ordered=False)
 
 
-def _report_facts(rng: random.Random, items: list[dict[str, Any]], status: str) -> None:
-    """Voucher codes on some shoe lines, item meta data, and why a rejected line was."""
+async def _creatives_by_campaign(
+    db: Database, campaigns: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    return await _by_campaign(db, "affiliate_creatives", campaigns)
+
+
+async def _by_campaign(
+    db: Database, collection: str, campaigns: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    rows = await db[collection].find(
+        {"campaign_id": {"$in": [c["_id"] for c in campaigns]}}, sort=[("_id", 1)]
+    ).to_list(None)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(row["campaign_id"], []).append(row)
+    return out
+
+
+def _report_facts(
+    rng: random.Random, items: list[dict[str, Any]], status: str, codes: list[str]
+) -> None:
+    """Voucher codes on some shoe lines (the campaign's, or one it never issued), item meta
+    data, and why a rejected line was."""
     for item in items:
         if item["category"] == "shoes" and rng.random() < 0.4:
-            item["voucher_codes"] = ["SPRING10"]
+            item["voucher_codes"] = [codes[0] if codes and rng.random() < 0.8 else "WELCOME5"]
         if rng.random() < 0.2:
             item["meta_data"] = {"device": "mobile", "payment_method": "card"}
         if status == "rejected":
@@ -506,17 +557,18 @@ async def _impressions(
     # times that creative was shown (more in the evening), for `total_impressions`.
     rng = random.Random(f"affiliate-impressions-{slug}")  # noqa: S311 - demo data
     start = utcnow().replace(minute=0, second=0, microsecond=0)
+    creatives = await _creatives_by_campaign(db, campaigns)
     docs = [
         impression_doc(
             partner_id, campaign, moment,
             count=rng.randint(5, 40) * (2 if moment.hour >= 18 else 1),
-            creative_id=creative, device=rng.choice(DEVICES),
+            creative_id=int(creative["number"]), device=rng.choice(DEVICES),
             publisher_reference=rng.choice(("", "newsletter", "homepage", "blog")),
             user_agent=rng.choice(USER_AGENTS),
-            impression_id=f"imp_demo-{slug}-{campaign['_id'][9:]}-{creative}-{hour}",
+            impression_id=f"imp_demo-{slug}-{campaign['_id'][9:]}-{kind}-{hour}",
         )
         for campaign in campaigns
-        for creative in (1, 2)
+        for kind, creative in enumerate(creatives.get(campaign["_id"], []), start=1)
         for hour in range(0, IMPRESSION_HOURS, 3)
         if (moment := start - timedelta(hours=hour + 1))
     ]  # fmt: skip

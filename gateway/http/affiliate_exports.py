@@ -204,6 +204,8 @@ async def _export(request: web.Request, kind: str) -> web.StreamResponse:
             currencies=q.getall("currency", []) if conversions else (),
             references={name: q.get(name) for name in REFERENCE_PARAMS},
             date_type=q.get("dateType", "standard") if conversions else "standard",
+            conversion_id=q.get("conversionId") if conversions else None,
+            conversion_metric_ids=q.getall("conversionMetricId", []) if conversions else (),
         )  # fmt: skip
         tz = data.validate_timezone(
             q.get("timezone") or await data.reporting_timezone(db, filters.partner_id)

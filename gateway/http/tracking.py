@@ -21,6 +21,7 @@ from loaders.affiliate import tracking
 
 COOKIE = "oooc_vid"
 _LINK_ID = re.compile(r"^lnk_[A-Za-z0-9_-]{1,64}$")
+_CREATIVE_ID = re.compile(r"^crv_[A-Za-z0-9_-]{1,64}$")
 
 
 def _ip(request: web.Request) -> str:
@@ -43,6 +44,10 @@ async def follow(request: web.Request) -> web.StreamResponse:
         referer=request.headers.get("Referer", ""),
         cookie_id=tracking.visitor_cookie(request.cookies.get(COOKIE)),
         recordable=request.method == "GET",
+        # which creative the visitor clicked (a creative's tracking code adds it); checked
+        # against the link's campaign when recorded, never used for the redirect
+        creative_id=creative if _CREATIVE_ID.match(creative := request.query.get("creative", ""))
+        else "",
     )
     window_ms = services.settings.tracking_duplicate_window_seconds * 1000
     followed = await tracking.follow_link(services.db, link_id, visit, window_ms)

@@ -51,6 +51,7 @@ INDEXES = [
         "affiliate_transaction_queries", [("partner_id", 1), ("created_ms", -1), ("_id", -1)]
     ),
     IndexSpec("affiliate_campaigns", [("camref", 1)]),
+    IndexSpec("affiliate_databases", [("partner_id", 1), ("_id", 1)]),
 ]
 
 SLOT_MS = 15 * 60 * 1000

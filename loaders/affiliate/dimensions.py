@@ -4,7 +4,7 @@ which data source has which, and the user-agent fields behind the browser / OS d
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,31 +173,63 @@ def agent_fields(user_agent: str) -> dict[str, str]:
     return dict(zip(AGENT_FIELDS, values, strict=True))
 
 
-# The reference ids a click or conversion is attributed with. Traffic through this
-# gateway's tracking links is always the network's affiliate channel on a CPA model in a
-# web context (the seed's own sample rows: traffic source 3 "Affiliate", partnership
-# model 2 "CPA", user context 2 "Web", conversion type 1 "standard", metric 2 "Standard").
-CLICK_ATTRIBUTION = {
-    "partnership_model_id": "2",
-    "traffic_source_id": "3",
-    "user_context_id": "2",
-}
-CONVERSION_ATTRIBUTION = {
-    **CLICK_ATTRIBUTION,
-    "conversion_type_id": "1",
-    "conversion_metric_id": "2",
-    "type": "standard",
-    "voucher_code": "",
-    "voucher_status": "",
-}
+# The reference ids a click or conversion is attributed with, from stored facts:
+# - partnership model: the campaign's default commission model (CPC -> 3 "CPC", a
+#   percentage or fixed CPA -> 2 "CPA", the seed's sample);
+# - traffic source: the link's `utm_medium` when it names one of the reference sources
+#   (display, social, email), else 3 "Affiliate" (the network's own channel, the seed's);
+# - user context: 2 "Web" (a browser followed the link; the operator feed may say 3 "App");
+# - conversion type / metric: the campaign's tracked conversion type (sale -> type 1
+#   "standard" / metric 2 "Standard", lead -> type 2 "lead" / metric 4 "Lead");
+# - `type`: "standard", the only click type the seed names.
+TRAFFIC_SOURCES_BY_MEDIUM = {"display": "2", "social": "4", "email": "5"}
+CONVERSION_TYPE_IDS = {"sale": ("1", "2"), "lead": ("2", "4")}
+ATTRIBUTION_FIELDS = ("partnership_model_id", "traffic_source_id", "user_context_id")
 
 
-def click_dimension_fields(user_agent: str) -> dict[str, str]:
+def click_attribution(
+    campaign: Mapping[str, Any] | None, params: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, str]:
+    """Partnership model, traffic source and user context of a click on `campaign` through
+    a link with `params` (see above)."""
+    model = str(((campaign or {}).get("default_commission") or {}).get("model", "percentage"))
+    medium = next((str(p["value"]).strip().lower() for p in params
+                   if p.get("key") == "utm_medium"), "")  # fmt: skip
+    return {
+        "partnership_model_id": "3" if model == "cpc" else "2",
+        "traffic_source_id": TRAFFIC_SOURCES_BY_MEDIUM.get(medium, "3"),
+        "user_context_id": "2",
+    }
+
+
+def conversion_attribution(
+    campaign: Mapping[str, Any] | None, click: Mapping[str, Any] | None
+) -> dict[str, str]:
+    """A conversion's reference ids: its click's (or the campaign's, without a click) and the
+    campaign's conversion type and metric."""
+    base = (
+        {f: str(click.get(f, "")) for f in ATTRIBUTION_FIELDS} if click
+        else click_attribution(campaign)
+    )  # fmt: skip
+    kind = str(((campaign or {}).get("tracking") or {}).get("conversion_type", "sale"))
+    type_id, metric_id = CONVERSION_TYPE_IDS.get(kind, CONVERSION_TYPE_IDS["sale"])
+    return {**base, "conversion_type_id": type_id, "conversion_metric_id": metric_id,
+            "type": "standard"}  # fmt: skip
+
+
+def click_dimension_fields(
+    user_agent: str,
+    campaign: Mapping[str, Any] | None = None,
+    params: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, str]:
     """Dimension fields stored on a click: its user agent's browser / OS and attribution."""
-    return {**agent_fields(user_agent), **CLICK_ATTRIBUTION}
+    return {**agent_fields(user_agent), **click_attribution(campaign, params)}
 
 
-def conversion_dimension_fields(click: Mapping[str, Any] | None) -> dict[str, str]:
-    """Dimension fields stored on a conversion: the attributed click's browser / OS."""
+def conversion_dimension_fields(
+    click: Mapping[str, Any] | None, campaign: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Dimension fields stored on a conversion: the attributed click's browser / OS and the
+    attribution above."""
     agent = {f: str(click.get(f, "")) if click else "" for f in AGENT_FIELDS}
-    return {**agent, **CONVERSION_ATTRIBUTION}
+    return {**agent, **conversion_attribution(campaign, click)}

@@ -51,6 +51,8 @@ def click_doc(
     creative_id: int = 0,
     creative_type: int = 0,
     specific_creative_id: int = 0,
+    creative_ref: str = "",
+    params: Sequence[Mapping[str, Any]] = (),
 ) -> Document:
     """A click as stored. `set_*` is the first visit; a duplicate visit (same visitor and
     link within the duplicate window, see `loaders.affiliate.tracking`) moves `last_ms` /
@@ -76,8 +78,11 @@ def click_doc(
         "creative_id": creative_id,
         "creative_type": creative_type,
         "specific_creative_id": specific_creative_id,
+        "creative_ref": creative_ref,  # the creative's `crv_` id (promotion.creative_attribution)
         "type": "standard",
-        **click_dimension_fields(user_agent),
+        # browser / OS of the agent; partnership model, traffic source, user context from
+        # the campaign's terms and the link's params (`dimensions.click_attribution`)
+        **click_dimension_fields(user_agent, campaign, params),
         # 0/1, not a boolean: `$sum` adds numbers only, and the store reads `$set`
         # booleans back as 1/0 anyway.
         "converted": 0,
@@ -106,6 +111,7 @@ def conversion_doc(
     was_disputed: bool = False,
     meta_data: Mapping[str, str] | None = None,
     modified_at: datetime | None = None,
+    voucher_status: str = "",
 ) -> Document:
     """A conversion as stored, with the attributed click's facts copied in (its IP as
     `referer_ip`, its referer, its creative), because the reports show them per conversion
@@ -153,6 +159,7 @@ def conversion_doc(
         "creative_id": int(click.get("creative_id", 0)) if click else 0,
         "creative_type": int(click.get("creative_type", 0)) if click else 0,
         "specific_creative_id": int(click.get("specific_creative_id", 0)) if click else 0,
+        "creative_ref": str(click.get("creative_ref", "")) if click else "",
         "currency_original": currency_original or currency,
         "currency_conversion_rate": float(currency_conversion_rate),
         "was_disputed": 1 if was_disputed else 0,
@@ -166,9 +173,11 @@ def conversion_doc(
         "customer_type": customer_type,
         "meta": meta_pairs(meta_data),
         "modified_ms": int(modified.timestamp() * 1000),
-        **conversion_dimension_fields(click),
-        # the first voucher code of the basket is the conversion's (analytics `voucher_code`)
+        **conversion_dimension_fields(click, campaign),
+        # the first voucher code of the basket is the conversion's (analytics `voucher_code`),
+        # `voucher_status` whether it is one of the campaign's (`promotion.voucher_status`)
         "voucher_code": codes[0] if codes else "",
+        "voucher_status": voucher_status if codes else "",
     }
 
 
@@ -208,6 +217,9 @@ class EventFilter:
     references: Mapping[str, str] = field(default_factory=dict)
     # "standard": the range applies to when it happened; "last_modified": to its last change
     date_type: str = "standard"
+    # the seed's export filters `conversion_id` and `ref_conversion_metric_id`
+    conversion_id: str = ""
+    conversion_metric_ids: Sequence[str] = ()
 
     def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
         query: dict[str, Any] = owned(scope, self.partner_id)
@@ -225,6 +237,10 @@ class EventFilter:
             query["status"] = {"$in": list(self.statuses)}
         if conversions and self.currencies:
             query["currency"] = {"$in": list(self.currencies)}
+        if conversions and self.conversion_id:
+            query["_id"] = self.conversion_id
+        if conversions and self.conversion_metric_ids:
+            query["conversion_metric_id"] = {"$in": list(self.conversion_metric_ids)}
         for key, value in self.references.items():
             if conversions or key in CLICK_REFERENCES:
                 query[key] = value

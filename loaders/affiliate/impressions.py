@@ -44,7 +44,7 @@ def impression_doc(
         "device": device,
         "publisher_reference": publisher_reference,
         "advertiser_reference": advertiser_reference,
-        **click_dimension_fields(user_agent),
+        **click_dimension_fields(user_agent, campaign),
     }
 
 

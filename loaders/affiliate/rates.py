@@ -69,3 +69,15 @@ async def load_rates(db: Database, currencies: Iterable[str], days: Iterable[str
         rates.days.setdefault(str(doc["currency"]), []).append(str(doc["day"]))
         rates.values.setdefault(str(doc["currency"]), []).append(float(doc["per_usd"]))
     return rates
+
+
+async def upsert_rates(db: Database, docs: Iterable[Document]) -> None:
+    """Store rates, replacing the one of the same currency and day. Matched on the unique
+    `(currency, day)`, not on `_id`: the embedded store matches no string `_id` that starts
+    with an ISO date by equality (README: embedded store deviations)."""
+    for doc in docs:
+        await db.affiliate_exchange_rates.update_one(
+            {"currency": doc["currency"], "day": doc["day"]},
+            {"$set": {"per_usd": doc["per_usd"]}, "$setOnInsert": {"_id": doc["_id"]}},
+            upsert=True,
+        )

@@ -15,6 +15,7 @@ from gateway.core.ids import new_id
 from gateway.storage.mongo import Database, Document
 from loaders.affiliate.common import owned
 from loaders.affiliate.events import click_doc
+from loaders.affiliate.promotion import campaign_creative, creative_attribution
 from loaders.affiliate.reference import LINK_PARAM_KEYS, validate_text
 from loaders.base import (
     Page,
@@ -147,6 +148,8 @@ class Visit:
     referer: str
     cookie_id: str
     recordable: bool = True  # False for HEAD requests: link checkers, not people
+    # the `creative` query parameter of a creative's tracking code (crv_ id, shape-checked)
+    creative_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,11 +205,26 @@ async def follow_link(
         return Followed(destination(link, previous["_id"]), visit.cookie_id, days,
                         previous["_id"], duplicate=True)  # fmt: skip
     refs = {str(p["key"]): str(p["value"]) for p in link.get("params", [])}
+    creative = await _creative(db, link, visit.creative_id)
     click = click_doc(
         pid, campaign, now, cookie_id=visit.cookie_id, device=device_of(visit.user_agent),
         link_id=link_id, publisher_reference=refs.get("pubref", ""),
         advertiser_reference=refs.get("adref", ""), referer=visit.referer[:MAX_REFERER],
-        ip=visit.ip, user_agent=visit.user_agent[:MAX_UA],
+        ip=visit.ip, user_agent=visit.user_agent[:MAX_UA], **creative_attribution(creative),
+        params=link.get("params", []),
     )  # fmt: skip
     await db.affiliate_clicks.insert_one(click)
     return Followed(destination(link, click["_id"]), visit.cookie_id, days, click["_id"])
+
+
+async def _creative(db: Database, link: Mapping[str, Any], requested: str) -> Document | None:
+    """The creative a click came through: the one its tracking code names (`?creative=`) when
+    that is an active creative of the link's campaign, else the link's own, else none. An
+    unknown or foreign creative is ignored (the visitor is a person, not an API client: the
+    click still counts, attributed as the link says)."""
+    for candidate in (requested, str(link.get("creative_ref") or "")):
+        if candidate:
+            found = await campaign_creative(db, str(link["campaign_id"]), candidate)
+            if found is not None:
+                return found
+    return None

@@ -11,6 +11,7 @@ from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.affiliate import EventFilter
 from loaders.affiliate.events import CONVERSION_REFERENCES
+from loaders.affiliate.reference import REFERENCE_LISTS
 from loaders.base import Scope, utcnow
 from resolvers.affiliate.common import partner_for
 
@@ -31,11 +32,19 @@ async def event_filter(
     currencies: Sequence[str] = (),
     references: Mapping[str, str | None] | None = None,
     date_type: str = "standard",
+    conversion_id: str | None = None,
+    conversion_metric_ids: Sequence[str] = (),
 ) -> EventFilter:
     """Validated filters of the clicks / conversions lists and exports."""
     pid = partner_for(scope, partner_id)
     cmp_ids = [parse_id(campaign_id, "cmp", "campaignId")] if campaign_id else []
     codes = [data.validate_currency(c) for c in currencies]
+    cnv_id = parse_id(conversion_id, "cnv", "conversionId") if conversion_id else ""
+    metrics = {entry.id for entry in REFERENCE_LISTS["conversion_metric"]}
+    for metric in conversion_metric_ids:
+        if metric not in metrics:
+            raise BadUserInput(f"unknown conversion metric id {metric!r} (affiliateReference)",
+                               field="conversionMetricIds")  # fmt: skip
     if date_type not in DATE_TYPES:
         raise BadUserInput(f"unknown date type {date_type!r} (standard, last_modified)",
                            field="dateType")  # fmt: skip
@@ -60,6 +69,7 @@ async def event_filter(
     return EventFilter(
         partner_id=pid, start_ms=start_ms, end_ms=end_ms, campaign_ids=cmp_ids,
         statuses=list(statuses), currencies=codes, references=refs, date_type=date_type,
+        conversion_id=cnv_id, conversion_metric_ids=list(conversion_metric_ids),
     )  # fmt: skip
 
 

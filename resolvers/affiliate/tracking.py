@@ -8,11 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from gateway.context import Info
-from gateway.core.errors import BadUserInput, NotFound
+from gateway.core.errors import BadUserInput, Conflict, NotFound
 from gateway.core.ids import parse_id
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
-from loaders.base import Page, utcnow
+from loaders.affiliate.promotion import (
+    CreativeByIdLoader,
+    VoucherCodesByCampaignLoader,
+    creative_attribution,
+    voucher_status,
+)
+from loaders.base import Page, epoch_ms, utcnow
 from resolvers.affiliate.campaigns import require_approved
 from resolvers.affiliate.common import partner_for
 
@@ -49,9 +55,12 @@ async def create_link(
 ) -> Document:
     pid = partner_for(info.context.scope, partner_id)
     cmp_id = parse_id(campaign_id, "cmp", "campaignId")
+    fields = dict(fields)
+    creative_id = fields.pop("creative_id", None)
     values = validate_link(fields, creating=True)
     doc = await require_approved(info, pid, cmp_id)
     values.setdefault("destination_url", doc["default_destination_url"])
+    values["creative_ref"] = await _link_creative(info, cmp_id, creative_id)
     return await data.insert_link(
         info.context.db, {"partner_id": pid, "campaign_id": cmp_id, **values}
     )
@@ -59,11 +68,16 @@ async def create_link(
 
 async def update_link(info: Info, link_id: str, fields: Mapping[str, Any]) -> Document:
     lid = parse_id(link_id, "lnk")
-    values = validate_link(fields, creating=False)
+    fields = dict(fields)
+    creative_sent = "creative_id" in fields
+    creative_id = fields.pop("creative_id", None)
+    values = validate_link(fields, creating=False) if fields or not creative_sent else {}
     current = await info.context.loaders.get(data.LinkByIdLoader).load(lid)
     if current is None:
         raise NotFound("Tracking link not found.")
     await require_approved(info, current["partner_id"], current["campaign_id"])
+    if creative_sent:  # null detaches the creative
+        values["creative_ref"] = await _link_creative(info, current["campaign_id"], creative_id)
     doc = await data.update_link(info.context.db, info.context.scope, lid, values)
     if doc is None:
         raise NotFound("Tracking link not found.")
@@ -109,14 +123,20 @@ async def record_click(info: Info, fields: Mapping[str, Any]) -> Document:
     adref = data.validate_text(fields["advertiser_reference"], "advertiserReference", 255)
     ip = data.validate_ip(fields["ip"])
     referer = data.validate_text(fields["referer"], "referer", 2048)
+    creative_id = fields.get("creative_id")
+    crv_id = parse_id(creative_id, "crv", "creativeId") if creative_id else ""
     doc = await require_approved(info, pid, cmp_id)
+    params: list[dict[str, Any]] = []
     if link_id:
         link = await info.context.loaders.get(data.LinkByIdLoader).load(link_id)
         if link is None or link["partner_id"] != pid or link["campaign_id"] != cmp_id:
             raise NotFound("Tracking link not found.", field="linkId")
+        params = list(link.get("params", []))
+    creative = await _creative(info, cmp_id, crv_id) if crv_id else None
     click = data.click_doc(
         pid, doc, occurred, cookie_id=cookie, country=country, device=device, link_id=link_id,
         publisher_reference=reference, advertiser_reference=adref, ip=ip, referer=referer,
+        **creative_attribution(creative), params=params,
     )  # fmt: skip
     return await data.insert_click(info.context.db, click)
 
@@ -165,8 +185,14 @@ async def record_conversion(info: Info, fields: Mapping[str, Any]) -> Document:
         click = await data.find_click(info.context.db, pid, click_id)
         if click is None or click["campaign_id"] != cmp_id:
             raise NotFound("Click not found.", field="clickId")
+    codes = [c for item in items for c in item["voucher_codes"]]
+    status = ""
+    if codes:
+        known = await info.context.loaders.get(VoucherCodesByCampaignLoader).load(cmp_id)
+        status = voucher_status(codes[0], known, pid, epoch_ms(occurred))
     conversion = data.conversion_doc(
         pid, doc, occurred, currency=currency, status=fields["status"], items=items, click=click,
+        voucher_status=status,
         country=country, device=device, customer_type=customer_type, currency_original=original,
         currency_conversion_rate=rate, was_disputed=bool(fields["was_disputed"]), **refs,
         meta_data=meta, modified_at=utcnow(),
@@ -207,3 +233,22 @@ def _voucher_codes(codes: Sequence[str]) -> list[str]:
     if len(set(out)) != len(out):
         raise BadUserInput("a voucher code is listed twice on one item", field="items")
     return out
+
+
+async def _creative(info: Info, campaign_id: str, creative_id: str) -> Document:
+    """An active creative of `campaign_id` (another campaign's or an unknown one is
+    NOT_FOUND, an inactive one CONFLICT; both on `creativeId`)."""
+    doc = await info.context.loaders.get(CreativeByIdLoader).load(creative_id)
+    if doc is None or doc["campaign_id"] != campaign_id:
+        raise NotFound("Creative not found on this campaign.", field="creativeId")
+    if not doc.get("active"):
+        raise Conflict("The creative is not active.", field="creativeId")
+    return doc
+
+
+async def _link_creative(info: Info, campaign_id: str, creative_id: str | None) -> str:
+    """The `crv_` id a link stores ("" for none), checked against the link's campaign."""
+    if not creative_id:
+        return ""
+    crv_id = parse_id(creative_id, "crv", "creativeId")
+    return str((await _creative(info, campaign_id, crv_id))["_id"])

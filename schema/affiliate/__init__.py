@@ -14,11 +14,13 @@ from strawberry.tools import merge_types
 from schema.affiliate import (
     analytics_roots,
     commission_roots,
+    databases,
     events,
     joining,
     money,
     promotion,
     queries,
+    recording,
     root,
 )
 from schema.affiliate.analytics import (
@@ -83,6 +85,7 @@ Query = merge_types(
         analytics_roots.BrandsQuery,
         queries.Query,
         events.Query,
+        databases.Query,
     ),
 )
 Mutation = merge_types(
@@ -94,6 +97,8 @@ Mutation = merge_types(
         joining.Mutation,
         promotion.Mutation,
         queries.Mutation,
+        recording.Mutation,
+        databases.Mutation,
     ),
 )
 

@@ -24,6 +24,7 @@ from schema.connection import Connection, Edge, PageInfo
 
 if TYPE_CHECKING:
     from schema.affiliate.money import SelfBill
+    from schema.affiliate.promotion import CreativeSummary
 
 
 @strawberry.enum(description="What a report's date range applies to (the seed's `date_type`).")
@@ -127,6 +128,15 @@ class Click:
     link_id: strawberry.ID | None = strawberry.field(description="Tracking link, if any.")
     partner_id: strawberry.ID = strawberry.field(description="The partner.")
     campaign_id: strawberry.Private[str]
+    creative_ref: strawberry.Private[str]
+
+    @strawberry.field(description="The creative clicked through (the seed's creative fields).")
+    async def creative(
+        self, info: Info
+    ) -> Annotated[CreativeSummary, strawberry.lazy("schema.affiliate.promotion")] | None:
+        from schema.affiliate import promotion
+
+        return await promotion.creative_by_id(info, self.creative_ref, str(self.partner_id))
 
     @strawberry.field(description="The campaign.")
     async def campaign(self, info: Info) -> Campaign | None:
@@ -153,6 +163,7 @@ class Click:
             attribution=EventAttribution.from_doc(doc, conversion=False),
             link_id=strawberry.ID(doc["link_id"]) if doc.get("link_id") else None,
             partner_id=strawberry.ID(doc["partner_id"]), campaign_id=doc["campaign_id"],
+            creative_ref=str(doc.get("creative_ref") or ""),
         )  # fmt: skip
 
 
@@ -387,6 +398,14 @@ class Query:
                 description="STANDARD: when it happened; LAST_MODIFIED: when it last changed."
             ),
         ] = ConversionDateType.STANDARD,
+        conversion_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this conversion.")
+        ] = None,
+        conversion_metric_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Conversion metric ids (seed "
+                                "`ref_conversion_metric_id`; `affiliateReference`)."),
+        ] = None,
     ) -> Connection[ConversionItemLine]:
         ctx = info.context
         filters = await event_filter(
@@ -395,6 +414,8 @@ class Query:
             statuses=[s.value for s in statuses or []], currencies=currencies or [],
             references={"conversionReference": conversion_reference},
             date_type=date_type.value,
+            conversion_id=conversion_id,
+            conversion_metric_ids=[str(m) for m in conversion_metric_ids or []],
         )  # fmt: skip
         page = await list_conversion_items(ctx.db, ctx.scope, filters, first, after)
         return Connection.of(page, ConversionItemLine.from_row)

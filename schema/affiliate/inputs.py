@@ -145,6 +145,10 @@ class CreateTrackingLinkInput:
         default=strawberry.UNSET, description="Parameters (unique keys)."
     )
     active: bool | None = strawberry.field(default=strawberry.UNSET, description="Default true.")
+    creative_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An active creative of the campaign its clicks are attributed to.",
+    )
 
 
 @strawberry.input(description="Tracking-link fields to change; omitted fields stay.")
@@ -155,6 +159,9 @@ class UpdateTrackingLinkInput:
         default=strawberry.UNSET, description="Replaces all parameters."
     )
     active: bool | None = strawberry.field(default=strawberry.UNSET, description="In use.")
+    creative_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="An active creative of the campaign; null: none."
+    )
 
 
 @strawberry.input(description="A click to record (operator: the tracker's feed).")
@@ -170,6 +177,9 @@ class RecordClickInput:
     advertiser_reference: str = strawberry.field(default="", description="Brand reference.")
     ip: str = strawberry.field(default="", description="Visitor IPv4/IPv6 address or empty.")
     referer: str = strawberry.field(default="", description="Referring page (≤2048).")
+    creative_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The creative clicked (an active one of the campaign)."
+    )
 
 
 @strawberry.input(description="One key/value pair of the brand's meta data (seed `meta_data`).")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from enum import Enum
+from urllib.parse import urlencode
 
 import strawberry
 
@@ -46,6 +47,13 @@ class Creative:
     image_url: str = strawberry.field(description="Banner image (empty otherwise).")
     text: str = strawberry.field(description="Link text / HTML / email body.")
     active: bool = strawberry.field(description="In use.")
+    number: int = strawberry.field(
+        description="Numeric id: the seed's `creative_id` / `specific_creative_id` on clicks, "
+        "reports and the analytics `creative` dimension."
+    )
+    type_id: int = strawberry.field(
+        description="Numeric type, the seed's `creative_type`: 1 banner, 2 text, 3 HTML, 4 email."
+    )
     campaign_id: strawberry.Private[str]
     viewer: strawberry.Private[str | None]
 
@@ -55,11 +63,13 @@ class Creative:
 
     @strawberry.field(
         description="HTML to paste: the creative wrapped in the partner's tracking link "
-        "(`linkId`: one of its links on this campaign), values HTML-escaped."
+        "(`linkId`: one of its links on this campaign; `?creative=` attributes its clicks to "
+        "this creative), values HTML-escaped."
     )
     async def tracking_code(self, info: Info, link_id: strawberry.ID) -> str:
         link = TrackingLink.from_doc(await resolve.link_for(info, link_id, self.campaign_id))
-        href = html.escape(link.url(info), quote=True)
+        url = f"{link.url(info)}?{urlencode({'creative': str(self.id)})}"
+        href = html.escape(url, quote=True)
         if self.type is CreativeType.BANNER:
             return (f'<a href="{href}"><img src="{html.escape(self.image_url, quote=True)}" '
                     f'width="{self.width}" height="{self.height}" '
@@ -72,7 +82,8 @@ class Creative:
             id=strawberry.ID(doc["_id"]), type=CreativeType(doc["type"]), name=doc["name"],
             width=int(doc["width"]), height=int(doc["height"]), image_url=doc["image_url"],
             text=doc["text"], active=bool(doc["active"]), campaign_id=doc["campaign_id"],
-            viewer=viewer,
+            viewer=viewer, number=int(doc.get("number") or 0),
+            type_id=promotion.CREATIVE_TYPE_IDS.get(doc["type"], 0),
         )  # fmt: skip
 
 
@@ -126,6 +137,37 @@ class VoucherCode:
 
 
 # --- what Campaign resolves (imported lazily by schema.affiliate.types) --------------
+
+
+@strawberry.type(description="The creative a click came through or a link carries.")
+class CreativeSummary:
+    id: strawberry.ID = strawberry.field(description="Creative id (`crv_…`).")
+    number: int = strawberry.field(description="Numeric id (the seed's `creative_id`).")
+    type: CreativeType = strawberry.field(description="Kind.")
+    type_id: int = strawberry.field(description="Numeric type (the seed's `creative_type`).")
+    name: str = strawberry.field(description="Name.")
+    campaign_id: strawberry.Private[str]
+    viewer: strawberry.Private[str | None]
+
+    @strawberry.field(description="The campaign.")
+    async def campaign(self, info: Info) -> Campaign | None:
+        return await _campaign(info, self.campaign_id, self.viewer or "")
+
+
+async def creative_by_id(
+    info: Info, creative_ref: str, viewer: str | None
+) -> CreativeSummary | None:
+    """The creative a click or link names (batched; None when it names none)."""
+    if not creative_ref:
+        return None
+    doc = await info.context.loaders.get(promotion.CreativeByIdLoader).load(creative_ref)
+    if doc is None:
+        return None
+    return CreativeSummary(
+        id=strawberry.ID(doc["_id"]), number=int(doc.get("number") or 0),
+        type=CreativeType(doc["type"]), type_id=promotion.CREATIVE_TYPE_IDS.get(doc["type"], 0),
+        name=doc["name"], campaign_id=doc["campaign_id"], viewer=viewer,
+    )  # fmt: skip
 
 
 async def campaign_creatives(

@@ -166,6 +166,14 @@ class Query:
                 "LAST_MODIFIED: when it last changed (seed `date_type`)."
             ),
         ] = ConversionDateType.STANDARD,
+        conversion_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this conversion.")
+        ] = None,
+        conversion_metric_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Conversion metric ids (seed "
+                                "`ref_conversion_metric_id`; `affiliateReference`)."),
+        ] = None,
     ) -> ConversionConnection:
         ctx = info.context
         refs = {"conversionReference": conversion_reference,
@@ -177,6 +185,8 @@ class Query:
             timezone=timezone, campaign_id=campaign_id,
             statuses=[s.value for s in statuses or []], currencies=currencies or [],
             references=refs, date_type=date_type.value,
+            conversion_id=conversion_id,
+            conversion_metric_ids=[str(m) for m in conversion_metric_ids or []],
         )  # fmt: skip
         page = await data.list_conversions(ctx.db, ctx.scope, filters, first, after)
         connection = Connection.of(page, Conversion.from_doc)
@@ -235,8 +245,21 @@ class Query:
         text_date: str | None = None,
         interval: str | None = None,
         timezone: str | None = None,
-        currency: str | None = None,
-        output_currency: str | None = None,
+        currency: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Filter: only conversions recorded in this currency (ISO 4217); "
+                "their money is then summed as recorded, no rate needed. Not a conversion: "
+                "see outputCurrency."
+            ),
+        ] = None,
+        output_currency: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Convert every amount into this currency (ISO 4217) at the "
+                "stored rate of each conversion's UTC day (the seed's `output_currency`)."
+            ),
+        ] = None,
         order_by: list[AnalyticsOrderInput] | None = None,
         top: int | None = None,
         zerofill: bool = True,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         DefaultCommission,
     )
     from schema.affiliate.joining import CampaignTerms
-    from schema.affiliate.promotion import Creative, ProductFeed, VoucherCode
+    from schema.affiliate.promotion import Creative, CreativeSummary, ProductFeed, VoucherCode
 
 # --- enums ---------------------------------------------------------------------------
 
@@ -341,6 +341,18 @@ class TrackingLink:
     updated_at: datetime = strawberry.field(description="Last change.")
     partner_id: strawberry.ID = strawberry.field(description="The partner.")
     campaign_id: strawberry.Private[str]
+    creative_ref: strawberry.Private[str]
+
+    @strawberry.field(
+        description="The creative its clicks are attributed to (unless a creative's tracking "
+        "code names another of the campaign's), if any."
+    )
+    async def creative(
+        self, info: Info
+    ) -> Annotated[CreativeSummary, strawberry.lazy("schema.affiliate.promotion")] | None:
+        from schema.affiliate import promotion
+
+        return await promotion.creative_by_id(info, self.creative_ref, str(self.partner_id))
 
     @strawberry.field(
         description="The URL to publish: this gateway's `GET /t/{id}`, which records a click "
@@ -363,5 +375,5 @@ class TrackingLink:
             active=bool(doc.get("active")), created_at=doc["created_at"],
             updated_at=from_epoch_ms(doc.get("updated_ms")) or doc["created_at"],
             partner_id=strawberry.ID(doc["partner_id"]),
-            campaign_id=doc["campaign_id"],
+            campaign_id=doc["campaign_id"], creative_ref=str(doc.get("creative_ref") or ""),
         )  # fmt: skip
