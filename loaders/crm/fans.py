@@ -40,6 +40,7 @@ def new_fan_doc(partner_id: str, fields: Document, now: datetime | None = None) 
         "is_subscribed": False, "is_phone_subscribed": False, "is_optout": False,
         "business_opt_ins": [], "tags": [], "fields": {},
         "country_code": "", "province": "", "city": "", "postal_code": "", "source": "",
+        "metro_area": "", "networks": [], "idol_names": [], "rating": 0, "ip_address": "",
         "created_at": now, "created_ms": to_ms(now), "updated_ms": to_ms(now),
     }  # fmt: skip
     doc.update({k: v for k, v in fields.items() if v is not None})
