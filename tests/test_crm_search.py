@@ -342,3 +342,14 @@ async def test_search_with_ticket_filters_costs_the_same_commands_for_any_page(
         counts.append(commands.total)
     assert counts[0] == counts[1]
     assert error_codes(await gql(SEARCH, {"filter": f}, as_=world.a_app)) == ["FORBIDDEN"]
+
+
+async def test_tags_all_of_one_tag_finds_its_fans(gql: GraphQL, world: World, db: Database) -> None:
+    # `{tags: "vip"}` on the indexed array matched nothing on the store (README: deviations)
+    vip = [await given_fan(db, world.partner_a, tags=["vip", "x"]) for _ in range(2)]
+    await given_fan(db, world.partner_a, tags=["x"])
+    await given_fan(db, world.partner_b, tags=["vip"])
+    for f in ({"tagsAll": ["vip"]}, {"tagsAll": ["vip"], "tagsNone": ["y"], "tags": ["x"]}):
+        body = await gql(SEARCH, {"filter": f}, as_=world.a_owner)
+        assert ids(body) == sorted(fan["_id"] for fan in vip)
+        assert body["data"]["fans"]["totalCount"] == 2
