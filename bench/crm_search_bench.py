@@ -4,7 +4,8 @@
 
 Starts the gateway in-process (fresh embedded store in a temp dir, loopback only), writes
 `--fans` fans of one partner (plus a tenth as many of a second partner) with tags, sources,
-provinces, birth dates, last activity, rating, metro area, networks, idols, and one or two tickets for a third of them, then times
+provinces, birth dates, last activity, rating, metro area, networks, idols, and one or two
+tickets for a third of them, then times
 each search below as `fans(filter, first: 20) { edges { node { id } } }` (median of `--runs`)
 and once more with `totalCount`, with a partner staff token.
 """

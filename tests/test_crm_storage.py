@@ -162,7 +162,8 @@ async def test_in_and_all_on_an_indexed_array_field(db: Database) -> None:
     await db.probe.create_index([("p", 1), ("tags", 1)])
     await db.probe.insert_many([{"_id": "a", "p": "x", "tags": ["t1", "t2"]},
                                 {"_id": "b", "p": "x", "tags": ["t2"]}])  # fmt: skip
-    for query, want in (({"tags": {"$in": ["t1"]}}, ["a"]), ({"tags": {"$all": ["t2"]}}, ["a", "b"]),
+    for query, want in (({"tags": {"$in": ["t1"]}}, ["a"]),
+                        ({"tags": {"$all": ["t2"]}}, ["a", "b"]),
                         ({"tags": {"$all": ["t1", "t2"], "$nin": ["t3"]}}, ["a"]),
                         ({"tags": {"$nin": ["t1"]}}, ["b"])):  # fmt: skip
         found = await db.probe.find({"p": "x", **query}, sort=[("_id", 1)]).to_list(None)

@@ -278,7 +278,7 @@ async def test_a_fans_ticket_page_reads_only_the_page(
     # given a fan with 250 tickets and one with 4 (and B's tickets interleaved)
     big = await given_fan(db, world.partner_a)
     small = await given_fan(db, world.partner_a)
-    for n in range(5):
+    for _ in range(5):
         await given_tickets(db, world.partner_a, [ticket_draft(big["email"], at("2026-02-01"))
                                                   for _ in range(50)])  # fmt: skip
         await given_tickets(db, world.partner_b, [ticket_draft(big["email"], at("2026-02-01"))])
