@@ -13,6 +13,7 @@ from tests.conftest import GraphQL, World, error_codes, only_error
 from tests.crm_fixtures import given_fan
 
 PROFILE = "rating latitude longitude metroArea ipAddress networks idolNames"
+NAMED = "query($id: ID!) { fan(id: $id) { name } }"
 CREATE = f"""
 mutation($input: CreateFanInput!) {{ createFan(input: $input) {{ id {PROFILE} }} }}"""
 UPDATE = f"""
@@ -64,6 +65,12 @@ async def test_profile_is_created_updated_and_cleared(
         "metroArea": "Vancouver", "ipAddress": "2001:db8::1", "networks": ["spotify", "x_1"],
         "idolNames": ["The Band", "Solo"],
     }  # fmt: skip
+    assert (await gql(NAMED, {"id": fan["id"]}, as_=world.a_owner))["data"]["fan"] == {
+        "name": None}
+    await gql(UPDATE, {"id": fan["id"], "input": {"firstName": "Ada", "lastName": "L"}},
+              as_=world.a_owner)  # fmt: skip
+    assert (await gql(NAMED, {"id": fan["id"]}, as_=world.a_owner))["data"]["fan"] == {
+        "name": "Ada L"}
     # only the fields sent change
     body = await gql(UPDATE, {"id": fan["id"], "input": {"rating": 2, "networks": ["tiktok"]}},
                      as_=world.a_owner)  # fmt: skip
