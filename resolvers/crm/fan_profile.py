@@ -13,7 +13,7 @@ from gateway.storage.mongo import Document
 from resolvers.crm.common import _sent, tags, text
 
 MAX_RATING = 5
-NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")  # as activities accept them
 MAX_NETWORKS = 20
 
 
@@ -30,7 +30,7 @@ def networks(values: list[str] | None, field: str = "networks") -> list[str]:
     for value in values or []:
         name = value.strip().lower()
         if not NETWORK_RE.match(name):
-            raise BadUserInput("network names are 1..32 of a-z, 0-9, _ and -", field=field)
+            raise BadUserInput("network names are 1..32 of a-z, 0-9, _ . and -", field=field)
         if name not in out:
             out.append(name)
     if len(out) > MAX_NETWORKS:

@@ -48,7 +48,7 @@ class CreateFanInput:
     metro_area: str | None = strawberry.field(default=None, description="Metro area (DMA/CMA).")
     ip_address: str | None = strawberry.field(default=None, description="IPv4 or IPv6 address.")
     networks: list[str] | None = strawberry.field(
-        default=None, description="Connected networks (at most 20; a-z, 0-9, _ and -)."
+        default=None, description="Connected networks (at most 20; a-z, 0-9, _ . and -)."
     )
     idol_names: list[str] | None = strawberry.field(
         default=None, description="Connected idols (at most 50)."
