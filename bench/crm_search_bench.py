@@ -4,7 +4,8 @@
 
 Starts the gateway in-process (fresh embedded store in a temp dir, loopback only), writes
 `--fans` fans of one partner (plus a tenth as many of a second partner) with tags, sources,
-provinces, birth dates, last activity, and one or two tickets for a third of them, then times
+provinces, birth dates, last activity, rating, metro area, networks, idols, and one or two
+tickets for a third of them, then times
 each search below as `fans(filter, first: 20) { edges { node { id } } }` (median of `--runs`)
 and once more with `totalCount`, with a partner staff token.
 """
@@ -50,6 +51,10 @@ SEARCHES: dict[str, dict[str, Any]] = {
     "source + created window": {"sources": ["pos"], "createdFrom": "2025-01-01",
                                 "createdTo": "2025-06-30"},
     "text (name/email)": {"text": "fan1234"},
+    "network + rating 4..5": {"networks": ["spotify"], "ratingMin": 4},
+    "metro areas": {"metroAreas": ["M1", "M2"]},
+    "idols AND + NOT": {"idolsAll": ["i1", "i2"], "idolsNone": ["i3"]},
+    "no filter, maxCount 1,000": {"maxCount": 1000},
     "ticket event": {"ticketEventName": "Show 3"},
     "ticket event + seat price + 2 sales": {"ticketEventName": "Show 3",
                                             "ticketSeatPriceMin": 3000,
@@ -68,6 +73,9 @@ def fan_doc(partner_id: str, i: int, now: datetime, rng: random.Random) -> dict[
         "birth_date": (date(1950, 1, 1) + timedelta(days=rng.randint(0, 26000)))
         .isoformat() if rng.random() < 0.8 else "",
         "created_at": now - timedelta(days=rng.randint(0, 900)),
+        "rating": rng.randint(0, 5), "metro_area": rng.choice(["M1", "M2", "M3", "M4", ""]),
+        "networks": rng.sample(["facebook", "spotify", "instagram"], rng.randint(0, 2)),
+        "idol_names": rng.sample([f"i{k}" for k in range(6)], rng.randint(0, 3)),
     }  # fmt: skip
     if rng.random() < 0.7:
         fields["last_active_ms"] = data.to_ms(now - timedelta(hours=rng.randint(0, 24 * 120)))

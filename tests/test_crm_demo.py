@@ -98,6 +98,13 @@ async def test_demo_segments_and_search_fields_are_readable(
                        as_=world.a_analyst)  # fmt: skip
     assert search["data"]["fans"]["totalCount"] > 0
     assert search["data"]["active"]["totalCount"] > 0
+    profile = await gql('{ fans(filter: {networks: ["spotify"], ratingMin: 1, idols: ["Nina Sky"], '
+                        'metroAreas: ["Vienna Metro"], maxCount: 3}, first: 5) { totalCount '
+                        "edges { node { rating latitude metroArea idolNames ipAddress } } } }",
+                        as_=world.a_analyst)  # fmt: skip
+    assert profile["data"]["fans"]["totalCount"] == 3
+    node = profile["data"]["fans"]["edges"][0]["node"]
+    assert node["metroArea"] == "Vienna Metro" and node["latitude"] == 48.21 and node["ipAddress"]
 
 
 async def test_demo_ticket_and_tag_sync_are_readable(

@@ -155,3 +155,17 @@ async def test_add_to_set_and_pull_on_an_existing_array(db: Database) -> None:
     )
     await db.probe.update_one({"_id": "a"}, {"$pull": {"t": "x"}})
     assert await db.probe.find_one({"_id": "a"}) == {"_id": "a", "n": ["x", "y"], "t": ["z"]}
+
+
+async def test_in_and_all_on_an_indexed_array_field(db: Database) -> None:
+    # `{tags: x}` matches nothing there (test_storage_conformance: test_array_element_*)
+    await db.probe.create_index([("p", 1), ("tags", 1)])
+    await db.probe.insert_many([{"_id": "a", "p": "x", "tags": ["t1", "t2"]},
+                                {"_id": "b", "p": "x", "tags": ["t2"]}])  # fmt: skip
+    for query, want in (({"tags": {"$in": ["t1"]}}, ["a"]),
+                        ({"tags": {"$all": ["t2"]}}, ["a", "b"]),
+                        ({"tags": {"$all": ["t1", "t2"], "$nin": ["t3"]}}, ["a"]),
+                        ({"tags": {"$nin": ["t1"]}}, ["b"])):  # fmt: skip
+        found = await db.probe.find({"p": "x", **query}, sort=[("_id", 1)]).to_list(None)
+        assert [d["_id"] for d in found] == want, query
+        assert await db.probe.count_documents({"p": "x", **query}) == len(want), query

@@ -260,3 +260,44 @@ async def test_ticket_sync_matches_a_python_oracle(
         assert got["hasMore"] == (len(hits) > q["first"]), q
         assert got["minSequence"] == min((r["seq"] for r in shown), default=None), q
         assert got["maxSequence"] == max((r["seq"] for r in shown), default=None), q
+
+
+NESTED = """
+query($id: ID!, $after: String) {
+  fan(id: $id) {
+    tickets(first: 3, after: $after) {
+      pageInfo { hasNextPage endCursor } edges { node { id sequence purchasedAt } }
+    }
+  }
+}"""
+
+
+async def test_a_fans_ticket_page_reads_only_the_page(
+    gql: GraphQL, world: World, db: Database, commands: CommandCounter
+) -> None:
+    # given a fan with 250 tickets and one with 4 (and B's tickets interleaved)
+    big = await given_fan(db, world.partner_a)
+    small = await given_fan(db, world.partner_a)
+    for _ in range(5):
+        await given_tickets(db, world.partner_a, [ticket_draft(big["email"], at("2026-02-01"))
+                                                  for _ in range(50)])  # fmt: skip
+        await given_tickets(db, world.partner_b, [ticket_draft(big["email"], at("2026-02-01"))])
+    await given_tickets(db, world.partner_a, [ticket_draft(small["email"], at("2026-02-02"))
+                                              for _ in range(4)])  # fmt: skip
+    counts = {}
+    for fan in (big, small):
+        # when its first page and the next are read
+        commands.start()
+        body = await gql(NESTED, {"id": fan["_id"]}, as_=world.a_owner)
+        counts[fan["_id"]] = commands.total
+        page = body["data"]["fan"]["tickets"]
+        nxt = (await gql(NESTED, {"id": fan["_id"], "after": page["pageInfo"]["endCursor"]},
+                         as_=world.a_owner))["data"]["fan"]["tickets"]  # fmt: skip
+        # then they continue in sequence order, with real date-times
+        seqs = [e["node"]["sequence"] for e in page["edges"] + nxt["edges"]]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        assert page["pageInfo"]["hasNextPage"]
+        assert page["edges"][0]["node"]["purchasedAt"].startswith("2026-02-0")
+    assert len(seqs) == 4 and not nxt["pageInfo"]["hasNextPage"]
+    # and the 250-ticket fan costs no more commands than the 4-ticket one (no getMore)
+    assert counts[big["_id"]] == counts[small["_id"]]

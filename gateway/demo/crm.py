@@ -119,6 +119,13 @@ def _fan(partner_id: str, slug: str, i: int, start: datetime) -> Document:
         "source": "demo",
         "created_at": start - timedelta(days=30) + timedelta(hours=i * 7),
         "birth_date": f"{1960 + (i * 7) % 45}-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 6 else "",
+        # The search-result profile (rating, location, networks, idols); every fifth unrated.
+        "rating": i % 6, "metro_area": ("Munich", "Vienna", "Zurich")[i % 3] + " Metro",
+        "latitude": (48.14, 48.21, 47.37)[i % 3], "longitude": (11.58, 16.37, 8.54)[i % 3],
+        "ip_address": f"192.0.2.{i + 1}",
+        "networks": [("facebook", "spotify", "instagram")[i % 3]] + (["spotify"] if i % 4 == 1
+                                                                     else []),
+        "idol_names": [("The Lakers", "Nina Sky", "Opera House")[i % 3]] if i % 5 else [],
     }  # fmt: skip
     if i % 4 == 0:
         fields["phone"] = f"+4915100{i:05d}"

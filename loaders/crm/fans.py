@@ -19,7 +19,6 @@ from loaders.base import (
     conjoin,
     decode_cursor,
     encode_cursor,
-    grouped_by,
     in_key_order,
     match_stage,
     utcnow,
@@ -40,6 +39,7 @@ def new_fan_doc(partner_id: str, fields: Document, now: datetime | None = None) 
         "is_subscribed": False, "is_phone_subscribed": False, "is_optout": False,
         "business_opt_ins": [], "tags": [], "fields": {},
         "country_code": "", "province": "", "city": "", "postal_code": "", "source": "",
+        "metro_area": "", "networks": [], "idol_names": [], "rating": 0, "ip_address": "",
         "created_at": now, "created_ms": to_ms(now), "updated_ms": to_ms(now),
     }  # fmt: skip
     doc.update({k: v for k, v in fields.items() if v is not None})
@@ -153,10 +153,12 @@ class _CountByFanLoader(ScopedLoader[str, int]):
 
 
 class _ChildPageLoader(ScopedLoader[ChildKey, Page]):
-    """Pages of a child list for many parents: one `find` per distinct (first, after).
+    """Pages of a child list for many parents: one aggregation per distinct (first, after).
 
-    Reads every child of the requested parents (nested lists are short: a fan's own
-    tickets or activities); top-level lists use `paginate` with a limit.
+    The store sorts the parents' children by parent then child order, groups them per parent
+    and keeps each parent's first `first + 1` (`$push` + `$slice`, as `WatchHistoryLoader`;
+    `$topN` is ignored by the embedded store), so what travels grows with the page, not with
+    a parent's whole list. The extra row tells whether a next page exists.
     """
 
     collection = ""
@@ -168,22 +170,27 @@ class _ChildPageLoader(ScopedLoader[ChildKey, Page]):
         pages: dict[ChildKey, Page] = {}
         groups: dict[tuple[int, str | None], list[str]] = {}
         for parent, first, after in keys:
-            groups.setdefault((first, after), []).append(parent)
+            parents = groups.setdefault((first, after), [])
+            if parent not in parents:
+                parents.append(parent)
         for (first, after), parents in groups.items():
             limit = check_first(first)
-            query: dict[str, Any] = {**self.scope.tenant(), **self.extra,
-                                     "fan_id": {"$in": parents}}  # fmt: skip
+            query = conjoin(self.scope.tenant(), self.extra, {"fan_id": {"$in": parents}})
             if after is not None:
                 query = conjoin(
                     query, _after_filter(self.sort, decode_cursor(after, len(self.sort)))
                 )
-            rows = (
-                await self.db[self.collection]
-                .find(query, sort=[("fan_id", 1), *self.sort])
-                .to_list(None)
+            cursor = await self.db[self.collection].aggregate(
+                [
+                    match_stage(query),
+                    {"$sort": {"fan_id": 1, **dict(self.sort)}},
+                    {"$group": {"_id": "$fan_id", "rows": {"$push": "$$ROOT"}}},
+                    {"$project": {"rows": {"$slice": ["$rows", limit + 1]}}},
+                ]
             )
-            for parent, children in zip(parents, grouped_by(parents, rows, "fan_id"), strict=True):
-                pages[(parent, first, after)] = self._page(parent, children, limit)
+            heads = {row["_id"]: row["rows"] for row in await cursor.to_list(None)}
+            for parent in parents:
+                pages[(parent, first, after)] = self._page(parent, heads.get(parent, []), limit)
         return [pages[k] for k in keys]
 
     def _page(self, parent: str, children: list[Document], limit: int) -> Page:

@@ -27,6 +27,7 @@ from resolvers.crm.common import (
     text,
     write_partner,
 )
+from resolvers.crm.fan_profile import networks, profile_for_create, profile_for_update
 
 # --- fans ------------------------------------------------------------------------------
 
@@ -55,6 +56,7 @@ def fan_fields_for_create(input: Any) -> Document:
         "fields": pairs(input.fields, "fields"),
         "country_code": country(input.country_code),
         "source": text(input.source, "source", 64),
+        **profile_for_create(input),
     }
     if input.email:
         fields["email"] = normalize_email(input.email)
@@ -128,6 +130,9 @@ def _update_fields(input: Any, current: Document) -> tuple[Document, list[str]]:
     if _sent(input.country_code):
         sets["country_code"] = country(input.country_code)
     _location(sets, input, require_country=True)
+    profile, cleared = profile_for_update(input)
+    sets.update(profile)
+    unsets += cleared
     final = {**current, **sets}
     for key in unsets:
         final.pop(key, None)
@@ -251,6 +256,14 @@ def search_filters(filter: Any) -> Document:
         "ticket_sales_count_max": _bounded(filter.ticket_sales_count_max, "ticketSalesCountMax",
                                            1, 1_000_000),
         "ticket_negative": True if filter.ticket_negative else None,
+        "networks": networks(filter.networks, "filter.networks") or None,
+        "rating_min": _bounded(filter.rating_min, "ratingMin", 0, 5),
+        "rating_max": _bounded(filter.rating_max, "ratingMax", 0, 5),
+        "metro_areas": _list(filter.metro_areas, "metroAreas", 64),
+        "idols": _list(filter.idols, "idols"),
+        "idols_all": _list(filter.idols_all, "idolsAll"),
+        "idols_none": _list(filter.idols_none, "idolsNone"),
+        "max_count": _bounded(filter.max_count, "maxCount", 1, data.search.MAX_MAX_COUNT),
     }  # fmt: skip
     for lo, hi, name in (("youngest_age", "oldest_age", "oldestAge"),
                          ("active_from", "active_to", "activeTo"),
@@ -258,7 +271,8 @@ def search_filters(filter: Any) -> Document:
                          ("ticket_seat_price_min", "ticket_seat_price_max", "ticketSeatPriceMax"),
                          ("ticket_seat_count_min", "ticket_seat_count_max", "ticketSeatCountMax"),
                          ("ticket_sales_count_min", "ticket_sales_count_max",
-                          "ticketSalesCountMax")):  # fmt: skip
+                          "ticketSalesCountMax"),
+                         ("rating_min", "rating_max", "ratingMax")):  # fmt: skip
         _ordered(f[lo], f[hi], name)
     return f
 

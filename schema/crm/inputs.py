@@ -38,6 +38,21 @@ class CreateFanInput:
     city: str | None = strawberry.field(default=None, description="Needs countryCode.")
     postal_code: str | None = strawberry.field(default=None, description="Needs countryCode.")
     source: str | None = strawberry.field(default=None, description="Fan source label.")
+    rating: int | None = strawberry.field(default=None, description="Rating 0..5 (0: none).")
+    latitude: float | None = strawberry.field(
+        default=None, description="Latitude -90..90 (with longitude)."
+    )
+    longitude: float | None = strawberry.field(
+        default=None, description="Longitude -180..180 (with latitude)."
+    )
+    metro_area: str | None = strawberry.field(default=None, description="Metro area (DMA/CMA).")
+    ip_address: str | None = strawberry.field(default=None, description="IPv4 or IPv6 address.")
+    networks: list[str] | None = strawberry.field(
+        default=None, description="Connected networks (at most 20; a-z, 0-9, _ . and -)."
+    )
+    idol_names: list[str] | None = strawberry.field(
+        default=None, description="Connected idols (at most 50)."
+    )
 
 
 @strawberry.input(description="Changes to a fan: only the fields sent change (null clears).")
@@ -80,6 +95,23 @@ class UpdateFanInput:
         default=strawberry.UNSET, description="Needs countryCode in the same request."
     )
     source: str | None = strawberry.field(default=strawberry.UNSET, description="Fan source.")
+    rating: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Rating 0..5 (null: not rated)."
+    )
+    latitude: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Latitude (send with longitude; null clears both)."
+    )
+    longitude: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Longitude (send with latitude)."
+    )
+    metro_area: str | None = strawberry.field(default=strawberry.UNSET, description="Metro area.")
+    ip_address: str | None = strawberry.field(default=strawberry.UNSET, description="IP address.")
+    networks: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the connected networks."
+    )
+    idol_names: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the connected idols."
+    )
 
 
 @strawberry.input(description="Fan search filters (all combine with AND).")
@@ -178,6 +210,30 @@ class FanFilter:
     )
     ticket_negative: bool = strawberry.field(
         default=False, description="Invert the ticket filters: fans WITHOUT such purchases."
+    )
+    networks: list[str] | None = strawberry.field(
+        default=None, description="Connected to any of these networks (fan_networks)."
+    )
+    rating_min: int | None = strawberry.field(
+        default=None, description="Rating at least this (0..5; fan_rating)."
+    )
+    rating_max: int | None = strawberry.field(default=None, description="Rating at most this.")
+    metro_areas: list[str] | None = strawberry.field(
+        default=None, description="In any of these metro areas (fan_metro_areas)."
+    )
+    idols: list[str] | None = strawberry.field(
+        default=None, description="Connected to any of these idols (idol_names, OR relation)."
+    )
+    idols_all: list[str] | None = strawberry.field(
+        default=None, description="Connected to every one of these idols (AND relation)."
+    )
+    idols_none: list[str] | None = strawberry.field(
+        default=None, description="Connected to none of these idols (NOT relation)."
+    )
+    max_count: int | None = strawberry.field(
+        default=None,
+        description="At most this many fans in the whole result (1..1,000,000; default "
+        "100,000, the seed's max_count): paging stops there and `totalCount` is capped to it.",
     )
 
 

@@ -120,6 +120,18 @@ class Fan:
         description="The seed's time key of the fan's last change (`<unix>_<ms>_<fan id>`): "
         "pass it as `updatedFans(minTimeKey:)` to continue a sync after this fan."
     )
+    name: str | None = strawberry.field(description="Full name: first and last (the seed's name).")
+    rating: int = strawberry.field(description="The fan's rating, 1..5 (0: not rated).")
+    latitude: float | None = strawberry.field(description="Latitude of the fan's location.")
+    longitude: float | None = strawberry.field(description="Longitude of the fan's location.")
+    metro_area: str | None = strawberry.field(
+        description="Metro area (DMA / CMA) of the fan's location."
+    )
+    ip_address: str | None = strawberry.field(description="IP address the fan last came from.")
+    networks: list[str] = strawberry.field(
+        description="Connected networks (e.g. facebook, spotify), lower case."
+    )
+    idol_names: list[str] = strawberry.field(description="Connected idols (artists, teams).")
 
     @strawberry.field(description="The fan's tickets (not deleted), in ticket order.")
     async def tickets(
@@ -165,6 +177,11 @@ class Fan:
             last_active_at=data.from_ms(doc.get("last_active_ms")),
             last_campaign_title=doc.get("last_campaign_title") or None,
             fan_time_key=data.sync.time_key(doc),
+            name=" ".join(p for p in (doc["first_name"], doc["last_name"]) if p) or None,
+            rating=int(doc.get("rating") or 0), latitude=doc.get("latitude"),
+            longitude=doc.get("longitude"), metro_area=_opt(doc.get("metro_area")),
+            ip_address=_opt(doc.get("ip_address")), networks=list(doc.get("networks") or []),
+            idol_names=list(doc.get("idol_names") or []),
         )  # fmt: skip
 
 
