@@ -18,27 +18,42 @@ client in the same process, then measures two kinds of subscription:
 Server, store driver and clients share one event loop, so latencies include their
 contention. Bounded in time (`--seconds` caps every wait); sends traffic only to
 127.0.0.1.
+
+    flock /tmp/bench.lock .venv/bin/python -m bench.live_bench --processes 4 \
+        [--sockets 10000] [--events 50] [--interval-ms 500]
+
+runs the fan-out mode instead: the gateway (and the inserting driver) in this process, the
+clients in `--processes` separate processes, each holding its share of `--sockets` aiohttp
+WebSocket connections on `memberJoined` (one staff token: one share key, one execution).
+Event→client latency is the client's receive time minus the time the insert started
+(`time.monotonic`, one clock for every process on Linux). Reports deliveries, missing, the
+percentiles, the gateway process's RSS (and peak) and its CPU time while the events flowed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
+import multiprocessing
 import resource
 import secrets
 import statistics
+import struct
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import WSMsgType, web
 from pymongo import AsyncMongoClient
 
@@ -63,7 +78,11 @@ TRACK = (
     "{ trackActivationEvent(activationId: $id, kind: VIEW, sessionId: $session) }"
 )
 CONNECT_CONCURRENCY = 50
-VOUCHER = {"_id": "vch_x", "code": "X"}
+
+
+def voucher(member_id: str) -> dict[str, str]:
+    """A voucher of its own for each member (one member per voucher: a unique index)."""
+    return {"_id": f"vch_{member_id}", "code": member_id.upper()}
 
 
 @dataclass
@@ -246,7 +265,7 @@ async def bench_member_joined(
             member_id = f"mem_{secrets.token_hex(8)}"
             doc = members.new_member(
                 fx.partner_id, f"Bench Member {i}", f"m{i}-{member_id}@bench.example.com", "x",
-                VOUCHER, member_id=member_id,
+                voucher(member_id), member_id=member_id,
             )  # fmt: skip
             inserted_at[member_id] = time.perf_counter()
             await collection.insert_one(doc)
@@ -358,8 +377,344 @@ def raise_file_limit(sockets: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
 
 
+# --- fan-out mode: clients in separate processes ---------------------------------------
+
+
+def rss_mb() -> tuple[float, float]:
+    """This process's resident set size and its peak, in MB (Linux /proc)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+def masked_frame(message: Mapping[str, Any]) -> bytes:
+    """A client's (masked) text frame."""
+    data = orjson.dumps(message)
+    mask = secrets.token_bytes(4)
+    length = len(data)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, 0x80 | length)
+    else:
+        header = struct.pack("!BBH", 0x81, 0x80 | 126, length)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+    return header + mask + masked
+
+
+class RawSubscriber(asyncio.Protocol):
+    """A minimal graphql-transport-ws client on a plain asyncio protocol (`--client raw`):
+    the same frames on the wire as aiohttp's client, a fraction of its CPU per message, so
+    the load generator steals less of the machine from the server it measures."""
+
+    def __init__(self, on_message: Callable[[dict[str, Any], float], None]) -> None:
+        self.on_message = on_message
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.acked.done():
+            self.acked.set_exception(ConnectionError("closed before connection_ack"))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.acked.set_exception(ConnectionError(bytes(buffer[:80]).decode()))
+                return
+            self.upgraded = True
+            del buffer[: end + 4]
+        while len(buffer) >= 2:
+            opcode, length = buffer[0] & 0x0F, buffer[1] & 0x7F
+            start = 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                (length,) = struct.unpack_from("!H", buffer, 2)
+                start = 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                (length,) = struct.unpack_from("!Q", buffer, 2)
+                start = 10
+            if len(buffer) < start + length:
+                return
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            if opcode == 0x1:
+                message = orjson.loads(payload)
+                if message.get("type") == "connection_ack" and not self.acked.done():
+                    self.acked.set_result(None)
+                else:
+                    self.on_message(message, now)
+            elif opcode == 0x8:
+                self.on_message({"type": "close", "payload": payload[:100].hex()}, now)
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        assert self.transport is not None
+        self.transport.write(masked_frame(message))
+
+
+async def _client_process(
+    url: str, init: Mapping[str, str], sockets: int, events: int, seconds: float, pipe: Connection,
+    raw: bool = False,
+) -> None:  # fmt: skip
+    if raw:
+        await _raw_client_process(url, init, sockets, events, seconds, pipe)
+        return
+    received: dict[str, list[float]] = {}
+    problems: list[str] = []
+    expected = sockets * events
+    delivered = 0
+    complete = asyncio.Event()
+
+    async def read(ws: aiohttp.ClientWebSocketResponse) -> None:
+        nonlocal delivered
+        while True:
+            raw = await ws.receive()
+            now = time.monotonic()
+            if raw.type != WSMsgType.TEXT:
+                problems.append(f"{raw.type.name.lower()} {ws.close_code} {raw.extra or ''}")
+                return
+            message = orjson.loads(raw.data)
+            payload = message.get("payload") or {}
+            if message.get("type") == "next" and not payload.get("errors"):
+                received.setdefault(payload["data"]["memberJoined"]["id"], []).append(now)
+                delivered += 1
+                if delivered == expected:
+                    complete.set()
+            elif message.get("type") == "ping":
+                await ws.send_str('{"type":"pong"}')
+            else:
+                problems.append(raw.data[:300])
+
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    readers: list[asyncio.Task[None]] = []
+
+    async def one(session: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+        async with gate:
+            ws = await session.ws_connect(url, protocols=[PROTOCOL], heartbeat=None)
+            await ws.send_json({"type": "connection_init", "payload": dict(init)})
+            ack = await ws.receive_json(timeout=seconds)
+            if ack.get("type") != "connection_ack":
+                raise RuntimeError(f"expected connection_ack, got {ack}")
+            body = {"query": MEMBER_JOINED, "variables": {}}
+            await ws.send_json({"id": "1", "type": "subscribe", "payload": body})
+            readers.append(asyncio.create_task(read(ws)))
+            return ws
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        results = await asyncio.gather(
+            *(one(session) for _ in range(sockets)), return_exceptions=True
+        )
+        opened = [r for r in results if isinstance(r, aiohttp.ClientWebSocketResponse)]
+        failures = [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+        expected = len(opened) * events
+        pipe.send(("ready", len(opened), failures[:5], len(failures)))
+        loop = asyncio.get_running_loop()
+        # The parent says when the last event was inserted; then wait for the stragglers.
+        await loop.run_in_executor(None, pipe.recv)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(complete.wait(), seconds)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = usage.ru_utime + usage.ru_stime
+        pipe.send(("done", received, problems[:5], len(problems), cpu))
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
+
+
+async def _raw_client_process(
+    url: str, init: Mapping[str, str], sockets: int, events: int, seconds: float, pipe: Connection
+) -> None:
+    received: dict[str, list[float]] = {}
+    problems: list[str] = []
+    delivered = 0
+    expected = sockets * events
+    complete = asyncio.Event()
+
+    def on_message(message: dict[str, Any], now: float) -> None:
+        nonlocal delivered
+        payload = message.get("payload") or {}
+        if message.get("type") == "next" and not payload.get("errors"):
+            received.setdefault(payload["data"]["memberJoined"]["id"], []).append(now)
+            delivered += 1
+            if delivered == expected:
+                complete.set()
+        else:
+            problems.append(json.dumps(message)[:300])
+
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one() -> RawSubscriber:
+        async with gate:
+            _, client = await loop.create_connection(
+                lambda: RawSubscriber(on_message), host, int(port)
+            )
+            key = base64.b64encode(secrets.token_bytes(16)).decode()
+            assert client.transport is not None
+            client.transport.write(
+                (
+                    f"GET /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                    f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {PROTOCOL}\r\n\r\n"
+                ).encode()
+            )
+            client.send({"type": "connection_init", "payload": dict(init)})
+            await asyncio.wait_for(client.acked, seconds)
+            body = {"query": MEMBER_JOINED, "variables": {}}
+            client.send({"id": "1", "type": "subscribe", "payload": body})
+            return client
+
+    results = await asyncio.gather(*(one() for _ in range(sockets)), return_exceptions=True)
+    opened = [r for r in results if isinstance(r, RawSubscriber)]
+    failures = [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+    expected = len(opened) * events
+    pipe.send(("ready", len(opened), failures[:5], len(failures)))
+    await loop.run_in_executor(None, pipe.recv)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(complete.wait(), seconds)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    pipe.send(("done", received, problems[:5], len(problems), usage.ru_utime + usage.ru_stime))
+    for client in opened:
+        if client.transport is not None:
+            client.transport.close()
+
+
+def client_process(
+    url: str, init: Mapping[str, str], sockets: int, events: int, seconds: float, pipe: Connection,
+    raw: bool,
+) -> None:  # fmt: skip
+    """One client process: `sockets` subscriptions, then every receive time by member id."""
+    raise_file_limit(sockets)
+    asyncio.run(_client_process(url, init, sockets, events, seconds, pipe, raw))
+
+
+async def bench_fanout(
+    session: aiohttp.ClientSession, base: str, store_uri: str, fx: Fixtures,
+    args: argparse.Namespace,
+) -> None:  # fmt: skip
+    url = f"{base}/graphql"
+    init = {"authorization": f"Bearer {fx.staff_token}"}
+    loop = asyncio.get_running_loop()
+    spawn = multiprocessing.get_context("spawn")
+    shares = [
+        args.sockets // args.processes + (1 if i < args.sockets % args.processes else 0)
+        for i in range(args.processes)
+    ]
+    # One subscriber first, in this process: the members watcher is open before the storm
+    # of handshakes (a new watcher has `ready_timeout`, 10 s, to open; a loop busy with
+    # thousands of handshakes can take longer). Its deliveries are not counted.
+    warm = await subscribe(session, url, init, "memberJoined", MEMBER_JOINED, {})
+    await until_listening(session, base, 1, args.seconds)
+    pipes: list[Connection] = []
+    processes = []
+    rss_idle, _ = rss_mb()
+    started = time.perf_counter()
+    for share in shares:
+        parent, child = spawn.Pipe()
+        process = spawn.Process(
+            target=client_process,
+            args=(url, init, share, args.events, args.seconds, child, args.client == "raw"),
+            daemon=True,
+        )  # fmt: skip
+        process.start()
+        pipes.append(parent)
+        processes.append(process)
+    try:
+        readies = await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in pipes))
+        opened = sum(r[1] for r in readies)
+        for ready in readies:
+            for failure in ready[2]:
+                print(f"  connect failure ({ready[3]} in that process), e.g. {failure}")
+        gauge = await until_listening(session, base, opened + 1, args.seconds) - 1
+        ready_s = time.perf_counter() - started
+        rss_ready, _ = rss_mb()
+        print(
+            f"fan-out: {opened}/{args.sockets} sockets in {args.processes} client processes, "
+            f"gauge {gauge:.0f}, ready after {ready_s:.1f} s; gateway RSS {rss_idle:.0f} MB "
+            f"before the sockets, {rss_ready:.0f} MB with them; inserting {args.events} members "
+            f"every {args.interval_ms:.0f} ms"
+        )
+        inserted_at: dict[str, float] = {}
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        store: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(store_uri)
+        try:
+            collection = store[DB_NAME]["members"]
+            tick = time.monotonic()
+            for i in range(args.events):
+                member_id = f"mem_{secrets.token_hex(8)}"
+                doc = members.new_member(
+                    fx.partner_id, f"Fan-out Member {i}", f"f{i}-{member_id}@bench.example.com",
+                    "x", voucher(member_id), member_id=member_id,
+                )  # fmt: skip
+                inserted_at[member_id] = time.monotonic()
+                await collection.insert_one(doc)
+                tick += args.interval_ms / 1000
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
+        finally:
+            await store.close()
+        for pipe in pipes:
+            pipe.send("inserted")
+        results = await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in pipes))
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        rss_after, rss_peak = rss_mb()
+    finally:
+        await warm.close()
+        for process in processes:
+            if "results" in locals():  # they are closing their sockets; else stop them now
+                process.join(timeout=args.seconds)
+            if process.is_alive():
+                process.kill()
+                process.join()
+    latencies = [
+        t - inserted_at[member_id]
+        for _, received, *_ in results
+        for member_id, times in received.items()
+        if member_id in inserted_at
+        for t in times
+    ]
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    print(HEADER)
+    print(row("memberJoined (per delivery)", latencies, len(latencies), opened * args.events))
+    print(
+        f"  gateway RSS {rss_after:.0f} MB (peak {rss_peak:.0f} MB); gateway CPU while the "
+        f"events flowed {cpu:.2f} s ({cpu / max(len(latencies), 1) * 1e6:.1f} µs per delivery)"
+    )
+    client_cpu = sum(r[4] for r in results)
+    print(
+        f"  {args.client} clients: {client_cpu:.1f} s CPU in all ({args.processes} processes, "
+        f"whole run incl. connecting)"
+    )
+    problems = [p for r in results for p in r[2]]
+    count = sum(r[3] for r in results)
+    if count:
+        print(f"  {count} problem(s) on the clients, e.g.: {sorted(set(problems))[:3]}")
+
+
 async def main(args: argparse.Namespace) -> None:
-    raise_file_limit(max(args.subscribers, args.stats_subscribers))
+    if args.processes:
+        raise_file_limit(args.sockets // 2)  # one end of each socket lives here
+    else:
+        raise_file_limit(max(args.subscribers, args.stats_subscribers))
     with tempfile.TemporaryDirectory() as tmp, embedded_store(Path(tmp)) as store:
         settings = load_settings(
             env="development",
@@ -373,12 +728,15 @@ async def main(args: argparse.Namespace) -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         port = free_loopback_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
         base = f"http://127.0.0.1:{port}"
         try:
             fx = await create_fixtures(app, settings)
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as session:
+                if args.processes:
+                    await bench_fanout(session, base, store.uri, fx, args)
+                    return
                 await bench_member_joined(
                     session, base, store.uri, fx, args.subscribers, args.events,
                     args.interval_ms / 1000, args.seconds,
@@ -396,9 +754,25 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--subscribers", type=int, default=200, help="memberJoined clients")
-    parser.add_argument("--events", type=int, default=200, help="members inserted")
-    parser.add_argument("--interval-ms", type=float, default=20.0, help="between inserts")
+    parser.add_argument("--events", type=int, help="members inserted (200; fan-out mode 50)")
+    parser.add_argument(
+        "--interval-ms", type=float, help="between inserts (20 ms; fan-out mode 500 ms)"
+    )
     parser.add_argument("--stats-subscribers", type=int, default=100)
     parser.add_argument("--stats-events", type=int, default=300, help="mutations sent")
     parser.add_argument("--seconds", type=float, default=30.0, help="the longest of any wait")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--processes", type=int, default=0,
+        help="fan-out mode: clients in this many separate processes (0: the in-loop benchmark)",
+    )  # fmt: skip
+    parser.add_argument("--sockets", type=int, default=10_000, help="fan-out mode: sockets")
+    parser.add_argument(
+        "--client", choices=("aiohttp", "raw"), default="aiohttp",
+        help="fan-out mode: aiohttp WebSocket clients, or minimal raw-protocol ones",
+    )  # fmt: skip
+    arguments = parser.parse_args()
+    if arguments.events is None:
+        arguments.events = 50 if arguments.processes else 200
+    if arguments.interval_ms is None:
+        arguments.interval_ms = 500.0 if arguments.processes else 20.0
+    asyncio.run(main(arguments))
