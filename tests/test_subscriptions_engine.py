@@ -4,6 +4,8 @@ gateway process on the same store, shutdown."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from gateway.storage.mongo import Database, Document
 from gateway.storage.store import _ping, free_loopback_port
 from loaders import crm as crm_data
 from loaders import members as member_data
+from schema.extensions import STORE_UNAVAILABLE_MESSAGE
 from tests.conftest import World, error_codes, make_settings
 from tests.crm_fixtures import given_fan
 from tests.live import LiveClient, StalledClient, until_subscribed
@@ -252,6 +255,52 @@ async def test_watchers_resume_after_a_store_restart_without_loss_or_duplicates(
         assert errors and errors >= 1
     finally:
         await writer.close()
+
+
+async def test_a_watcher_that_cannot_open_in_time_is_a_coded_error_without_traceback(
+    aiohttp_client: Any,
+    restartable_store: StoreProcess,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gateway.auth.issue import keyring_from, staff_access_token
+    from gateway.auth.scopes import Role
+    from loaders import identity, partners
+
+    # given a staff socket, connected while the store answers
+    settings = make_settings(restartable_store.uri, "stalled", tmp_path, mongo_timeout_ms=1000)
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
+    db = client.server.app[SERVICES].db
+    partner = await partners.insert_partner(db, "Stalled Partner")
+    staff = await identity.insert_staff(
+        db, partner["_id"], "owner@example.com", "correct-horse-battery", Role.OWNER, "Owner"
+    )
+    session_id, _ = await identity.open_session(db, staff, 3600)
+    token = staff_access_token(keyring_from(settings), settings, staff, session_id).token
+    live = await LiveClient.connect(client, payload={"authorization": f"Bearer {token}"})
+    assert restartable_store.proc is not None
+    pid = restartable_store.proc.pid
+    # when the store stalls and the socket subscribes to a stream nobody watches yet
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await live.subscribe("m", MEMBER_JOINED)
+        message = await live.message(within=30)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # then it gets the coded outage error, and the log has one warning line, no traceback
+    assert message["type"] == "next" and message["payload"]["data"] is None, message
+    [error] = message["payload"]["errors"]
+    assert error == {
+        "message": STORE_UNAVAILABLE_MESSAGE,
+        "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+    }
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    assert await live.message() == {"id": "m", "type": "complete"}
+    # and once the store answers again, the same socket subscribes and gets events
+    await live.subscribe("m2", MEMBER_JOINED)
+    await until_subscribed(client.server.app, 1)
+    joined = await given_member_doc(db, partner["_id"], "after-stall@example.com")
+    assert (await live.next_data("m2", within=30))["memberJoined"]["id"] == joined["_id"]
 
 
 # --- two gateway processes -------------------------------------------------------------------

@@ -39,7 +39,7 @@ from datetime import UTC
 from typing import Any, Generic, Protocol, TypeVar
 
 from bson import json_util
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from gateway.core.errors import RateLimited
 from gateway.core.metrics import Metrics
@@ -114,6 +114,18 @@ class SlowSubscriber(RateLimited):
             "Reload the data and subscribe again.",
             reason="SLOW_SUBSCRIBER",
         )
+
+
+class ChangeStreamNotReady(ConnectionFailure):
+    """A collection's change stream did not open within the store timeout.
+
+    A `ConnectionFailure`, so the GraphQL error handling treats it as the store outage it
+    is (a slow or stalled store): the coded "temporarily unavailable" error and one warning
+    line, not an unexpected error with a traceback.
+    """
+
+    def __init__(self, collection: str, timeout: float) -> None:
+        super().__init__(f"change stream on {collection} not open after {timeout:.1f}s")
 
 
 class Watcher:
@@ -247,6 +259,9 @@ class ChangeHub:
         self.metrics.change_stream_listeners.labels(collection=listener.collection).inc()
         try:
             await asyncio.wait_for(watcher.ready.wait(), self.ready_timeout)
+        except TimeoutError:
+            self.unlisten(listener)
+            raise ChangeStreamNotReady(listener.collection, self.ready_timeout) from None
         except BaseException:
             self.unlisten(listener)
             raise
