@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -35,23 +36,28 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 DEFINITION = "strawberry-definition"
+# Types of attribute values that are never awaitable (no awaitable check for them).
+NEVER_AWAITABLE = frozenset({str, int, float, bool, datetime, date})
 
 
-class _Leaf(NamedTuple):
-    """A plain leaf field: the attribute to read and the leaf type coercing it."""
+class _Plain(NamedTuple):
+    """A plain field: the attribute to read, and the leaf type coercing it or the object
+    type whose selection completes it (object types without `is_type_of` only)."""
 
     attribute: str
-    leaf: GraphQLLeafType
+    leaf: GraphQLLeafType | None
+    object_type: GraphQLObjectType | None
     return_type: GraphQLOutputType
+    nullable: bool
 
 
 # Leaf plans per object type, built once per type (a schema's types live as long as it).
-_PLANS: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf]] = (
+_PLANS: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, _Plain]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _plain_leaf(field: Any) -> _Leaf | None:
+def _plain_leaf(field: Any) -> _Plain | None:
     """The plan of a field that graphql-core would resolve with Strawberry's getattr."""
     if field.args or not getattr(field.resolve, "_is_default", False):
         return None
@@ -61,12 +67,14 @@ def _plain_leaf(field: Any) -> _Leaf | None:
     if definition.default_resolver is not getattr or definition.is_subscription:
         return None
     inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    if not is_leaf_type(inner):
-        return None
-    return _Leaf(definition.python_name, inner, field.type)
+    if is_leaf_type(inner):
+        return _Plain(definition.python_name, inner, None, field.type, inner is field.type)
+    if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
+        return _Plain(definition.python_name, None, inner, field.type, inner is field.type)
+    return None
 
 
-def leaf_plans(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
+def leaf_plans(parent_type: GraphQLObjectType) -> dict[str, _Plain]:
     plans = _PLANS.get(parent_type)
     if plans is None:
         plans = {}
@@ -89,7 +97,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        if self.middleware_manager is not None:
+        manager = self.middleware_manager
+        if manager is not None and manager.middlewares:
+            # A field middleware (an extension's `resolve`) must see every field.
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
@@ -102,8 +112,28 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 node = field_details_list[0].node
                 plan = plans.get(node.name.value) if not node.arguments else None
                 value = _read(source_value, plan) if plan is not None else Undefined
-                if value is not Undefined and not is_awaitable(value):
-                    assert plan is not None
+                if (
+                    plan is None
+                    or value is Undefined
+                    or (type(value) not in NEVER_AWAITABLE and is_awaitable(value))
+                ):
+                    # Not a plain field, or a read graphql-core must see fail or await itself.
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                elif value is None and plan.nullable:
+                    results[response_name] = None
+                    continue
+                elif value is None or isinstance(value, Exception):
+                    result = self._complete_read(
+                        parent_type, plan, field_details_list,
+                        Path(path, response_name, parent_type.name), value, position_context,
+                    )  # fmt: skip
+                elif plan.leaf is not None:
                     coerced = _coerced(plan.leaf, value)
                     if coerced is not Undefined:
                         results[response_name] = coerced
@@ -113,14 +143,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
                 else:
-                    # Not a plain leaf, or a read graphql-core must see fail or await itself.
-                    result = self.execute_field(
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
+                    result = self._complete_object(
+                        plan, field_details_list,
+                        Path(path, response_name, parent_type.name), value, position_context,
+                    )  # fmt: skip
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -148,7 +174,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def _complete_read(
         self,
         parent_type: GraphQLObjectType,
-        plan: _Leaf,
+        plan: _Plain,
         field_details_list: FieldDetailsList,
         path: Path,
         value: Any,
@@ -169,13 +195,37 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._await_completed(completed, plan.return_type, field_details_list, path)
         return completed
 
+    def _complete_object(
+        self,
+        plan: _Plain,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `complete_value` of a present object without `is_type_of`: its
+        sub-selection; an error below is this field's (null, or raised on to its parent)."""
+        object_type = plan.object_type
+        if object_type is None:  # pragma: no cover - only object plans come here
+            raise TypeError("not an object field")
+        try:
+            completed = self.collect_and_execute_subfields(
+                object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_completed(completed, plan.return_type, field_details_list, path)
+        return completed
+
     async def _await_completed(
         self,
         completed: Awaitable[Any],
         return_type: GraphQLOutputType,
         field_details_list: FieldDetailsList,
         path: Path,
-    ) -> Any:  # pragma: no cover - see _complete_read
+    ) -> Any:
         try:
             return await completed
         except Exception as raw_error:
@@ -183,7 +233,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-def _read(source: Any, plan: _Leaf) -> Any:
+def _read(source: Any, plan: _Plain) -> Any:
     """The attribute, or Undefined when reading it raises (graphql-core reads it again and
     reports the error at the field)."""
     try:
@@ -193,11 +243,10 @@ def _read(source: Any, plan: _Leaf) -> Any:
 
 
 def _coerced(leaf: GraphQLLeafType, value: Any) -> Any:
-    """The leaf's output value, or Undefined where graphql-core's completion must decide."""
-    if value is None or value is Undefined or isinstance(value, Exception):
-        return Undefined
+    """The leaf's output value of a present value, or Undefined where graphql-core's
+    completion must decide (a coercion that fails or gives null: it raises the error)."""
     try:
         coerced = leaf.coerce_output_value(value)
     except Exception:
-        return Undefined  # graphql-core coerces again and reports the error its own way
+        return Undefined
     return Undefined if coerced is None else coerced
