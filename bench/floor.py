@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -29,6 +29,7 @@ from gateway.auth.issue import keyring_from
 from gateway.auth.lockout import client_ip
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
+from gateway.core.clock import iso_utc
 from gateway.core.errors import GatewayError
 from gateway.core.ids import parse_id
 from gateway.core.metrics import Metrics
@@ -50,11 +51,7 @@ Handler = Callable[["Floor", Principal, Json], Awaitable[Json]]
 
 
 def _dt(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return None if value is None else iso_utc(value)
 
 
 def _page_info(page: Any) -> Json:

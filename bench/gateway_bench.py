@@ -127,6 +127,8 @@ async def seed_extra(uri: str) -> None:
             mid = f"mem_bench-{i:04d}"
             members.append({**member, "_id": mid, "email": f"bench{i}@alpha.bench",
                             "name": f"Bench Member {i}",
+                            "voucher_id": f"vch_bench-{i:04d}",  # unique per member
+                            "voucher_code": f"BENCH-{i:04d}",
                             "created_ms": member["created_ms"] - i})  # fmt: skip
             history += [{**e, "_id": f"wev_bench-{i:04d}-{j}", "member_id": mid}
                         for j, e in enumerate(events)]  # fmt: skip

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # meets a store outage before the outage flag does still answers quickly.
     mongo_server_selection_timeout_ms: int = Field(default=2000, ge=100)
 
+    # Plain leaf fields read without graphql-core's per-field machinery (schema.execution);
+    # off: graphql-core's executor as is (the fast-path test compares the two).
+    fast_execution: bool = True
+
     # --- Hardening (README "Hardening"): operation limits, transport, rate limits, APQ ---
     max_depth: int = Field(default=10, ge=1, le=100)
     max_aliases: int = Field(default=15, ge=0)

@@ -28,6 +28,7 @@ from schema import (
     products,
     vouchers,
 )
+from schema.execution import FastExecutor
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -78,6 +79,7 @@ def build_schema(
     """
     production = settings.is_production if settings else False
     max_batch = settings.max_batch if settings else 0
+    fast = settings.fast_execution if settings else True
     query = _root("Query")
     if query is None:
         raise RuntimeError("no domain defines a Query")
@@ -87,6 +89,7 @@ def build_schema(
         subscription=_root("Subscription"),
         extensions=[*extensions, PublicErrors, OperationMetrics],
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=FastExecutor if fast else None,
         config=StrawberryConfig(
             disable_field_suggestions=production,
             batching_config={"max_operations": max_batch} if max_batch else None,

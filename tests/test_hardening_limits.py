@@ -153,6 +153,32 @@ async def test_cost_just_under_and_over_a_configured_limit(
     too_complex(await post(client, over, headers=world.a_owner.headers), "cost")
 
 
+PAGE_BY_VARIABLE = "query($n: Int) { members(first: $n) { edges { node { id } } } }"
+
+
+async def test_cost_by_variable_is_measured_for_each_value_even_when_cached(
+    make_client: MakeClient, world: World
+) -> None:
+    # given a cost limit of 40: `members` (1) + n x (edges, node, id = 3)
+    client = await make_client(max_cost=40)
+    owner = world.a_owner.headers
+    # when the same document comes with page sizes under, over, under the limit again
+    for n, allowed in ((5, True), (20, False), (13, True), (5, True), (20, False)):
+        body = await post(client, PAGE_BY_VARIABLE, {"n": n}, headers=owner)
+        # then each answer follows its own variables (cached measures never cross values)
+        if allowed:
+            assert "errors" not in body, (n, body)
+        else:
+            too_complex(body, "cost")
+            assert only_error(body)["extensions"]["value"] == 1 + n * 3
+    # a boolean is not the Int 1 it hashes like: measured with the default page size (20),
+    # not served the cached measures of `n: 1`
+    assert "errors" not in await post(client, PAGE_BY_VARIABLE, {"n": 1}, headers=owner)
+    body = await post(client, PAGE_BY_VARIABLE, {"n": True}, headers=owner)
+    too_complex(body, "cost")
+    assert only_error(body)["extensions"]["value"] == 1 + 20 * 3
+
+
 CONNECTION_SDL = """
 type Query { items(first: Int = 20, after: String): ItemConnection }
 type ItemConnection { edges: [ItemEdge!]! }

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -19,6 +21,8 @@ import jwt
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 10
+# Verified tokens remembered per keyring (a staff dashboard sends the same token for minutes).
+VERIFIED_CACHE_SIZE = 1024
 
 
 class TokenKind(StrEnum):
@@ -51,6 +55,8 @@ class Keyring:
         self.issuer = issuer
         self.signing_kid = signing_kid
         self._keys = dict(keys)
+        # (token, kind) -> claims of a token that passed `verify`; bounded, least recent out.
+        self._verified: OrderedDict[tuple[str, TokenKind], dict[str, Any]] = OrderedDict()
 
     def issue(
         self,
@@ -82,7 +88,32 @@ class Keyring:
         return IssuedToken(token=token, jti=jti, expires_at=expires, expires_in=ttl_seconds)
 
     def verify(self, token: str, kind: TokenKind) -> dict[str, Any]:
-        """Claims of a valid token of `kind`; InvalidToken otherwise."""
+        """Claims of a valid token of `kind`; InvalidToken otherwise.
+
+        A token that verified before is answered from memory (signature, kid, alg, typ, aud,
+        iss cannot change for the same string and keys) while its time claims still hold as
+        PyJWT checks them (exp, nbf, iat with the same leeway); after that it is verified
+        again, which refuses it.
+        """
+        key = (token, kind)
+        cached = self._verified.get(key)
+        if cached is not None:
+            now = time.time()
+            if (
+                now < int(cached["exp"]) + LEEWAY_SECONDS
+                and int(cached.get("nbf", 0)) <= now + LEEWAY_SECONDS
+                and int(cached["iat"]) <= now + LEEWAY_SECONDS
+            ):
+                self._verified.move_to_end(key)
+                return dict(cached)
+            del self._verified[key]
+        claims = self._verify(token, kind)
+        self._verified[key] = dict(claims)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str, kind: TokenKind) -> dict[str, Any]:
         if len(token) > 4096:
             raise InvalidToken("token too long")
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
 from graphql.language import Lexer, Source, TokenKind
@@ -101,6 +101,8 @@ class Measures:
     # Tokens of an operation made only of token-read fields (`activationStats(token:)`):
     # an anonymous caller is charged to these tokens' buckets, not to its address.
     activation_tokens: tuple[str, ...] = ()
+    # The variables the measures were computed from (page sizes, tokens), for the cache key.
+    variables_read: tuple[str, ...] = ()
 
 
 def count_tokens(text: str, stop_after: int | None = None) -> int:
@@ -144,6 +146,8 @@ class DocumentCache:
         self.validations: LRU[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]]
         self.validations = LRU(maxsize)
         self.measures: LRU[tuple[str, str | None], Measures] = LRU(maxsize)
+        # Measures of operations whose page sizes or tokens come from variables, by those values.
+        self.variable_measures: LRU[tuple[Any, ...], Measures] = LRU(maxsize)
 
     def parse(self, text: str) -> DocumentNode:
         """Parse with the token limit; too many tokens is OPERATION_TOO_COMPLEX."""

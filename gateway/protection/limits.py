@@ -122,6 +122,7 @@ class _Walker:
             d.variable.name.value: d.default_value for d in operation.variable_definitions or ()
         }
         self.uses_variables = False
+        self.read: dict[str, None] = {}  # variables the measures depend on, in reading order
         self._memo: dict[tuple[str, str | None], Stats] = {}
 
     def page_size(self, node: FieldNode, field_def: GraphQLField) -> int:
@@ -135,6 +136,7 @@ class _Walker:
         elif isinstance(arg.value, VariableNode):
             self.uses_variables = True
             name = arg.value.name.value
+            self.read[name] = None
             value = self.variables.get(name)
             if value is None and isinstance(self.variable_defaults.get(name), IntValueNode):
                 value = int(self.variable_defaults[name].value)  # type: ignore[union-attr]
@@ -224,7 +226,7 @@ def measure(
             if isinstance(s, FieldNode) and s.name.value in LOGIN_FIELDS
         )
     tokens = _activation_tokens(operation, walker)
-    return Measures(stats, login_fields, walker.uses_variables, tokens)
+    return Measures(stats, login_fields, walker.uses_variables, tokens, tuple(walker.read))
 
 
 TOKEN_FIELDS = frozenset({"activationStats", "activationStatsUpdated"})
@@ -247,6 +249,7 @@ def _activation_tokens(operation: OperationDefinitionNode, walker: _Walker) -> t
             value = arg.value.value
         elif arg is not None and isinstance(arg.value, VariableNode):
             walker.uses_variables = True  # the token comes with each request
+            walker.read[arg.value.name.value] = None
             value = walker.variables.get(arg.value.name.value)
         if not isinstance(value, str) or not value:
             return ()
@@ -268,6 +271,28 @@ def longest_variable_string(variables: Mapping[str, Any] | None) -> int:
         elif isinstance(value, list):
             stack.extend(value)
     return longest
+
+
+# Variable values a measure may be cached for: the key keeps the type, so `true` is not `1`.
+_CACHEABLE_TYPES = (int, str, type(None))
+
+
+def variable_key(
+    query: str, operation_name: str | None, measures: Measures, variables: Mapping[str, Any] | None
+) -> tuple[Any, ...] | None:
+    """The cache key of an operation's measures for these variables, or None (not cacheable).
+
+    The measures depend on the document and on the variables the walk read (page sizes,
+    activation tokens) only; other values (lists, floats, booleans) are measured each time.
+    """
+    values = variables or {}
+    key: list[Any] = [query, operation_name]
+    for name in measures.variables_read:
+        value = values.get(name)
+        if type(value) not in _CACHEABLE_TYPES:
+            return None
+        key.append((name, type(value).__name__, value))
+    return tuple(key)
 
 
 def violations(limits: Limits, measures: Measures) -> list[OperationTooComplex]:
@@ -338,9 +363,21 @@ class OperationLimits(SchemaExtension):
         cached = self.cache.measures.get(key)
         if cached is not None and not cached.uses_variables:
             return cached
+        by_values = None
+        if cached is not None:
+            by_values = variable_key(ctx.query, ctx.operation_name, cached, ctx.variables)
+            found = self.cache.variable_measures.get(by_values) if by_values else None
+            if found is not None:
+                return found
         found = measure(schema, document, ctx.operation_name, ctx.variables)
         if found is not None:
             self.cache.measures.put(key, found)
+            # Stored under the variables this walk read: a walk with the same values for
+            # them reads the same variables and measures the same (its path depends on nothing
+            # else), whichever earlier walk's names the lookup above used.
+            own = variable_key(ctx.query, ctx.operation_name, found, ctx.variables)
+            if found.uses_variables and own is not None:
+                self.cache.variable_measures.put(own, found)
         return found
 
     def _validate(self) -> list[GraphQLError]:

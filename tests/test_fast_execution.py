@@ -1,0 +1,190 @@
+"""The executor's fast path for plain fields (`schema.execution.FastExecutor`) answers
+exactly what graphql-core's executor answers: same bytes over HTTP for every root field of
+the surface walk as every principal (admitted or refused), and the same data, errors,
+paths and null propagation for the edge cases the fast path hands back to graphql-core.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from inspect import isawaitable
+from typing import Any
+
+import pytest
+import strawberry
+from aiohttp.test_utils import TestClient
+from graphql import parse
+from graphql.execution import ExecutionResult, execute
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from schema.execution import FastExecutor, leaf_plans
+from tests import test_surface_walk as walk
+from tests.conftest import Persona
+from tests.test_surface_walk import Fixture, operation, roots, variants, walk_schema
+
+pytestmark = pytest.mark.slow
+
+ANONYMOUS = Persona("anonymous", {})
+# The surface walk's fixtures: its settings, client and seeded world.
+walk_settings = walk.walk_settings
+walk_client = walk.walk_client
+fixture = walk.fixture
+
+
+@pytest.fixture
+async def slow_client(aiohttp_client: Any, walk_settings: Settings) -> TestClient[Any, Any]:
+    """The same app on the same store, with graphql-core's executor as is."""
+    settings = walk_settings.model_copy(update={"fast_execution": False})
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
+    return client
+
+
+async def _raw(
+    client: TestClient[Any, Any], query: str, variables: dict[str, Any], persona: Persona
+) -> tuple[int, bytes]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=persona.headers
+    )
+    # Tracking links carry the serving origin, which differs between the two test servers.
+    origin = f"{client.host}:{client.port}".encode()
+    return response.status, (await response.read()).replace(origin, b"ORIGIN")
+
+
+def _first_difference(fast: tuple[int, bytes], slow: tuple[int, bytes]) -> str:
+    if fast[0] != slow[0]:
+        return f"status {fast[0]} != {slow[0]}"
+    at = next((i for i, (a, b) in enumerate(zip(fast[1], slow[1], strict=False)) if a != b), 0)
+    return f"at byte {at}: …{fast[1][at - 80 : at + 80]!r} != …{slow[1][at - 80 : at + 80]!r}"
+
+
+async def test_every_root_field_answers_the_same_bytes_on_both_executors(
+    walk_client: TestClient[Any, Any], slow_client: TestClient[Any, Any], fixture: Fixture
+) -> None:
+    # Given the demo data and every principal, including ones a field's guard refuses
+    _, gql_schema = walk_schema()
+    personas = {who: persona for who, (persona, _, _) in fixture.principals.items()}
+    personas["anonymous"] = ANONYMOUS
+    compared, differing = 0, []
+    for name, _definition, gql_field in roots("query"):
+        for who, persona in personas.items():
+            kind = fixture.principals[who][1] if who in fixture.principals else None
+            found = variants(name, gql_field, fixture, gql_schema, kind) if kind else [{}]
+            for variables in found:
+                query = operation("query", name, gql_field, variables)
+                # When the operation runs on both executors
+                fast = await _raw(walk_client, query, variables, persona)
+                slow = await _raw(slow_client, query, variables, persona)
+                # Then status and body are byte-identical
+                compared += 1
+                if fast != slow:
+                    differing.append(f"{name} as {who}: {_first_difference(fast, slow)}")
+    assert differing == []
+    assert compared > 100
+
+
+# --- edge cases on a small schema: nulls, coercion errors, exceptions, propagation ---------------
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+
+
+@strawberry.type
+class Leafy:
+    text: str
+    maybe: str | None
+    count: int
+    colour: Colour
+    when: datetime
+    flag: bool
+
+
+@strawberry.type
+class Holder:
+    leafy: Leafy
+    optional: Leafy | None
+    label: str
+
+
+@dataclass
+class Wrong:
+    """Stands in for a typed object with wrong values (what a buggy mapping would build)."""
+
+    text: Any = "t"
+    maybe: Any = None
+    count: Any = 1
+    colour: Any = Colour.RED
+    when: Any = datetime(2026, 1, 1, tzinfo=UTC)
+    flag: Any = True
+
+
+def _holders() -> list[Any]:
+    good = Leafy(
+        text="a", maybe=None, count=3, colour=Colour.RED,
+        when=datetime(2026, 3, 1, 9, 30, tzinfo=UTC), flag=False,
+    )  # fmt: skip
+    return [
+        Holder(leafy=good, optional=None, label="ok"),
+        Holder(leafy=Wrong(text=None), optional=good, label="null in a non-null leaf"),  # type: ignore[arg-type]
+        Holder(leafy=Wrong(count=2**40), optional=Wrong(count="x"), label="bad ints"),  # type: ignore[arg-type]
+        Holder(leafy=Wrong(colour="blue"), optional=None, label="unknown enum value"),  # type: ignore[arg-type]
+        Holder(leafy=Wrong(when="yesterday"), optional=None, label="not a datetime"),  # type: ignore[arg-type]
+        Holder(leafy=Wrong(text=ValueError("boom")), optional=None, label="an exception"),  # type: ignore[arg-type]
+        Holder(leafy=None, optional=Wrong(maybe=7), label="null object"),  # type: ignore[arg-type]
+        Holder(leafy=Wrong(flag="yes", maybe=True), optional=None, label="coerced"),  # type: ignore[arg-type]
+    ]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def holders(self) -> list[Holder]:
+        return _holders()
+
+    @strawberry.field
+    async def first(self) -> Holder:
+        return _holders()[1]
+
+    @strawberry.field
+    def nullable_holders(self) -> list[Holder | None]:
+        return _holders()
+
+
+SELECTION = (
+    "leafy { text maybe count colour when flag } optional { text maybe count colour when flag } "
+    "label alias: label"
+)
+QUERIES = (
+    f"{{ holders {{ {SELECTION} }} }}",
+    f"{{ first {{ {SELECTION} }} }}",
+    f"{{ nullableHolders {{ {SELECTION} }} }}",
+    "{ nullableHolders { label optional { text } } first { label } }",
+)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_edge_cases_complete_as_graphql_core_does(query: str) -> None:
+    # Given a schema whose plain fields hold nulls, wrong types and exceptions
+    schema = strawberry.Schema(Query)
+    assert set(leaf_plans(schema._schema.type_map["Leafy"])) == {
+        "text", "maybe", "count", "colour", "when", "flag",
+    }  # fmt: skip
+    document = parse(query)
+    # When both executors run the operation
+    formatted = []
+    for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
+        result = execute(schema._schema, document, executor_class=executor)
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        formatted.append(result.formatted)
+    # Then data and errors (messages, paths, locations) are the same
+    fast, slow = formatted
+    assert fast == slow
+    if "holders {" in query:
+        assert fast.get("errors"), "the corpus must exercise the error paths"
