@@ -200,6 +200,15 @@ def _modified(doc: Document) -> datetime:
     return modified
 
 
+@strawberry.enum(description="Where a conversion is in being paid (seed `include_payment_info`).")
+class ConversionPaymentStatus(Enum):
+    NOT_PAYABLE = "not_payable"
+    PAYABLE = "payable"
+    CREATED = "created"
+    AVAILABLE = "available"
+    PAID = "paid"
+
+
 @strawberry.type(description="A conversion (sale or lead) attributed to the partner.")
 class Conversion:
     id: strawberry.ID = strawberry.field(description="Conversion id (`cnv_…`).")
@@ -274,6 +283,28 @@ class Conversion:
 
         doc = await info.context.loaders.get(money_data.SelfBillByIdLoader).load(self.selfbill_id)
         return money.SelfBill.from_doc(doc) if doc else None
+
+    async def _bill(self, info: Info) -> Document | None:
+        if not self.selfbill_id:
+            return None
+        return await info.context.loaders.get(money_data.SelfBillByIdLoader).load(self.selfbill_id)
+
+    @strawberry.field(description="The self-bill that claimed it (seed `publisher_self_bill_id`).")
+    def self_bill_id(self) -> strawberry.ID | None:
+        return strawberry.ID(self.selfbill_id) if self.selfbill_id else None
+
+    @strawberry.field(
+        description="NOT_PAYABLE (pending / rejected), PAYABLE (approved, not billed), then "
+        "its self-bill's status: CREATED, AVAILABLE (funds received) or PAID."
+    )
+    async def payment_status(self, info: Info) -> ConversionPaymentStatus:
+        row = {"status": self.status.value, "selfbill_id": self.selfbill_id}
+        return ConversionPaymentStatus(money_data.payment_status(row, await self._bill(info)))
+
+    @strawberry.field(description="When its self-bill was paid out (seed `payment_date`).")
+    async def paid_at(self, info: Info) -> datetime | None:
+        bill = await self._bill(info)
+        return from_epoch_ms(bill.get("payment_ms") or None) if bill is not None else None
 
     @classmethod
     def from_doc(cls, doc: Document) -> Conversion:
