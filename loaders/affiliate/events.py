@@ -33,6 +33,11 @@ def time_fields(occurred_at: datetime) -> dict[str, Any]:
     }
 
 
+# multipivot pivots (the seed's list is cut off; these are the pivots both reports store)
+PIVOT_FIELDS = {"campaign": "campaign_id", "country": "country", "device": "device",
+                "creative_id": "creative_id", "creative_type": "creative_type"}  # fmt: skip
+
+
 def click_doc(
     partner_id: str,
     campaign: Mapping[str, Any],
@@ -220,6 +225,8 @@ class EventFilter:
     # the seed's export filters `conversion_id` and `ref_conversion_metric_id`
     conversion_id: str = ""
     conversion_metric_ids: Sequence[str] = ()
+    # the seed's `multipivot[{pivot}][]`: stored field -> accepted values (AND across pivots)
+    pivots: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
         query: dict[str, Any] = owned(scope, self.partner_id)
@@ -244,6 +251,11 @@ class EventFilter:
         for key, value in self.references.items():
             if conversions or key in CLICK_REFERENCES:
                 query[key] = value
+        for key, values in self.pivots.items():
+            wanted = list(values)
+            if key in query:  # campaignId and a campaign pivot: both must hold
+                wanted = [v for v in wanted if v in query[key]["$in"]]
+            query[key] = {"$in": wanted}
         return query
 
 
