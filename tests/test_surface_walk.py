@@ -186,6 +186,7 @@ ROOT_ARGUMENTS: dict[str, Callable[[Fixture, GraphQLSchema], list[dict[str, Any]
     "partnerWebsite": _one("website"),
     "selfBill": _one("selfbill"),
     "partnerTag": _one("tag"),
+    "exchangeRates": lambda fx, _: [{"from": "2025-01-01", "to": "2025-12-31"}],
 }
 
 

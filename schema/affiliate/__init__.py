@@ -88,6 +88,7 @@ Query = merge_types(
         events.Query,
         databases.Query,
         tags.Query,
+        recording.Query,
     ),
 )
 Mutation = merge_types(
