@@ -38,6 +38,10 @@ PIVOT_FIELDS = {"campaign": "campaign_id", "country": "country", "device": "devi
                 "creative_id": "creative_id", "creative_type": "creative_type"}  # fmt: skip
 
 
+# link parameters the click stores as fields (publisher / advertiser reference, its id)
+OWN_FIELD_PARAMS = frozenset({"pubref", "adref", "clickref"})
+
+
 def click_doc(
     partner_id: str,
     campaign: Mapping[str, Any],
@@ -88,6 +92,9 @@ def click_doc(
         # browser / OS of the agent; partnership model, traffic source, user context from
         # the campaign's terms and the link's params (`dimensions.click_attribution`)
         **click_dimension_fields(user_agent, campaign, params),
+        # the seed's click `meta_data`: the link's parameters without a field of their own
+        "meta": [{"key": str(p["key"]), "value": str(p["value"])} for p in params
+                 if p.get("key") not in OWN_FIELD_PARAMS],
         # 0/1, not a boolean: `$sum` adds numbers only, and the store reads `$set`
         # booleans back as 1/0 anyway.
         "converted": 0,

@@ -107,6 +107,10 @@ class Click:
     set_ip: str = strawberry.field(
         description="Visitor IP address of the first visit, as the seed reports it (`set_ip`)."
     )
+    meta_data: list[MetaData] = strawberry.field(
+        description="The seed's click `meta_data`: the link's parameters without a field of "
+        "their own (utm_*, creativeref), as they were when the click was recorded."
+    )
     last_ip: str = strawberry.field(description="Visitor IP of the latest duplicate visit.")
     last_used_at: datetime = strawberry.field(
         description="Latest visit: moves when the same visitor follows the same link again "
@@ -153,7 +157,8 @@ class Click:
             publisher_reference=doc.get("publisher_reference", ""),
             converted=converted,
             status=ClickStatus.CONVERTED if converted else ClickStatus.NIBBLED,
-            set_ip=str(doc.get("ip", "")), last_ip=str(doc.get("last_ip") or doc.get("ip", "")),
+            set_ip=str(doc.get("ip", "")), meta_data=_meta(doc.get("meta")),
+            last_ip=str(doc.get("last_ip") or doc.get("ip", "")),
             last_used_at=last_used, referer=str(doc.get("referer", "")),
             advertiser_reference=str(doc.get("advertiser_reference", "")),
             creative_id=int(doc.get("creative_id", 0)),
