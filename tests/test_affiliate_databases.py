@@ -135,3 +135,23 @@ async def test_database_list_pages_and_costs_the_same(
         return commands.total
 
     assert await run(2) == await run(20)
+
+
+async def test_update_clears_ages_with_an_explicit_null(
+    gql: GraphQL, world: World, db: Database
+) -> None:
+    # given a database with a known age range
+    body = await gql(CREATE, {"rows": [SEED_DB]}, as_=world.a_owner)
+    made = body["data"]["createPartnerDatabases"][0]
+    # when the owner sends minAge: null (and leaves maxAge out)
+    body = await gql(UPDATE, {"rows": [{"id": made["id"], "minAge": None}]}, as_=world.a_owner)
+    # then only minAge is cleared
+    changed = body["data"]["updatePartnerDatabases"][0]
+    assert (changed["minAge"], changed["maxAge"]) == (None, 77)
+    stored = await db.affiliate_databases.find_one({"_id": made["id"]})
+    assert stored is not None and stored["min_age"] is None and stored["max_age"] == 77
+    # and maxAge: null clears the other one; other fields still refuse null
+    body = await gql(UPDATE, {"rows": [{"id": made["id"], "maxAge": None}]}, as_=world.a_owner)
+    assert body["data"]["updatePartnerDatabases"][0]["maxAge"] is None
+    body = await gql(UPDATE, {"rows": [{"id": made["id"], "size": None}]}, as_=world.a_owner)
+    assert error_codes(body) == ["BAD_USER_INPUT"] and field_of(body) == "size"

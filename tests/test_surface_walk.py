@@ -185,6 +185,8 @@ ROOT_ARGUMENTS: dict[str, Callable[[Fixture, GraphQLSchema], list[dict[str, Any]
     "segmentFans": lambda fx, _: fx.segments,
     "partnerWebsite": _one("website"),
     "selfBill": _one("selfbill"),
+    "partnerTag": _one("tag"),
+    "exchangeRates": lambda fx, _: [{"from": "2025-01-01", "to": "2025-12-31"}],
 }
 
 
@@ -262,7 +264,7 @@ async def fixture(walk_client: TestClient[Any, Any], walk_settings: Settings) ->
     for key, collection in (
         ("member", "members"), ("product", "products"), ("fan", "fans"), ("ticket", "tickets"),
         ("activation", "activations"), ("website", "affiliate_websites"),
-        ("selfbill", "affiliate_selfbills"),
+        ("selfbill", "affiliate_selfbills"), ("tag", "affiliate_tags"),
     ):  # fmt: skip
         doc = await db[collection].find_one({"partner_id": alpha["id"]}, sort=[("_id", 1)])
         assert doc is not None, f"the demo seeds no {collection}"

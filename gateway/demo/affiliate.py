@@ -329,6 +329,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
             )  # fmt: skip
     await _partner_commissions(db, partner, slug)
     await _database(db, partner.id, slug)
+    await _tag(db, partner.id, slug)
     await _joining(db, partner, slug, campaigns)
     if await db.affiliate_clicks.count_documents({"partner_id": partner.id}) == 0:
         await _traffic(db, partner.id, slug, approved, partner.index)
@@ -383,6 +384,21 @@ async def _database(db: Database, partner_id: str, slug: str) -> None:
             "creation_method": "Email", "size": 53_000, "female_percent": 50.0,
             "male_percent": 50.0, "min_age": 25, "max_age": 77, "active": True,
             "created_at": now, "created_ms": epoch_ms(now), "updated_ms": epoch_ms(now),
+        }},
+        upsert=True,
+    )  # fmt: skip
+
+
+async def _tag(db: Database, partner_id: str, slug: str) -> None:
+    # A Partnerize Tag on the partner's website, serving the seed's one feature.
+    now = utcnow()
+    await db.affiliate_tags.update_one(
+        {"_id": f"ptg_demo-{slug}"},
+        {"$setOnInsert": {
+            "partner_id": partner_id, "name": f"{slug}-website", "active": True,
+            "features": [{"name": "tracking-link-generation", "config": []}],
+            "created_at": now, "created_by": "operator", "updated_ms": epoch_ms(now),
+            "updated_by": "operator",
         }},
         upsert=True,
     )  # fmt: skip

@@ -21,6 +21,7 @@ from gateway.http.keys import SERVICES
 from gateway.http.view import principal_for_request
 from gateway.storage.mongo import Document
 from loaders import affiliate as data
+from loaders.affiliate import money as money_data
 from loaders.affiliate.items import iter_conversion_items
 from loaders.base import Scope, from_epoch_ms
 from resolvers.affiliate import event_filter
@@ -49,6 +50,9 @@ ITEM_COLUMNS = [
     "last_update", "voucher_codes", "customer_reference", "camref", "invoice_id",
     *(f"meta_item_{key}" for key in META_ITEM_KEYS),
 ]  # fmt: skip
+# `includePaymentInfo=true` (the seed's `include_payment_info`, which only the item report
+# takes) appends these.
+PAYMENT_COLUMNS = ["payment_status", "self_bill_reference", "payment_date"]
 # item_status_id as the seed's sample (pending = 1); approved / rejected are this gateway's.
 ITEM_STATUS_IDS = {"pending": 1, "approved": 2, "rejected": 3}
 # Exact-match filters (query parameters named as the GraphQL arguments).
@@ -144,6 +148,24 @@ def item_row(
     return [cells[col] if col in cells else safe_cell(values.get(col, "")) for col in ITEM_COLUMNS]
 
 
+def payment_cells(doc: Document, bills: Mapping[str, Document], tz: Any) -> list[str]:
+    """The payment columns of a conversion (its self-bill from `bills`)."""
+    bill = bills.get(str(doc.get("selfbill_id") or ""))
+    paid = from_epoch_ms(bill.get("payment_ms") or None) if bill is not None else None
+    return [safe_cell(v) for v in (
+        money_data.payment_status(doc, bill), bill["reference"] if bill is not None else "",
+        _local(paid, tz)[1] if paid is not None else "",
+    )]  # fmt: skip
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None or value in ("false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise BadUserInput("true or false", field=name)
+
+
 def click_row(doc: Document, partner_name: str, tz: Any) -> list[str]:
     _, stamp, _ = _local(doc["occurred_at"], tz)
     # A duplicate visit moves `last_ms` / `last_ip` (loaders.affiliate.tracking).
@@ -207,6 +229,9 @@ async def _export(request: web.Request, kind: str) -> web.StreamResponse:
             conversion_id=q.get("conversionId") if conversions else None,
             conversion_metric_ids=q.getall("conversionMetricId", []) if conversions else (),
         )  # fmt: skip
+        with_payment = kind == "conversion-items" and _flag(
+            q.get("includePaymentInfo"), "includePaymentInfo"
+        )
         tz = data.validate_timezone(
             q.get("timezone") or await data.reporting_timezone(db, filters.partner_id)
         )
@@ -217,6 +242,7 @@ async def _export(request: web.Request, kind: str) -> web.StreamResponse:
     partner_name = await data.partner_name(db, filters.partner_id)
     titles = await data.campaign_titles(db)
     camrefs = await data.campaign_camrefs(db) if conversions else {}
+    bills = await money_data.selfbills_by_id(db, filters.partner_id) if with_payment else {}
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -229,7 +255,7 @@ async def _export(request: web.Request, kind: str) -> web.StreamResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     columns = {"conversions": CONVERSION_COLUMNS, "clicks": CLICK_COLUMNS}
-    writer.writerow(columns.get(kind, ITEM_COLUMNS))
+    writer.writerow(columns.get(kind, ITEM_COLUMNS + (PAYMENT_COLUMNS if with_payment else [])))
     rows: Any = (
         iter_conversion_items(db, scope, filters) if kind == "conversion-items"
         else data.iter_events(db, scope, filters, conversions)
@@ -240,7 +266,10 @@ async def _export(request: web.Request, kind: str) -> web.StreamResponse:
         elif kind == "clicks":
             writer.writerow(click_row(doc, partner_name, tz))
         else:
-            writer.writerow(item_row(doc, titles, partner_name, tz, camrefs))
+            line = item_row(doc, titles, partner_name, tz, camrefs)
+            if with_payment:
+                line += payment_cells(doc["conversion"], bills, tz)
+            writer.writerow(line)
         if buffer.tell() > 64_000:
             await response.write(buffer.getvalue().encode())
             buffer.seek(0)

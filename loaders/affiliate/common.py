@@ -52,6 +52,7 @@ INDEXES = [
     ),
     IndexSpec("affiliate_campaigns", [("camref", 1)]),
     IndexSpec("affiliate_databases", [("partner_id", 1), ("_id", 1)]),
+    IndexSpec("affiliate_tags", [("partner_id", 1), ("_id", 1)]),
 ]
 
 SLOT_MS = 15 * 60 * 1000

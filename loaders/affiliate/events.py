@@ -33,6 +33,15 @@ def time_fields(occurred_at: datetime) -> dict[str, Any]:
     }
 
 
+# multipivot pivots (the seed's list is cut off; these are the pivots both reports store)
+PIVOT_FIELDS = {"campaign": "campaign_id", "country": "country", "device": "device",
+                "creative_id": "creative_id", "creative_type": "creative_type"}  # fmt: skip
+
+
+# link parameters the click stores as fields (publisher / advertiser reference, its id)
+OWN_FIELD_PARAMS = frozenset({"pubref", "adref", "clickref"})
+
+
 def click_doc(
     partner_id: str,
     campaign: Mapping[str, Any],
@@ -83,6 +92,9 @@ def click_doc(
         # browser / OS of the agent; partnership model, traffic source, user context from
         # the campaign's terms and the link's params (`dimensions.click_attribution`)
         **click_dimension_fields(user_agent, campaign, params),
+        # the seed's click `meta_data`: the link's parameters without a field of their own
+        "meta": [{"key": str(p["key"]), "value": str(p["value"])} for p in params
+                 if p.get("key") not in OWN_FIELD_PARAMS],
         # 0/1, not a boolean: `$sum` adds numbers only, and the store reads `$set`
         # booleans back as 1/0 anyway.
         "converted": 0,
@@ -220,6 +232,8 @@ class EventFilter:
     # the seed's export filters `conversion_id` and `ref_conversion_metric_id`
     conversion_id: str = ""
     conversion_metric_ids: Sequence[str] = ()
+    # the seed's `multipivot[{pivot}][]`: stored field -> accepted values (AND across pivots)
+    pivots: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def query(self, scope: Scope, conversions: bool) -> dict[str, Any]:
         query: dict[str, Any] = owned(scope, self.partner_id)
@@ -244,6 +258,11 @@ class EventFilter:
         for key, value in self.references.items():
             if conversions or key in CLICK_REFERENCES:
                 query[key] = value
+        for key, values in self.pivots.items():
+            wanted = list(values)
+            if key in query:  # campaignId and a campaign pivot: both must hold
+                wanted = [v for v in wanted if v in query[key]["$in"]]
+            query[key] = {"$in": wanted}
         return query
 
 

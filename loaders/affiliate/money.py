@@ -41,7 +41,26 @@ SELFBILL_STATUSES = ("created", "available", "paid")
 PAYMENT_TYPES = ("eft", "iban", "paypal")
 PPM = 1_000_000
 
+# A conversion's payment state (the seed's `include_payment_info`): before billing, then
+# its self-bill's status.
+PAYMENT_STATUSES = ("not_payable", "payable", *SELFBILL_STATUSES)
+
 UNBILLED: dict[str, Any] = {"$or": [{"selfbill_id": ""}, {"selfbill_id": {"$exists": False}}]}
+
+
+def payment_status(conversion: Mapping[str, Any], bill: Mapping[str, Any] | None) -> str:
+    """not_payable (pending / rejected), payable (approved, not billed), or the status of
+    the self-bill that claimed it."""
+    if conversion.get("selfbill_id"):
+        return str(bill["status"]) if bill is not None else "created"
+    return "payable" if conversion["status"] == "approved" else "not_payable"
+
+
+async def selfbills_by_id(db: Database, partner_id: str) -> dict[str, Document]:
+    """Every self-bill of one partner, by id (the CSV export's payment columns: a partner
+    has a few per month, so one query up front beats one per row)."""
+    rows = await db.affiliate_selfbills.find({"partner_id": partner_id}).to_list(None)
+    return {str(r["_id"]): r for r in rows}
 
 
 def unbilled_approved(

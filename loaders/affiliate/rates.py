@@ -81,3 +81,17 @@ async def upsert_rates(db: Database, docs: Iterable[Document]) -> None:
             {"$set": {"per_usd": doc["per_usd"]}, "$setOnInsert": {"_id": doc["_id"]}},
             upsert=True,
         )
+
+
+async def list_rates(
+    db: Database, currencies: Iterable[str], first_day: date, last_day: date
+) -> list[Document]:
+    """The stored rates of `first_day`..`last_day` (all currencies when none are named),
+    by currency then day (one query)."""
+    query: dict[str, object] = {"day": {"$gte": first_day.isoformat(),
+                                        "$lte": last_day.isoformat()}}  # fmt: skip
+    wanted = sorted(set(currencies))
+    if wanted:
+        query["currency"] = {"$in": wanted}
+    cursor = db.affiliate_exchange_rates.find(query).sort([("currency", 1), ("day", 1)])
+    return await cursor.to_list(None)

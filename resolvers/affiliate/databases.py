@@ -29,10 +29,14 @@ def validate_database(
 ) -> dict[str, Any]:
     """The seed's database fields: name and creation method (required on create), size
     0..10^10, female / male shares 0..100 % adding up to at most 100, ages 0..120 with
-    min <= max. `current` (on update) supplies the fields not sent, for the cross checks."""
+    min <= max (null on update clears an age). `current` (on update) supplies the fields
+    not sent, for the cross checks."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
         if key not in FIELDS:
+            continue
+        if value is None and key in ("min_age", "max_age"):
+            out[key] = None  # an explicit null clears a known age
             continue
         if value is None:
             raise BadUserInput("cannot be null", field=_camel(key))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from gateway.core.errors import BadUserInput
 from gateway.core.ids import parse_id
 from gateway.storage.mongo import Database
 from loaders import affiliate as data
 from loaders.affiliate import EventFilter
-from loaders.affiliate.events import CONVERSION_REFERENCES
+from loaders.affiliate.events import CONVERSION_REFERENCES, PIVOT_FIELDS
 from loaders.affiliate.reference import REFERENCE_LISTS
 from loaders.base import Scope, utcnow
 from resolvers.affiliate.common import partner_for
@@ -34,6 +35,7 @@ async def event_filter(
     date_type: str = "standard",
     conversion_id: str | None = None,
     conversion_metric_ids: Sequence[str] = (),
+    pivots: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> EventFilter:
     """Validated filters of the clicks / conversions lists and exports."""
     pid = partner_for(scope, partner_id)
@@ -67,10 +69,44 @@ async def event_filter(
         for name, value in (references or {}).items() if value is not None
     }  # fmt: skip
     return EventFilter(
-        partner_id=pid, start_ms=start_ms, end_ms=end_ms, campaign_ids=cmp_ids,
+        pivots=pivot_filters(pivots), partner_id=pid, start_ms=start_ms, end_ms=end_ms,
+        campaign_ids=cmp_ids,
         statuses=list(statuses), currencies=codes, references=refs, date_type=date_type,
         conversion_id=cnv_id, conversion_metric_ids=list(conversion_metric_ids),
     )  # fmt: skip
 
 
 DATE_TYPES = ("standard", "last_modified")
+MAX_PIVOT_VALUES = 100
+
+
+def pivot_filters(pivots: Sequence[tuple[str, Sequence[str]]]) -> dict[str, list[Any]]:
+    """The seed's `multipivot[{pivot}][]=value`: each pivot once, 1..100 values of its kind
+    (campaign ids, ISO countries, device classes, creative numbers), stored field -> values."""
+    out: dict[str, list[Any]] = {}
+    for pivot, values in pivots:
+        key = PIVOT_FIELDS.get(pivot)
+        if key is None:
+            raise BadUserInput(f"unknown pivot {pivot!r}", field="multipivot")
+        if key in out:
+            raise BadUserInput(f"pivot {pivot} given twice", field="multipivot")
+        if not 1 <= len(values) <= MAX_PIVOT_VALUES:
+            raise BadUserInput(f"1..{MAX_PIVOT_VALUES} values per pivot", field="multipivot")
+        out[key] = [_pivot_value(pivot, v) for v in values]
+    return out
+
+
+def _pivot_value(pivot: str, value: str) -> Any:
+    if pivot == "campaign":
+        return parse_id(value, "cmp", "multipivot")
+    if pivot == "country":
+        if value.upper() not in data.COUNTRIES:
+            raise BadUserInput(f"unknown country {value!r}", field="multipivot")
+        return value.upper()
+    if pivot == "device":
+        if value not in data.DEVICES:
+            raise BadUserInput(f"unknown device {value!r}", field="multipivot")
+        return value
+    if not value.isdigit() or len(value) > 12:
+        raise BadUserInput(f"{pivot} values are whole numbers", field="multipivot")
+    return int(value)

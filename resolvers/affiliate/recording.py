@@ -15,7 +15,7 @@ from gateway.storage.mongo import Document
 from loaders import affiliate as data
 from loaders.affiliate.impressions import impression_doc, insert_impressions
 from loaders.affiliate.promotion import CreativeByIdLoader
-from loaders.affiliate.rates import rate_doc, upsert_rates
+from loaders.affiliate.rates import LOOKBACK_DAYS, list_rates, rate_doc, upsert_rates
 from loaders.base import utcnow
 from resolvers.affiliate.campaigns import require_approved
 from resolvers.affiliate.common import partner_for
@@ -89,3 +89,17 @@ async def set_exchange_rates(info: Info, rows: Sequence[Mapping[str, Any]]) -> l
         docs.append(rate_doc(day, currency, per_usd))
     await upsert_rates(info.context.db, docs)
     return docs
+
+
+async def exchange_rates(
+    info: Info, first_day: date, last_day: date, currencies: Sequence[str]
+) -> list[Document]:
+    """Stored rates over at most a year (`LOOKBACK_DAYS`), for the named currencies."""
+    if last_day < first_day:
+        raise BadUserInput("must not be before from", field="to")
+    if (last_day - first_day).days >= LOOKBACK_DAYS:
+        raise BadUserInput(f"at most {LOOKBACK_DAYS} days", field="to")
+    if len(currencies) > 50:
+        raise BadUserInput("at most 50 currencies", field="currencies")
+    codes = [data.validate_currency(c) for c in currencies]
+    return await list_rates(info.context.db, codes, first_day, last_day)

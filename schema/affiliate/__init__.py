@@ -22,6 +22,7 @@ from schema.affiliate import (
     queries,
     recording,
     root,
+    tags,
 )
 from schema.affiliate.analytics import (
     AnalyticsDimension,
@@ -86,6 +87,8 @@ Query = merge_types(
         queries.Query,
         events.Query,
         databases.Query,
+        tags.Query,
+        recording.Query,
     ),
 )
 Mutation = merge_types(
@@ -99,6 +102,7 @@ Mutation = merge_types(
         queries.Mutation,
         recording.Mutation,
         databases.Mutation,
+        tags.Mutation,
     ),
 )
 

@@ -69,8 +69,12 @@ class UpdatePartnerDatabaseInput:
     size: int | None = strawberry.field(default=strawberry.UNSET, description="Contacts.")
     female_percent: float | None = strawberry.field(default=strawberry.UNSET, description="0..100.")
     male_percent: float | None = strawberry.field(default=strawberry.UNSET, description="0..100.")
-    min_age: int | None = strawberry.field(default=strawberry.UNSET, description="0..120.")
-    max_age: int | None = strawberry.field(default=strawberry.UNSET, description="0..120.")
+    min_age: int | None = strawberry.field(
+        default=strawberry.UNSET, description="0..120; null clears it."
+    )
+    max_age: int | None = strawberry.field(
+        default=strawberry.UNSET, description="0..120; null clears it."
+    )
     active: bool | None = strawberry.field(default=strawberry.UNSET, description="In use.")
 
 

@@ -107,6 +107,10 @@ class Click:
     set_ip: str = strawberry.field(
         description="Visitor IP address of the first visit, as the seed reports it (`set_ip`)."
     )
+    meta_data: list[MetaData] = strawberry.field(
+        description="The seed's click `meta_data`: the link's parameters without a field of "
+        "their own (utm_*, creativeref), as they were when the click was recorded."
+    )
     last_ip: str = strawberry.field(description="Visitor IP of the latest duplicate visit.")
     last_used_at: datetime = strawberry.field(
         description="Latest visit: moves when the same visitor follows the same link again "
@@ -153,7 +157,8 @@ class Click:
             publisher_reference=doc.get("publisher_reference", ""),
             converted=converted,
             status=ClickStatus.CONVERTED if converted else ClickStatus.NIBBLED,
-            set_ip=str(doc.get("ip", "")), last_ip=str(doc.get("last_ip") or doc.get("ip", "")),
+            set_ip=str(doc.get("ip", "")), meta_data=_meta(doc.get("meta")),
+            last_ip=str(doc.get("last_ip") or doc.get("ip", "")),
             last_used_at=last_used, referer=str(doc.get("referer", "")),
             advertiser_reference=str(doc.get("advertiser_reference", "")),
             creative_id=int(doc.get("creative_id", 0)),
@@ -198,6 +203,15 @@ class ConversionItem:
 def _modified(doc: Document) -> datetime:
     modified: datetime = from_epoch_ms(doc.get("modified_ms")) or doc["occurred_at"]
     return modified
+
+
+@strawberry.enum(description="Where a conversion is in being paid (seed `include_payment_info`).")
+class ConversionPaymentStatus(Enum):
+    NOT_PAYABLE = "not_payable"
+    PAYABLE = "payable"
+    CREATED = "created"
+    AVAILABLE = "available"
+    PAID = "paid"
 
 
 @strawberry.type(description="A conversion (sale or lead) attributed to the partner.")
@@ -274,6 +288,28 @@ class Conversion:
 
         doc = await info.context.loaders.get(money_data.SelfBillByIdLoader).load(self.selfbill_id)
         return money.SelfBill.from_doc(doc) if doc else None
+
+    async def _bill(self, info: Info) -> Document | None:
+        if not self.selfbill_id:
+            return None
+        return await info.context.loaders.get(money_data.SelfBillByIdLoader).load(self.selfbill_id)
+
+    @strawberry.field(description="The self-bill that claimed it (seed `publisher_self_bill_id`).")
+    def self_bill_id(self) -> strawberry.ID | None:
+        return strawberry.ID(self.selfbill_id) if self.selfbill_id else None
+
+    @strawberry.field(
+        description="NOT_PAYABLE (pending / rejected), PAYABLE (approved, not billed), then "
+        "its self-bill's status: CREATED, AVAILABLE (funds received) or PAID."
+    )
+    async def payment_status(self, info: Info) -> ConversionPaymentStatus:
+        row = {"status": self.status.value, "selfbill_id": self.selfbill_id}
+        return ConversionPaymentStatus(money_data.payment_status(row, await self._bill(info)))
+
+    @strawberry.field(description="When its self-bill was paid out (seed `payment_date`).")
+    async def paid_at(self, info: Info) -> datetime | None:
+        bill = await self._bill(info)
+        return from_epoch_ms(bill.get("payment_ms") or None) if bill is not None else None
 
     @classmethod
     def from_doc(cls, doc: Document) -> Conversion:

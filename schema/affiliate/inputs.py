@@ -241,3 +241,28 @@ class RecordConversionInput:
 
 def plain(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, Enum) else v) for k, v in values.items()}
+
+
+@strawberry.enum(description="A pivot of the seed's `multipivot[{pivot}][]` report filter.")
+class ReportPivot(Enum):
+    CAMPAIGN = "campaign"
+    COUNTRY = "country"
+    DEVICE = "device"
+    CREATIVE_ID = "creative_id"
+    CREATIVE_TYPE = "creative_type"
+
+
+@strawberry.input(
+    description="A secondary pivot filter (seed `multipivot[{pivot}][]=value`): keep rows "
+    "whose pivot is one of `values`; several pivots must all match."
+)
+class ReportPivotFilterInput:
+    pivot: ReportPivot = strawberry.field(description="What to filter on.")
+    values: list[str] = strawberry.field(
+        description="1..100 values: campaign ids (`cmp_…`), ISO countries, device classes "
+        "(desktop, mobile, tablet, other) or creative numbers."
+    )
+
+
+def pivot_pairs(filters: list[ReportPivotFilterInput] | None) -> list[tuple[str, list[str]]]:
+    return [(f.pivot.value, list(f.values)) for f in filters or []]

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 
 from gateway.context import Info
 from gateway.storage.mongo import Document
 from resolvers.affiliate import recording as resolve
+from schema.affiliate.common import READ
 from schema.affiliate.inputs import plain
 from schema.affiliate.types import Device
 from schema.permissions import OPERATOR, allow
@@ -46,6 +48,27 @@ class ExchangeRate:
     def from_doc(cls, doc: Document) -> ExchangeRate:
         return cls(day=date.fromisoformat(doc["day"]), currency=doc["currency"],
                    per_usd=float(doc["per_usd"]))  # fmt: skip
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The stored exchange rates analytics `outputCurrency` converts with, by "
+        "currency then day; `from`..`to` (UTC days, inclusive) spans at most 366 days. An "
+        "amount on day D uses each currency's latest rate on or before D.",
+        extensions=READ,
+    )
+    async def exchange_rates(
+        self,
+        info: Info,
+        from_: Annotated[date, strawberry.argument(name="from", description="First day.")],
+        to: Annotated[date, strawberry.argument(description="Last day.")],
+        currencies: Annotated[
+            list[str] | None, strawberry.argument(description="ISO 4217 codes (default: all).")
+        ] = None,
+    ) -> list[ExchangeRate]:
+        docs = await resolve.exchange_rates(info, from_, to, currencies or [])
+        return [ExchangeRate.from_doc(d) for d in docs]
 
 
 @strawberry.type

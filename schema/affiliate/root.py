@@ -37,9 +37,11 @@ from schema.affiliate.inputs import (
     CreateWebsiteInput,
     RecordClickInput,
     RecordConversionInput,
+    ReportPivotFilterInput,
     UpdatePartnerProfileInput,
     UpdateTrackingLinkInput,
     UpdateWebsiteInput,
+    pivot_pairs,
     plain,
 )
 from schema.affiliate.types import (
@@ -171,8 +173,14 @@ class Query:
         ] = None,
         conversion_metric_ids: Annotated[
             list[strawberry.ID] | None,
-            strawberry.argument(description="Conversion metric ids (seed "
-                                "`ref_conversion_metric_id`; `affiliateReference`)."),
+            strawberry.argument(
+                description="Conversion metric ids (seed "
+                "`ref_conversion_metric_id`; `affiliateReference`)."
+            ),
+        ] = None,
+        multipivot: Annotated[
+            list[ReportPivotFilterInput] | None,
+            strawberry.argument(description="Secondary pivot filters (seed `multipivot`)."),
         ] = None,
     ) -> ConversionConnection:
         ctx = info.context
@@ -187,6 +195,7 @@ class Query:
             references=refs, date_type=date_type.value,
             conversion_id=conversion_id,
             conversion_metric_ids=[str(m) for m in conversion_metric_ids or []],
+            pivots=pivot_pairs(multipivot),
         )  # fmt: skip
         page = await data.list_conversions(ctx.db, ctx.scope, filters, first, after)
         connection = Connection.of(page, Conversion.from_doc)
@@ -210,11 +219,15 @@ class Query:
         campaign_id: strawberry.ID | None = None,
         first: int | None = None,
         after: str | None = None,
+        multipivot: Annotated[
+            list[ReportPivotFilterInput] | None,
+            strawberry.argument(description="Secondary pivot filters (seed `multipivot`)."),
+        ] = None,
     ) -> ClickConnection:
         ctx = info.context
         filters = await resolve.event_filter(
             ctx.db, ctx.scope, partner_id=partner_id, start=from_, end=to, text_date=text_date,
-            timezone=timezone, campaign_id=campaign_id,
+            timezone=timezone, campaign_id=campaign_id, pivots=pivot_pairs(multipivot),
         )  # fmt: skip
         page = await data.list_clicks(ctx.db, ctx.scope, filters, first, after)
         connection = Connection.of(page, Click.from_doc)
