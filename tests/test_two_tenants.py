@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from graphql import GraphQLList, GraphQLNonNull, get_named_type
 
 from gateway.demo import SEEDERS
 from gateway.demo.base import DemoPartner, DemoSecrets
@@ -23,7 +24,7 @@ from gateway.storage.mongo import Database
 from loaders import affiliate
 from loaders.affiliate import dimensions
 from tests.conftest import GraphQL, Persona, World
-from tests.selections import root_type, selection
+from tests.selections import root_type, sdl_schema, selection
 
 DEPTH = 3
 TODAY = datetime.now(UTC).date()
@@ -46,6 +47,7 @@ def roots(point_name: str) -> list[Root]:
     # two ranges with a gap: the shape whose `$or` leaked other tenants' rows
     days = [(TODAY - timedelta(days=n)).isoformat() for n in (400, 31, 29)]
     tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    year_ago = (TODAY - timedelta(days=364)).isoformat()  # the longest window points allow
     wide = (f'[{{start: "{days[0]}", end: "{days[1]}"}}, '
             f'{{start: "{days[2]}", end: "{tomorrow}"}}]')  # fmt: skip
     return [
@@ -82,7 +84,62 @@ def roots(point_name: str) -> list[Root]:
                             "eventSpecific: false"),
         Root("ticketEvents", "first: 100"),
         Root("leaderboard", f'pointName: "{point_name}", first: 100'),
+        # affiliate money, terms, invitations, feeds, reports, partner records
+        Root("commissionGroups", "first: 100"),
+        Root("selfBills", "first: 100"),
+        Root("paymentDetails", "first: 100"),
+        Root("balanceSummary"),
+        Root("availableCommission"),
+        Root("termsAcknowledgements", "first: 100"),
+        Root("campaignInvitations", "first: 100"),
+        Root("productFeeds", "first: 100"),
+        Root("partnerBrands", "first: 100"),
+        Root("transactionQueries", "first: 100"),
+        Root("conversionItems", "first: 100"),
+        Root("partnerDatabases", "first: 100"),
+        Root("partnerTags", "first: 100"),
+        Root("partnerAnalyticsFilter", f'dataSource: CONVERSIONS, groupBy: ["campaign"], '
+                                       f"dateRanges: {wide}"),
+        # CRM sync, campaigns, points, purchases, segments, keys
+        Root("activityCounters"),
+        Root("crmCampaigns", "first: 100"),
+        Root("crmApiKeys", "first: 100"),
+        Root("fanPointAwards", f'startDate: "{year_ago}", endDate: "{tomorrow}", '
+                               "leaderboard: false, first: 100"),
+        Root("purchases", f'filter: {{network: "shop", startDate: "2020-01-01", '
+                          f'endDate: "{tomorrow}"}}, first: 100'),
+        Root("segments", "first: 100"),
+        Root("updatedFans", "first: 100"),
+        Root("ticketSync", "order: ASC, first: 100"),
+        Root("fanTags", "first: 100"),
     ]  # fmt: skip
+
+
+# Query roots that return a list or a connection but are not one tenant's data, or need an id
+# of one object (their guards and tenancy are tested where they live).
+NOT_LISTED = {
+    "campaignTerms": "network-wide terms of the brands' campaigns",
+    "partnerTagFeatures": "the feature catalogue, the same for every partner",
+    "exchangeRates": "network-wide rates",
+    "crmCampaignLeaderboard": "one campaign's board (tests/test_crm_campaigns.py)",
+    "segmentFans": "one segment's fans (tests/test_crm_segments.py)",
+}
+
+
+def test_every_list_root_is_asked_of_both_tenants() -> None:
+    # A new list root must join `roots()` (or say here why it is not one tenant's data).
+    query_type = sdl_schema().query_type
+    assert query_type is not None
+    lists = set()
+    for name, field in query_type.fields.items():
+        field_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if isinstance(field_type, GraphQLList) or get_named_type(field_type).name.endswith(
+            "Connection"
+        ):
+            lists.add(name)
+    asked = {root.name for root in roots("any")}
+    assert sorted(lists - asked - set(NOT_LISTED)) == []
+    assert sorted(set(NOT_LISTED) - lists) == []
 
 
 def query(root: Root) -> str:
