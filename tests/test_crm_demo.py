@@ -122,3 +122,20 @@ async def test_demo_ticket_and_tag_sync_are_readable(
     assert data["top"]["hasMore"] and data["top"]["maxSequence"] == tickets
     fans = await db.fans.find({"partner_id": world.partner_a}).to_list(None)
     assert data["fanTags"]["totalCount"] == sum(len(f["tags"]) for f in fans) > 0
+
+
+
+async def test_demo_tickets_and_fans_carry_the_late_seed_fields(
+    gql: GraphQL, world: World, db: Database, settings: Settings
+) -> None:
+    await crm.seed(db, DemoPartner(id=world.partner_a, name="A", index=0),
+                   DemoSecrets(settings.data_dir))  # fmt: skip
+    body = await gql("{ tickets(first: 5) { edges { node { partnerId metroArea } } } "
+                     "fans(filter: {activeFrom: \"2000-01-01\"}, first: 50) "
+                     "{ edges { node { lastCampaignId lastCampaignTitle } } } }",
+                     as_=world.a_analyst)  # fmt: skip
+    tickets = [e["node"] for e in body["data"]["tickets"]["edges"]]
+    assert tickets and all(t["partnerId"] == world.partner_a and t["metroArea"] for t in tickets)
+    fans = [e["node"] for e in body["data"]["fans"]["edges"]]
+    assert fans and all(f["lastCampaignTitle"] for f in fans)
+    assert any(f["lastCampaignId"] for f in fans)

@@ -4,13 +4,14 @@ Python oracle, a segment's fans paged for sync, saving searches; guards and tena
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.core.clock import iso_utc
+from gateway.core.clock import iso_utc, utcnow
 from gateway.storage.mongo import Database, Document
 from loaders import crm as data
 from tests.conftest import CommandCounter, GraphQL, Persona, World, error_codes, only_error
@@ -282,6 +283,7 @@ FAN_ROWS = st.lists(
         "is_subscribed": st.booleans(), "is_phone_subscribed": st.booleans(),
         "tags": st.lists(st.sampled_from(["a", "b", "c"]), unique=True, max_size=3),
         "updated_ms": st.integers(1_700_000_000_000, 1_800_000_000_000),
+        "active_days_ago": st.none() | st.integers(0, 60),
     }),
     max_size=20,
 )  # fmt: skip
@@ -309,6 +311,7 @@ async def test_segment_status_matches_a_python_oracle(
     for name in ("fans", "crm_snapshots", "crm_snapshot_fans", "crm_search_filters"):
         await db[name].delete_many({})
     docs: list[Document] = []
+    now = utcnow()
     for i, row in enumerate(rows):
         fields: dict[str, Any] = {k: row[k] for k in ("is_subscribed", "is_phone_subscribed",
                                                       "tags")}  # fmt: skip
@@ -319,6 +322,8 @@ async def test_segment_status_matches_a_python_oracle(
         doc = data.new_fan_doc(world.partner_a if row["partner"] == "A" else world.partner_b,
                                fields)  # fmt: skip
         doc["updated_ms"] = row["updated_ms"]
+        if row["active_days_ago"] is not None:  # never active: no `last_active_ms` at all
+            doc["last_active_ms"] = data.to_ms(now - timedelta(days=row["active_days_ago"] + 0.5))
         docs.append(doc)
     if docs:
         await db.fans.insert_many(docs)
@@ -326,11 +331,22 @@ async def test_segment_status_matches_a_python_oracle(
     # and a snapshot and a saved search over partner A's fans
     snap = await save(gql, world.a_owner, SNAPSHOT, "snap", {"tags": ["a"]})
     live = await save(gql, world.a_owner, SAVE_SEARCH, "live", {"isSubscribed": True})
+    # (a negation over a field some fans lack: `$or` + `$exists: false` and `$nin`, the shapes
+    # the store's `count` command reads like `find`)
+    idle = await save(gql, world.a_owner, SAVE_SEARCH, "idle",
+                      {"inactiveForDays": 30, "tagsNone": ["c"]})  # fmt: skip
+    rows_by_id = {d["_id"]: r for d, r in zip(docs, rows, strict=True)}
+
+    def is_idle(fan: Document) -> bool:
+        days = rows_by_id[fan["_id"]]["active_days_ago"]
+        return (days is None or days >= 30) and "c" not in fan["tags"]
+
     expected_segments: list[tuple[str, str, list[Document]]] = [
         ("TAG", t, [f for f in a_fans if t in f["tags"]]) for t in ("a", "b", "c")
     ]
     expected_segments += [("SNAPSHOT", snap, [f for f in a_fans if "a" in f["tags"]]),
-                          ("FILTER", live, [f for f in a_fans if f["is_subscribed"]])]  # fmt: skip
+                          ("FILTER", live, [f for f in a_fans if f["is_subscribed"]]),
+                          ("FILTER", idle, [f for f in a_fans if is_idle(f)])]  # fmt: skip
     # then every segment's status equals the oracle's counts
     for seg_type, seg_id, members in expected_segments:
         body = await gql(STATUS, {"type": seg_type, "id": seg_id}, as_=world.a_analyst)
@@ -362,3 +378,23 @@ async def test_empty_segments_have_zero_counts_or_are_not_found(
         "fanCount": 0, "emailCount": 0, "phoneCount": 0, "emailSubscribeCount": 0,
         "phoneSubscribeCount": 0, "lastUpdateAt": None,
     }  # fmt: skip
+
+
+async def test_segment_status_counts_by_the_count_command(
+    gql: GraphQL, world: World, db: Database, commands: CommandCounter
+) -> None:
+    # given fans of both partners and a saved search with a negation
+    for i in range(8):
+        partner = world.partner_a if i % 2 == 0 else world.partner_b
+        await given_fan(db, partner, tags=["vip"], phone=f"+4917000{i:05d}", is_subscribed=i < 4)
+    idle = await save(gql, world.a_owner, SAVE_SEARCH, "idle", {"inactiveForDays": 3})
+    for seg_type, seg_id in (("TAG", "vip"), ("FILTER", idle)):
+        # when the status is read
+        commands.start()
+        body = await gql(STATUS, {"type": seg_type, "id": seg_id}, as_=world.a_analyst)
+        # then the five figures come from five `count` commands, none from an aggregation
+        status = body["data"]["segmentStatus"]
+        counts = (status["fanCount"], status["phoneCount"], status["emailSubscribeCount"])
+        assert counts == (4, 4, 2)
+        assert commands.by_command.get("count") == 5, commands.by_command
+        assert "aggregate" not in commands.by_command, commands.by_command

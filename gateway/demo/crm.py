@@ -163,7 +163,8 @@ def _ticket(partner_id: str, slug: str, i: int, fans: list[Document], start: dat
         "event_date": (today + timedelta(days=offset)).date().isoformat(), "event_name": name,
         "event_key": key, "customer_key": f"cust-{fan['_id']}", "price_code": "A",
         "city": fan["city"], "province": fan["province"], "postal_code": fan["postal_code"],
-        "country_code": fan["country_code"], "artist_name": artist, "venue_name": venue,
+        "country_code": fan["country_code"], "metro_area": fan["metro_area"],
+        "artist_name": artist, "venue_name": venue,
         "network": "demo-tix", "order_key": f"ord-{slug}-{i // 2:04d}", "is_deleted": i % 41 == 40,
         "fan_id": fan["_id"], "created_at": purchased, "updated_ms": data.to_ms(purchased),
     }  # fmt: skip
@@ -287,7 +288,8 @@ async def _seed_last_activity(db: Database, activities: list[Document]) -> None:
         added = {k: {"$each": sorted(v)} for k, v in connected[fan_id].items() if v}
         return UpdateOne({"_id": fan_id}, {
             "$max": {"last_active_ms": data.to_ms(a["created_at"])},
-            "$set": {"last_campaign_title": a["campaign_title"]},
+            "$set": {"last_campaign_title": a["campaign_title"],
+                     "last_campaign_id": a.get("campaign_id", "")},
             **({"$addToSet": added} if added else {}),
         })  # fmt: skip
 

@@ -71,9 +71,11 @@ async def insert_activity(
         "day": now.date().isoformat(), "created_at": now,
     }  # fmt: skip
     await db.fan_activities.insert_one(doc)
-    # Pre-computed for the fan search (active days / dates) and its `lastCampaignTitle`.
+    # Pre-computed for the fan search (active days / dates), its `lastCampaignTitle` and
+    # `lastCampaignId` (the seed's last_page_tab_id; "" for an activity outside a campaign).
     update: Document = {
-        "$max": {"last_active_ms": to_ms(now)}, "$set": {"last_campaign_title": campaign_title}
+        "$max": {"last_active_ms": to_ms(now)},
+        "$set": {"last_campaign_title": campaign_title, "last_campaign_id": fields["campaign_id"]},
     }
     owned = {"partner_id": partner_id, "_id": fan["_id"]}
     added = {k: {"$each": fields[k]} for k in ("networks", "idol_names") if fields[k]}

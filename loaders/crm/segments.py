@@ -7,8 +7,8 @@
 - a **filter** is a saved fan search (`crm_search_filters`), evaluated when read.
 
 Every segment resolves to one `find` filter over `fans` (always an explicit `$and` of the
-partner and the segment's condition: the embedded store misreads `{field: x, $or: […]}` in the
-aggregation `count_documents` runs), so status counts and fan pages are plain indexed queries.
+partner and the segment's condition: the embedded store misreads `{field: x, $or: […]}` in
+aggregations), so status counts (the `count` command) and fan pages are plain indexed queries.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from loaders.base import (
     Page,
     Scope,
     check_first,
+    conjoin,
     decode_cursor,
     encode_cursor,
     match_stage,
@@ -33,7 +34,7 @@ from loaders.base import (
     utcnow,
 )
 from loaders.crm.common import to_ms
-from loaders.crm.search import fan_search_query
+from loaders.crm.search import count_fans, fan_search_query
 
 INDEXES = [
     IndexSpec("crm_snapshots", [("partner_id", 1), ("name", 1)], unique=True,
@@ -149,24 +150,26 @@ async def segment_fan_query(
 
 
 async def segment_status(db: Database, query: dict[str, Any]) -> Document:
-    """Size and reachability of a segment: counts plus the latest fan update."""
+    """Size and reachability of a segment: five counts plus the latest fan update.
 
-    def with_(extra: dict[str, Any]) -> dict[str, Any]:
-        return {"$and": [query, extra]}
-
+    The counts run the `count` command (`count_fans`, as the fan search's `totalCount`):
+    `count_documents` is an aggregation the embedded store evaluates fan by fan in Python,
+    `count` one SQL `COUNT`. The extra conditions are `$exists: true` and flags, never `$nor`
+    (the store's `count` drops documents missing a field under `$nor`, README deviations).
+    """
     email, phone = {"email": {"$exists": True}}, {"phone": {"$exists": True}}
     latest = await db.fans.find(
         query, projection={"updated_ms": 1}, sort=[("updated_ms", -1)], limit=1
     ).to_list(1)
     return {
-        "fan_count": await db.fans.count_documents(query),
-        "email_count": await db.fans.count_documents(with_(email)),
-        "phone_count": await db.fans.count_documents(with_(phone)),
-        "email_subscribe_count": await db.fans.count_documents(
-            with_({**email, "is_subscribed": True})
+        "fan_count": await count_fans(db, query),
+        "email_count": await count_fans(db, conjoin(query, email)),
+        "phone_count": await count_fans(db, conjoin(query, phone)),
+        "email_subscribe_count": await count_fans(
+            db, conjoin(query, email, {"is_subscribed": True})
         ),
-        "phone_subscribe_count": await db.fans.count_documents(
-            with_({**phone, "is_phone_subscribed": True})
+        "phone_subscribe_count": await count_fans(
+            db, conjoin(query, phone, {"is_phone_subscribed": True})
         ),
         "last_update_ms": int(latest[0]["updated_ms"]) if latest else None,
     }
@@ -194,7 +197,7 @@ async def insert_search_filter(
     doc: Document = {
         "_id": new_id("sfl"), "partner_id": partner_id, "name": name,
         "filter": filter_to_doc(filters), "created_at": now, "created_ms": to_ms(now),
-        "last_search_count": await db.fans.count_documents(query),
+        "last_search_count": await count_fans(db, query),
     }  # fmt: skip
     await db.crm_search_filters.insert_one(doc)
     return doc

@@ -53,6 +53,7 @@ def ticket_draft(item: Any, require_event_key: bool = False) -> Document:
         "city": text(item.city, "city", 64), "province": text(item.province, "province", 64),
         "postal_code": text(item.postal_code, "postalCode", 64),
         "country_code": country(item.country_code),
+        "metro_area": text(item.metro_area, "metroArea", 64),
         "artist_name": text(item.artist_name, "artistName", 200),
         "venue_name": text(item.venue_name, "venueName", 200),
         "network": text(item.network, "network", 64),

@@ -278,6 +278,9 @@ class CreateTicketInput:
     province: str | None = strawberry.field(default=None, description="Province.")
     postal_code: str | None = strawberry.field(default=None, description="Postal code.")
     country_code: str | None = strawberry.field(default=None, description="Country.")
+    metro_area: str | None = strawberry.field(
+        default=None, description="Metro area: DMA or CMA, up to 64 characters."
+    )
     artist_name: str | None = strawberry.field(default=None, description="Artist.")
     venue_name: str | None = strawberry.field(default=None, description="Venue.")
     network: str | None = strawberry.field(default=None, description="Ticketing network.")

@@ -116,6 +116,10 @@ class Fan:
     last_campaign_title: str | None = strawberry.field(
         description="Campaign of the fan's latest activity (the seed's last_campaign_name)."
     )
+    last_campaign_id: str | None = strawberry.field(
+        description="Campaign id (`campaignId`) of the fan's latest activity, null when that "
+        "activity named no campaign id (the seed's last_page_tab_id)."
+    )
     fan_time_key: str = strawberry.field(
         description="The seed's time key of the fan's last change (`<unix>_<ms>_<fan id>`): "
         "pass it as `updatedFans(minTimeKey:)` to continue a sync after this fan."
@@ -176,6 +180,7 @@ class Fan:
             first_purchase_at=data.from_ms(doc.get("first_purchase_ms")),
             last_active_at=data.from_ms(doc.get("last_active_ms")),
             last_campaign_title=doc.get("last_campaign_title") or None,
+            last_campaign_id=doc.get("last_campaign_id") or None,
             fan_time_key=data.sync.time_key(doc),
             name=" ".join(p for p in (doc["first_name"], doc["last_name"]) if p) or None,
             rating=int(doc.get("rating") or 0), latitude=doc.get("latitude"),
@@ -193,6 +198,7 @@ async def _fan(info: Info, fan_id: str) -> Fan | None:
 @strawberry.type(description="A ticket (purchase line item) synced from a ticketing network.")
 class Ticket:
     id: strawberry.ID = strawberry.field(description="Ticket id (`tkt_…`).")
+    partner_id: strawberry.ID = strawberry.field(description="Partner (the seed's account_id).")
     sequence: int = strawberry.field(description="Increasing number per partner (sync order).")
     ticket_key: str | None = strawberry.field(description="Key in the remote system (unique).")
     email: str = strawberry.field(description="Buyer email on the ticket.")
@@ -215,6 +221,9 @@ class Ticket:
     province: str | None = strawberry.field(description="Buyer province or state.")
     country_code: str | None = strawberry.field(description="Buyer country (ISO alpha-2).")
     postal_code: str | None = strawberry.field(description="Buyer postal code.")
+    metro_area: str | None = strawberry.field(
+        description="Buyer metro area: DMA or CMA (the seed's metro_area)."
+    )
     is_deleted: bool = strawberry.field(description="True if the ticket was deleted remotely.")
     created_at: datetime = strawberry.field(description="When the ticket was stored.")
     last_updated_at: datetime = strawberry.field(description="Last change of the ticket.")
@@ -227,8 +236,8 @@ class Ticket:
     @classmethod
     def from_doc(cls, doc: Document) -> Ticket:
         return cls(
-            id=strawberry.ID(doc["_id"]), sequence=int(doc["seq"]),
-            ticket_key=doc.get("ticket_key"), email=doc["email"],
+            id=strawberry.ID(doc["_id"]), partner_id=strawberry.ID(doc["partner_id"]),
+            sequence=int(doc["seq"]), ticket_key=doc.get("ticket_key"), email=doc["email"],
             first_name=doc["first_name"], last_name=doc["last_name"], phone=_opt(doc["phone"]),
             customer_key=_opt(doc["customer_key"]), network=_opt(doc["network"]),
             order_key=_opt(doc["order_key"]), event_key=_opt(doc["event_key"]),
@@ -238,7 +247,8 @@ class Ticket:
             paid_amount=Money(amount=int(doc["paid_amount"]), currency=doc["currency"]),
             num_seats=int(doc["num_seats"]), city=_opt(doc["city"]),
             province=_opt(doc["province"]), country_code=_opt(doc["country_code"]),
-            postal_code=_opt(doc["postal_code"]), is_deleted=bool(doc["is_deleted"]),
+            postal_code=_opt(doc["postal_code"]), metro_area=_opt(doc.get("metro_area")),
+            is_deleted=bool(doc["is_deleted"]),
             created_at=doc["created_at"],
             last_updated_at=data.from_ms(doc["updated_ms"]) or doc["created_at"],
             fan_id=doc["fan_id"],
