@@ -94,17 +94,38 @@ async def test_text_search_matches_a_substring_oracle(
         assert body["data"]["fans"]["totalCount"] == len(want), text
 
 
-async def test_long_queries_use_the_trigrams_and_short_ones_the_regex(
-    db: Database, world: World
+async def test_long_queries_resolve_to_ids_and_short_ones_keep_the_regex(
+    gql: GraphQL, world: World, db: Database
 ) -> None:
+    # given fans whose trigrams all occur in "abcd" without "abcd" itself (candidates, misses)
+    hit = await given_fan(db, world.partner_a, first_name="xabcdx")
+    misses = [await given_fan(db, world.partner_a, first_name="abc", last_name="bcd")
+              for _ in range(3)]  # fmt: skip
+    await given_fan(db, world.partner_b, first_name="abcd")
     scope = staff_of(world.partner_a)
-    long = await data.fan_search_query(db, scope, {"text": "Ada Lovelace"})
-    grams = [c["text_grams"] for c in long["$and"] if "text_grams" in c]
-    assert len(grams) == 1
-    assert set(grams[0]["$all"]) <= text_search.grams("ada lovelace")
-    assert len(grams[0]["$all"]) == text_search.MAX_QUERY_GRAMS
-    short = await data.fan_search_query(db, scope, {"text": "ad"})
-    assert not [c for c in short["$and"] if "text_grams" in c]
+    # when the query is 3+ characters, then no regex reaches the store: the fewer ids win
+    few_hits = await data.fan_search_query(db, scope, {"text": "ABCD"})
+    assert "$regex" not in str(few_hits)
+    assert {"_id": {"$in": [hit["_id"]]}} in few_hits["$and"]
+    for _ in range(4):
+        await given_fan(db, world.partner_a, display_name="ABCD")
+    few_misses = await data.fan_search_query(db, scope, {"text": "abcd"})
+    assert {"_id": {"$nin": sorted(m["_id"] for m in misses)}} in few_misses["$and"]
+    body = await gql(SEARCH, {"filter": {"text": "aBcD"}}, as_=world.a_analyst)
+    assert len(ids(body)) == 5
+    assert hit["_id"] in ids(body)
+    assert body["data"]["fans"]["totalCount"] == 5
+    # and 1-2 characters keep the regex on the three fields
+    short = await data.fan_search_query(db, scope, {"text": "ab"})
+    assert "$regex" in str(short)
+    assert "text_grams" not in str(short)
+
+
+def test_query_grams_are_a_spread_subset() -> None:
+    wanted = text_search.query_grams("Ada Lovelace")
+    assert set(wanted) <= text_search.grams("ada lovelace")
+    assert len(wanted) == text_search.MAX_QUERY_GRAMS
+    assert text_search.query_grams("ab") == []
 
 
 async def test_every_fan_write_keeps_the_trigrams(gql: GraphQL, world: World, db: Database) -> None:

@@ -31,7 +31,7 @@ from loaders.base import (
 )
 from loaders.crm.common import FAN_SORT, date_range, to_ms
 from loaders.crm.fans import _escape_regex
-from loaders.crm.text_search import text_condition
+from loaders.crm.text_search import text_conditions
 
 INDEXES = [
     IndexSpec("fans", [("partner_id", 1), ("last_active_ms", -1)]),
@@ -84,7 +84,7 @@ async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dic
     conjuncts: list[dict[str, Any]] = [scope.tenant()]
     if text := filters.get("text"):
         pattern = {"$regex": _escape_regex(text.lower()), "$options": "i"}
-        conjuncts += text_condition(text, pattern)
+        conjuncts += await text_conditions(db, scope.tenant(), text, pattern)
     for flag in ("is_subscribed", "is_phone_subscribed", "is_optout"):
         if filters.get(flag) is not None:
             conjuncts.append({flag: bool(filters[flag])})

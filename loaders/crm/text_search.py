@@ -6,8 +6,9 @@ fan by fan), so each fan also carries `text_grams`: the distinct 3-character sli
 of those values, lower-cased (slices never cross from one value into the next). Every fan
 write keeps it: `new_fan_doc` (createFan, activities' and purchases' fan upserts, ticket
 buyers, the demo seed) and `update_fan` (updateFan, activity details). A query of 3 or more
-characters needs all of its trigrams (`$all` on the indexed array: the candidates) and the
-same regex as before, so results are unchanged; 1-2 character queries keep the regex alone.
+characters needs all of its trigrams (`$all` on the indexed array: the candidates), then the
+same substring test as before on the candidates (so results are unchanged); 1-2 character
+queries keep the regex alone.
 Fans stored before the field existed get it from `backfill_text_grams` (run by the demo seed
 and `gateway backfill-fan-search`).
 """
@@ -20,6 +21,7 @@ from pymongo import UpdateOne
 
 from gateway.storage.indexes import IndexSpec
 from gateway.storage.mongo import Database, Document
+from loaders.base import conjoin
 
 INDEXES = [IndexSpec("fans", [("partner_id", 1), ("text_grams", 1)])]
 
@@ -60,11 +62,36 @@ def query_grams(text: str) -> list[str]:
     return sorted({found[round(i * step)] for i in range(MAX_QUERY_GRAMS)})
 
 
-def text_condition(text: str, pattern: dict[str, str]) -> list[dict[str, Any]]:
-    """The text filter's conditions: trigram candidates (3+ characters) and the exact regex."""
-    exact = {"$or": [{"name_lower": pattern}, {"email": pattern}, {"display_name": pattern}]}
+def contains(row: Document, needle: str) -> bool:
+    """The text filter itself: `needle` (lower case) is part of a searchable value."""
+    return any(needle in value for value in searchable_values(row))
+
+
+async def text_conditions(
+    db: Database, tenant: dict[str, Any], text: str, pattern: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The text filter's conditions on `fans`, exact (the same fans as the regex).
+
+    3+ characters: the candidates are one `$all` query on the indexed trigrams; their stored
+    values are checked in code, and the condition becomes whichever id list is shorter:
+    `_id $in` the hits, or the trigrams again with `_id $nin` the misses. Both are plain
+    conditions the embedded store runs as SQL; a regex there is evaluated fan by fan in
+    Python even next to an indexed condition (README: Fan search). Shorter queries keep the
+    regex on the three fields.
+    """
     wanted = query_grams(text)
-    return [{"text_grams": {"$all": wanted}}, exact] if wanted else [exact]
+    if not wanted:
+        return [{"$or": [{"name_lower": pattern}, {"email": pattern}, {"display_name": pattern}]}]
+    candidates = {"text_grams": {"$all": wanted}}
+    rows = await db.fans.find(
+        conjoin(tenant, candidates), projection={k: 1 for k in TEXT_FIELDS}
+    ).to_list(None)
+    needle = text.lower()
+    hits = sorted(r["_id"] for r in rows if contains(r, needle))
+    if len(hits) * 2 <= len(rows):
+        return [{"_id": {"$in": hits}}]
+    misses = sorted({r["_id"] for r in rows} - set(hits))
+    return [candidates, {"_id": {"$nin": misses}}] if misses else [candidates]
 
 
 def touches_text(keys: set[str]) -> bool:
