@@ -35,6 +35,7 @@ from gateway.storage.indexes import ensure_indexes
 from gateway.storage.mongo import CommandTally, database, open_client
 from gateway.storage.store import supervised_store
 from loaders import all_indexes
+from loaders.crm.text_search import backfill_text_grams
 from schema import build_schema
 
 TALLY = web.AppKey("command_tally", CommandTally)
@@ -82,6 +83,8 @@ def create_app(settings: Settings) -> web.Application:
         try:
             db = database(client, settings.db_name)
             await ensure_indexes(db, all_indexes())
+            # Fans stored before the search's trigrams get them once (a no-op afterwards).
+            await backfill_text_grams(db)
             hub = ChangeHub(db, metrics, ready_timeout=settings.mongo_timeout_ms / 1000)
             sessions = SessionCache(hub)
             services = Services(

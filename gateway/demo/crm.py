@@ -58,6 +58,7 @@ async def seed(db: Database, partner: DemoPartner, demo: DemoSecrets) -> None:
     fans = [_fan(partner.id, slug, i, start) for i in range(FANS)]
     tickets = [_ticket(partner.id, slug, i, fans, start, today) for i in range(TICKETS)]
     await db.fans.bulk_write([_upsert(f) for f in fans], ordered=False)
+    await data.text_search.backfill_text_grams(db)  # demo fans seeded before the trigrams
     # The fans' tags as the tags sync lists them (given when the fan was created).
     await db.fan_tags.bulk_write(
         [_upsert(row) for f in fans for row in data.tags_sync.tag_rows(f, f["created_ms"])],

@@ -6,10 +6,10 @@ CRM campaigns (meta apps) and their top-N leaderboards; `search`: the fan
 search; `segments`: tags, snapshots and saved searches as segments; `sync`: fans by last update
 (the seed's time keys); `points`: awarding points, the awards list, display names;
 `purchases`: purchases upserted by key and searched; `tickets_sync`: the seed's ticket id
-windows; `tags_sync`: fan tags by creation time. CRM API keys are credentials and live
-with the others in `loaders.identity`. Every public name of those
-modules is re-exported here (and the
-search's), so `from loaders import crm as data; data.x` keeps working.
+windows; `tags_sync`: fan tags by creation time; `text_search`: the search's pre-computed
+trigrams. CRM API keys are credentials and live with the others in `loaders.identity`.
+Every public name of those modules is re-exported here (and the search's),
+so `from loaders import crm as data; data.x` keeps working.
 """
 
 from loaders.crm import (
@@ -21,6 +21,7 @@ from loaders.crm import (
     segments,
     sync,
     tags_sync,
+    text_search,
 )
 from loaders.crm import tickets_sync as tickets_sync
 from loaders.crm.activities import *  # noqa: F403
@@ -42,4 +43,5 @@ INDEXES = [
     *segments.INDEXES,
     *sync.INDEXES,
     *tags_sync.INDEXES,
+    *text_search.INDEXES,
 ]

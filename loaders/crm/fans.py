@@ -25,6 +25,7 @@ from loaders.base import (
 )
 from loaders.crm.common import ACTIVITY_SORT, TICKET_SORT, to_ms
 from loaders.crm.tags_sync import drop_fan_tags, reconcile_fan_tags, tag_rows
+from loaders.crm.text_search import refresh_text_grams, text_grams, touches_text
 
 # --- fans ------------------------------------------------------------------------------
 
@@ -45,6 +46,7 @@ def new_fan_doc(partner_id: str, fields: Document, now: datetime | None = None) 
     doc.update({k: v for k, v in fields.items() if v is not None})
     doc["created_ms"] = to_ms(doc["created_at"])
     doc["name_lower"] = name_lower(doc)
+    doc["text_grams"] = text_grams(doc)
     return doc
 
 
@@ -97,6 +99,8 @@ async def update_fan(
     doc = await db.fans.find_one(query) if result.matched_count else None
     if doc is not None and "tags" in sets:
         await reconcile_fan_tags(db, doc)
+    if doc is not None and touches_text({*sets, *unsets}):
+        doc = await refresh_text_grams(db, doc)
     return doc
 
 

@@ -7,7 +7,8 @@ aggregation behind `count_documents` (rows of other tenants came into `totalCoun
 
 Pre-computed fan fields the search relies on: `last_active_ms` / `last_campaign_title`
 (written with each activity, `loaders.crm.activities.insert_activity`), `birth_date` as an ISO day
-string (so an age range is a string range), `name_lower`.
+string (so an age range is a string range), `name_lower`, `text_grams` (the text filter's
+trigrams, `loaders.crm.text_search`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from loaders.base import (
 )
 from loaders.crm.common import FAN_SORT, date_range, to_ms
 from loaders.crm.fans import _escape_regex
+from loaders.crm.text_search import text_conditions
 
 INDEXES = [
     IndexSpec("fans", [("partner_id", 1), ("last_active_ms", -1)]),
@@ -82,8 +84,7 @@ async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dic
     conjuncts: list[dict[str, Any]] = [scope.tenant()]
     if text := filters.get("text"):
         pattern = {"$regex": _escape_regex(text.lower()), "$options": "i"}
-        conjuncts.append({"$or": [{"name_lower": pattern}, {"email": pattern},
-                                  {"display_name": pattern}]})  # fmt: skip
+        conjuncts += await text_conditions(db, scope.tenant(), text, pattern)
     for flag in ("is_subscribed", "is_phone_subscribed", "is_optout"):
         if filters.get(flag) is not None:
             conjuncts.append({flag: bool(filters[flag])})
