@@ -36,13 +36,14 @@ class LiveClient:
 
     @classmethod
     async def connect(
-        cls, session: Any, url: str = "/graphql", payload: Mapping[str, Any] | None = None
-    ) -> LiveClient:
-        """Open, send connection_init with `payload`, and require connection_ack."""
+        cls, session: Any, url: str = "/graphql", payload: Mapping[str, Any] | None = None,
+        within: float = 10,
+    ) -> LiveClient:  # fmt: skip
+        """Open, send connection_init with `payload`, and require connection_ack within `within`."""
         ws = await session.ws_connect(url, protocols=[PROTOCOL])
         client = cls(ws)
         await ws.send_json({"type": "connection_init", "payload": dict(payload or {})})
-        ack = await client.message()
+        ack = await client.message(within)
         assert ack["type"] == "connection_ack", ack
         return client
 

@@ -249,10 +249,15 @@ async def test_watchers_resume_after_a_store_restart_without_loss_or_duplicates(
         seen = [(await live.next_data("m", within=30))["memberJoined"]["id"] for _ in after]
         assert seen == [doc["_id"] for doc in after]
         await live.silent_for(1.0)  # nothing replayed
-        errors = app[SERVICES].metrics.registry.get_sample_value(
-            "gateway_change_stream_errors_total", {"collection": "members"}
-        )
-        assert errors and errors >= 1
+        # The outage reached the hub: a watcher's getMore failed (which one depends on timing:
+        # the driver resumes a change stream once by itself, and that resume may land after
+        # the restart, so the members stream can come through without an error of its own).
+        registry = app[SERVICES].metrics.registry
+        errors = [
+            registry.get_sample_value("gateway_change_stream_errors_total", {"collection": name})
+            for name in ("members", "sessions")
+        ]
+        assert sum(e or 0 for e in errors) >= 1, errors
     finally:
         await writer.close()
 

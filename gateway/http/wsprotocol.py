@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -251,7 +252,9 @@ class FanoutWSHandler(TransportWSHandler):
                 await operation.send_operation_message(
                     CompleteMessage(id=operation.id, type="complete")
                 )
-        except _OperationStreamClosed:
+        except (_OperationStreamClosed, WebSocketDisconnected):
+            # WebSocketDisconnected: the client went away mid-send; the connection's shutdown
+            # ends its operations. Not an error worth a traceback (Strawberry logs one).
             return
         except Exception as error:  # pragma: no cover - Strawberry's own last resort
             await self.handle_task_exception(error)
