@@ -21,7 +21,12 @@ from schema.affiliate.analytics import (
     DateRangeInput,
     _row,
 )
-from schema.affiliate.common import PARTNER_ID_HELP, READ
+from schema.affiliate.common import (
+    PARTNER_ID_HELP,
+    READ,
+    CurrencyFilterArgument,
+    OutputCurrencyArgument,
+)
 from schema.affiliate.types import AnalyticsShape, Brand
 from schema.connection import Connection
 from schema.partners import Vertical
@@ -59,21 +64,8 @@ class Query:
         text_date: str | None = None,
         interval: str | None = None,
         timezone: str | None = None,
-        currency: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Filter: only conversions recorded in this currency (ISO 4217); "
-                "their money is then summed as recorded, no rate needed. Not a conversion: "
-                "see outputCurrency."
-            ),
-        ] = None,
-        output_currency: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Convert every amount into this currency (ISO 4217) at the "
-                "stored rate of each conversion's UTC day (the seed's `output_currency`)."
-            ),
-        ] = None,
+        currency: CurrencyFilterArgument = None,
+        output_currency: OutputCurrencyArgument = None,
         order_by: list[AnalyticsOrderInput] | None = None,
         top: int | None = None,
     ) -> AnalyticsResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -13,6 +13,23 @@ from schema.permissions import OPERATOR, STAFF, allow
 READ = allow(STAFF, OPERATOR, scope=Scope.AFFILIATE_READ)
 WRITE = allow(STAFF, OPERATOR, scope=Scope.AFFILIATE_WRITE)
 PARTNER_ID_HELP = "Partner (operators only; staff act for their own partner)."
+
+# The two currency arguments of the analytics roots (`partnerAnalytics`, `partnerAnalyticsFilter`).
+CurrencyFilterArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Filter: only conversions recorded in this currency (ISO 4217); "
+        "their money is then summed as recorded, no rate needed. Not a conversion: "
+        "see outputCurrency."
+    ),
+]
+OutputCurrencyArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Convert every amount into this currency (ISO 4217) at the "
+        "stored rate of each conversion's UTC day (the seed's `output_currency`)."
+    ),
+]
 
 
 def sent(obj: Any) -> dict[str, Any]:

@@ -23,7 +23,13 @@ from schema.affiliate.analytics import (
     DateRangeInput,
     _row,
 )
-from schema.affiliate.common import READ, WRITE, sent
+from schema.affiliate.common import (
+    READ,
+    WRITE,
+    CurrencyFilterArgument,
+    OutputCurrencyArgument,
+    sent,
+)
 from schema.affiliate.events import (
     Click,
     Conversion,
@@ -258,21 +264,8 @@ class Query:
         text_date: str | None = None,
         interval: str | None = None,
         timezone: str | None = None,
-        currency: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Filter: only conversions recorded in this currency (ISO 4217); "
-                "their money is then summed as recorded, no rate needed. Not a conversion: "
-                "see outputCurrency."
-            ),
-        ] = None,
-        output_currency: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Convert every amount into this currency (ISO 4217) at the "
-                "stored rate of each conversion's UTC day (the seed's `output_currency`)."
-            ),
-        ] = None,
+        currency: CurrencyFilterArgument = None,
+        output_currency: OutputCurrencyArgument = None,
         order_by: list[AnalyticsOrderInput] | None = None,
         top: int | None = None,
         zerofill: bool = True,
