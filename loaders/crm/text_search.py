@@ -1,16 +1,16 @@
-"""Pre-computed text search over fans: lower-case trigrams of the searchable text.
+"""Pre-computed text search over fans: a lower-case line per searchable value, and trigrams.
 
 The fan search's text filter is a case-insensitive part of the name, the email or the
-display name. A regex alone scans every fan of the partner (the embedded store evaluates it
-fan by fan), so each fan also carries `text_grams`: the distinct 3-character slices of each
-of those values, lower-cased (slices never cross from one value into the next). Every fan
-write keeps it: `new_fan_doc` (createFan, activities' and purchases' fan upserts, ticket
-buyers, the demo seed) and `update_fan` (updateFan, activity details). A query of 3 or more
-characters needs all of its trigrams (`$all` on the indexed array: the candidates), then the
-same substring test as before on the candidates (so results are unchanged); 1-2 character
-queries keep the regex alone.
-Fans stored before the field existed get it from `backfill_text_grams` (run by the demo seed
-and `gateway backfill-fan-search`).
+display name. Each fan carries `text_search` (those values lower-cased, one a line) and
+`text_grams` (the distinct 3-character slices of each value). The filter is one literal
+regex on `text_search` (the needle lower-cased; a line break never occurs inside a value),
+plus `text_grams $all` for 3+ characters, which lets MongoDB's multikey index narrow the
+fans; both are flat conditions, so on the embedded store the whole search is one SQL query
+that stops at the page's limit (`text_page`), and `text_count` counts without loading every
+match. Every fan write keeps both fields: `new_fan_doc` (createFan, activities' and
+purchases' fan upserts, ticket buyers, the demo seed) and `update_fan` (updateFan, activity
+details). Fans stored before them get them from `backfill_text_grams` (each gateway start
+and the demo seed).
 """
 
 from __future__ import annotations
@@ -69,11 +69,6 @@ def query_grams(text: str) -> list[str]:
         return found
     step = (len(found) - 1) / (MAX_QUERY_GRAMS - 1)
     return sorted({found[round(i * step)] for i in range(MAX_QUERY_GRAMS)})
-
-
-def contains(row: Document, needle: str) -> bool:
-    """The text filter itself: `needle` (lower case) is part of a searchable value."""
-    return any(needle in value for value in searchable_values(row))
 
 
 def text_conditions(text: str) -> list[dict[str, Any]]:
