@@ -192,7 +192,9 @@ async def test_literal_and_negative_lookahead_regexes_on_a_multi_line_string(
         assert reply["n"] == len(want), pattern
 
 
-async def test_distinct_honours_a_regex_filter(request: pytest.FixtureRequest, db: Database) -> None:
+async def test_distinct_honours_a_regex_filter(
+    request: pytest.FixtureRequest, db: Database
+) -> None:
     await deviation(request, db, "distinct drops a filter its SQL translator cannot read")
     await db.probe.insert_many([{"_id": "a", "t": "ann"}, {"_id": "b", "t": "bob"}])
     assert await db.probe.distinct("_id", {"t": {"$regex": "nn"}}) == ["a"]

@@ -125,11 +125,11 @@ async def walk(gql: GraphQL, world: World, filter: dict[str, Any],
     raise AssertionError("the walk did not end")
 
 
-@settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=60, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(rows=st.lists(FAN_ROW, max_size=12),
-       searches=st.lists(st.tuples(TEXT, st.lists(st.sampled_from(EXTRAS), max_size=2,
-                                                  unique=True),
+       searches=st.lists(st.tuples(TEXT, st.lists(st.sampled_from(EXTRAS), max_size=2, unique=True)
+                                   .filter(lambda e: not {"ticket", "ticket_negative"} <= {*e}),
                                    st.integers(1, 4)), min_size=1, max_size=3),
        probe=st.sampled_from([1, 2, 3, 2000]))  # fmt: skip
 async def test_every_page_and_count_match_the_oracle(

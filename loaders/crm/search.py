@@ -274,7 +274,7 @@ async def list_fans(db: Database, scope: Scope, filters: Document, first: int | 
         rows, more = page or await _page_rows(db, query, min(limit, room), position)
 
     async def count() -> int:
-        counted = await text_count(db, query) if text else None
+        counted = await text_count(db, query, lambda q: count_fans(db, q)) if text else None
         return min(await count_fans(db, query) if counted is None else counted, cap)
 
     cursors = [encode_cursor([*(row[f] for f, _ in FAN_SORT), seen + i + 1])

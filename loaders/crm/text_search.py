@@ -15,6 +15,7 @@ and the demo seed).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import UpdateOne
@@ -235,13 +236,16 @@ def _merge_range(flat: dict[str, Any], bounds: dict[str, Any]) -> Any:
     return _merge(flat["created_ms"], bounds) if "created_ms" in flat else bounds
 
 
-async def text_count(db: Database, query: dict[str, Any]) -> int | None:
+async def text_count(
+    db: Database, query: dict[str, Any], count: Callable[[dict[str, Any]], Awaitable[int]]
+) -> int | None:
     """The number of fans a text search matches, exactly; None when `query` is not flat.
 
     The `count` command cannot run a regex as SQL on the embedded store (it loads each match:
     ~75 µs a fan), so two probes of PROBE ids come first: fewer hits than that is the count;
     else fewer misses (the same filters, the text absent: a negative lookahead) give
-    `count(filters) - misses`; only a text in between counts its hits.
+    `count(filters) - misses` (`count`: the search's own count of its other filters); only a
+    text in between counts its hits (the `count` command: one SQL query loading each hit).
     """
     flat = flat_query(query)
     if flat is None:
@@ -256,7 +260,7 @@ async def text_count(db: Database, query: dict[str, Any]) -> int | None:
     absent = {**rest, "text_search": {"$regex": f"^(?![\\s\\S]*{needle})"}}
     misses = await db.fans.find(absent, projection={"_id": 1}, limit=PROBE).to_list(None)
     if len(misses) < PROBE:
-        return await _count(db, rest) - len(misses)
+        return await count(rest) - len(misses)
     return await _count(db, flat)
 
 
