@@ -5,7 +5,7 @@
 Starts the gateway in-process (fresh embedded store in a temp dir, loopback only), writes
 `--fans` fans of one partner (plus a tenth as many of a second partner) with tags, sources,
 provinces, birth dates, last activity, rating, metro area, networks, idols, and one or two
-tickets for a third of them, then times
+tickets for a third of them, and a snapshot of every fifth fan, then times
 each search below as `fans(filter, first: 20) { edges { node { id } } }` (median of `--runs`)
 and once more with `totalCount`, with a partner staff token.
 """
@@ -40,6 +40,7 @@ PAGE = """query($filter: FanFilter) {
 COUNTED = """query($filter: FanFilter) {
   fans(filter: $filter, first: 20) { totalCount edges { node { id } } }
 }"""
+SNAPSHOT = "snp_benchsnapshot000"  # every fifth fan of the partner
 SEARCHES: dict[str, dict[str, Any]] = {
     "no filter": {},
     "tag (any)": {"tags": ["t3"]},
@@ -52,6 +53,16 @@ SEARCHES: dict[str, dict[str, Any]] = {
                                 "createdTo": "2025-06-30"},
     "text (name/email)": {"text": "fan1234"},
     "text matching every fan": {"text": "bench"},
+    "text of 1 character, every fan": {"text": "b"},
+    "text of 2 characters, rare": {"text": "zq"},
+    "text of 2 characters, a tenth": {"text": "99"},
+    "text of 3 characters, no fan": {"text": "qqq"},
+    "text + ticket event": {"text": "fan12", "ticketEventName": "Show 3"},
+    "text + snapshot": {"text": "bench", "inSnapshots": [SNAPSHOT]},
+    "text + snapshot + ticket negative": {"text": "fan1", "inSnapshots": [SNAPSHOT],
+                                          "ticketPurchasedDays": 30, "ticketNegative": True},
+    "text + tags AND + province": {"text": "bench", "tagsAll": ["t1", "t2"],
+                                   "provinces": ["ON"]},
     "network + rating 4..5": {"networks": ["spotify"], "ratingMin": 4},
     "metro areas": {"metroAreas": ["M1", "M2"]},
     "idols AND + NOT": {"idolsAll": ["i1", "i2"], "idolsNone": ["i3"]},
@@ -125,6 +136,14 @@ async def main(fans: int, runs: int, only: str = "") -> None:
                                for n in range(rng.randint(1, 2))]  # fmt: skip
                     if tickets:
                         await db.tickets.insert_many(tickets)
+            # A snapshot of every fifth fan of the partner (for the snapshot searches).
+            members = [r["_id"] for r in await db.fans.find(
+                {"partner_id": partner["_id"]}, projection={"_id": 1}).to_list(None)][::5]
+            await db.crm_snapshots.insert_one({
+                "_id": SNAPSHOT, "partner_id": partner["_id"], "name": "bench",
+                "filter": {}, "fan_count": len(members), "created_at": now,
+                "created_ms": data.to_ms(now)})
+            await data.segments.add_snapshot_members(db, partner["_id"], SNAPSHOT, members)
             print(f"wrote {fans + fans // 10} fans in {time.perf_counter() - started:.0f} s")
             url = f"http://127.0.0.1:{port}/graphql"
             headers = {"Authorization": f"Bearer {token}"}

@@ -172,3 +172,29 @@ async def test_in_and_all_on_an_indexed_array_field(db: Database) -> None:
         found = await db.probe.find({"p": "x", **query}, sort=[("_id", 1)]).to_list(None)
         assert [d["_id"] for d in found] == want, query
         assert await db.probe.count_documents({"p": "x", **query}) == len(want), query
+
+
+async def test_literal_and_negative_lookahead_regexes_on_a_multi_line_string(
+    db: Database,
+) -> None:
+    # The text search: a literal regex on the lower-case lines of a fan's values finds a part of
+    # one value, and `^(?![\s\S]*x)` (its count's misses) the strings without it, in `find`,
+    # the `count` command and with a sort and limit.
+    await db.probe.insert_many([{"_id": "a", "t": "ann lee\nann@x.io\n"},
+                                {"_id": "b", "t": "bob\nb.o@x.io\nann"},
+                                {"_id": "c", "t": "cy\nc@x.io\n"}])  # fmt: skip
+    for pattern, want in (("ann", ["b", "a"]), ("^(?![\\s\\S]*ann)", ["c"]),
+                          ("b\\.o", ["b"]), ("lee\\\nann", ["a"]), ("^(?![\\s\\S]*x\\.io)", [])):
+        found = await db.probe.find({"t": {"$regex": pattern}}, sort=[("_id", -1)],
+                                    limit=5).to_list(None)  # fmt: skip
+        assert [d["_id"] for d in found] == want, pattern
+        reply = await db.command("count", "probe", query={"t": {"$regex": pattern}})
+        assert reply["n"] == len(want), pattern
+
+
+async def test_distinct_honours_a_regex_filter(
+    request: pytest.FixtureRequest, db: Database
+) -> None:
+    await deviation(request, db, "distinct drops a filter its SQL translator cannot read")
+    await db.probe.insert_many([{"_id": "a", "t": "ann"}, {"_id": "b", "t": "bob"}])
+    assert await db.probe.distinct("_id", {"t": {"$regex": "nn"}}) == ["a"]

@@ -94,31 +94,28 @@ async def test_text_search_matches_a_substring_oracle(
         assert body["data"]["fans"]["totalCount"] == len(want), text
 
 
-async def test_long_queries_resolve_to_ids_and_short_ones_keep_the_regex(
+async def test_text_is_one_flat_regex_on_the_stored_text_plus_trigrams(
     gql: GraphQL, world: World, db: Database
 ) -> None:
     # given fans whose trigrams all occur in "abcd" without "abcd" itself (candidates, misses)
     hit = await given_fan(db, world.partner_a, first_name="xabcdx")
-    misses = [await given_fan(db, world.partner_a, first_name="abc", last_name="bcd")
-              for _ in range(3)]  # fmt: skip
+    for _ in range(3):
+        await given_fan(db, world.partner_a, first_name="abc", last_name="bcd")
     await given_fan(db, world.partner_b, first_name="abcd")
     scope = staff_of(world.partner_a)
-    # when the query is 3+ characters, then no regex reaches the store: the fewer ids win
-    few_hits = await data.fan_search_query(db, scope, {"text": "ABCD"})
-    assert "$regex" not in str(few_hits)
-    assert {"_id": {"$in": [hit["_id"]]}} in few_hits["$and"]
-    for _ in range(4):
-        await given_fan(db, world.partner_a, display_name="ABCD")
-    few_misses = await data.fan_search_query(db, scope, {"text": "abcd"})
-    assert {"_id": {"$nin": sorted(m["_id"] for m in misses)}} in few_misses["$and"]
-    body = await gql(SEARCH, {"filter": {"text": "aBcD"}}, as_=world.a_analyst)
-    assert len(ids(body)) == 5
-    assert hit["_id"] in ids(body)
-    assert body["data"]["fans"]["totalCount"] == 5
-    # and 1-2 characters keep the regex on the three fields
-    short = await data.fan_search_query(db, scope, {"text": "ab"})
-    assert "$regex" in str(short)
+    # when the query is 3+ characters, then it is the trigrams and a literal regex, no ids
+    query = await data.fan_search_query(db, scope, {"text": "AB.CD"})
+    assert {"text_search": {"$regex": "ab\\.cd"}} in query["$and"]
+    assert any("text_grams" in c for c in query["$and"])
+    assert all("_id" not in c for c in query["$and"])
+    # and 1-2 characters are the regex alone
+    short = await data.fan_search_query(db, scope, {"text": "aB"})
+    assert {"text_search": {"$regex": "ab"}} in short["$and"]
     assert "text_grams" not in str(short)
+    # and the misses stay out, the other partner's fan too
+    body = await gql(SEARCH, {"filter": {"text": "aBcD"}}, as_=world.a_analyst)
+    assert ids(body) == [hit["_id"]]
+    assert body["data"]["fans"]["totalCount"] == 1
 
 
 def test_query_grams_are_a_spread_subset() -> None:
@@ -151,16 +148,20 @@ async def test_every_fan_write_keeps_the_trigrams(gql: GraphQL, world: World, db
         assert ids(body) == want, text
     for doc in await db.fans.find({}).to_list(None):
         assert doc["text_grams"] == text_search.text_grams(doc)
+        assert doc["text_search"] == text_search.search_text(doc)
 
 
 async def test_fans_stored_before_the_trigrams_are_backfilled(
     gql: GraphQL, world: World, db: Database
 ) -> None:
-    # given fans written without `text_grams` (as before the field existed)
+    # given fans written without the search fields (as before either existed), and one
+    # with the trigrams only (as the previous version wrote them)
     olds = [data.new_fan_doc(world.partner_a, {"email": f"old-{uuid.uuid4().hex[:6]}@example.com",
                                                "first_name": "Legacy"}) for _ in range(3)]
-    for doc in olds:
-        doc.pop("text_grams")
+    for i, doc in enumerate(olds):
+        doc.pop("text_search")
+        if i:
+            doc.pop("text_grams")
     await db.fans.insert_many(olds)
     assert ids(await gql(SEARCH, {"filter": {"text": "legacy"}}, as_=world.a_analyst)) == []
     # when the backfill runs (at each start, and in the demo seed), twice
@@ -169,3 +170,6 @@ async def test_fans_stored_before_the_trigrams_are_backfilled(
     # then the search finds them
     body = await gql(SEARCH, {"filter": {"text": "legacy"}}, as_=world.a_analyst)
     assert ids(body) == sorted(d["_id"] for d in olds)
+    for doc in await db.fans.find({"_id": {"$in": [d["_id"] for d in olds]}}).to_list(None):
+        assert doc["text_search"] == "legacy\n" + doc["email"] + "\n"
+        assert doc["text_grams"] == text_search.text_grams(doc)

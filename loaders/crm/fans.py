@@ -25,7 +25,7 @@ from loaders.base import (
 )
 from loaders.crm.common import ACTIVITY_SORT, TICKET_SORT, to_ms
 from loaders.crm.tags_sync import drop_fan_tags, reconcile_fan_tags, tag_rows
-from loaders.crm.text_search import refresh_text_grams, text_grams, touches_text
+from loaders.crm.text_search import refresh_text_grams, text_fields, touches_text
 
 # --- fans ------------------------------------------------------------------------------
 
@@ -46,7 +46,7 @@ def new_fan_doc(partner_id: str, fields: Document, now: datetime | None = None) 
     doc.update({k: v for k, v in fields.items() if v is not None})
     doc["created_ms"] = to_ms(doc["created_at"])
     doc["name_lower"] = name_lower(doc)
-    doc["text_grams"] = text_grams(doc)
+    doc.update(text_fields(doc))
     return doc
 
 

@@ -30,8 +30,7 @@ from loaders.base import (
     utcnow,
 )
 from loaders.crm.common import FAN_SORT, date_range, to_ms
-from loaders.crm.fans import _escape_regex
-from loaders.crm.text_search import text_conditions
+from loaders.crm.text_search import text_conditions, text_count, text_page
 
 INDEXES = [
     IndexSpec("fans", [("partner_id", 1), ("last_active_ms", -1)]),
@@ -83,8 +82,7 @@ async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dic
     now = utcnow()
     conjuncts: list[dict[str, Any]] = [scope.tenant()]
     if text := filters.get("text"):
-        pattern = {"$regex": _escape_regex(text.lower()), "$options": "i"}
-        conjuncts += await text_conditions(db, scope.tenant(), text, pattern)
+        conjuncts += text_conditions(text)
     for flag in ("is_subscribed", "is_phone_subscribed", "is_optout"):
         if filters.get(flag) is not None:
             conjuncts.append({flag: bool(filters[flag])})
@@ -261,7 +259,7 @@ async def list_fans(db: Database, scope: Scope, filters: Document, first: int | 
     query = await fan_search_query(db, scope, filters)
     cap = int(filters.get("max_count") or DEFAULT_MAX_COUNT)
     limit = check_first(first)
-    seen, position = 0, None
+    seen, position, values = 0, None, None
     if after is not None:
         *values, seen = decode_cursor(after, len(FAN_SORT) + 1)
         if not isinstance(seen, int) or seen < 0:
@@ -270,11 +268,14 @@ async def list_fans(db: Database, scope: Scope, filters: Document, first: int | 
     room = cap - seen
     rows: list[Document] = []
     more = False
+    text = bool(filters.get("text"))  # flat queries of its own (`loaders.crm.text_search`)
     if room > 0:
-        rows, more = await _page_rows(db, query, min(limit, room), position)
+        page = await text_page(db, query, min(limit, room), values) if text else None
+        rows, more = page or await _page_rows(db, query, min(limit, room), position)
 
     async def count() -> int:
-        return min(await count_fans(db, query), cap)
+        counted = await text_count(db, query, lambda q: count_fans(db, q)) if text else None
+        return min(await count_fans(db, query) if counted is None else counted, cap)
 
     cursors = [encode_cursor([*(row[f] for f, _ in FAN_SORT), seen + i + 1])
                for i, row in enumerate(rows)]  # fmt: skip
