@@ -153,10 +153,18 @@ async def create_tickets(
     try:
         return await _store_tickets(db, partner_id, drafts, fresh, existing, first_with_key, now)
     except Exception:
-        # Nothing of this request is stored under its claims: let the keys be claimed again.
-        await db.ticket_claims.delete_many(
-            {"_id": {"$in": [_claim_id(partner_id, k) for k in claimed]}}
-        )
+        # Let the keys whose ticket is not stored be claimed again. A failed insert may have
+        # been applied all the same (the store went away before its reply; found by
+        # tests/test_crm_write_faults.py): those tickets keep their claims.
+        stored = await db.tickets.find(
+            {"partner_id": partner_id, "ticket_key": {"$in": sorted(claimed)}},
+            projection={"ticket_key": 1},
+        ).to_list(None)
+        free = sorted(claimed - {t["ticket_key"] for t in stored})
+        if free:
+            await db.ticket_claims.delete_many(
+                {"_id": {"$in": [_claim_id(partner_id, k) for k in free]}}
+            )
         raise
 
 
