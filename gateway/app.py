@@ -35,6 +35,7 @@ from gateway.storage.indexes import ensure_indexes
 from gateway.storage.mongo import CommandTally, database, open_client
 from gateway.storage.store import supervised_store
 from loaders import all_indexes
+from loaders.crm.search_fields import backfill_search_fields
 from loaders.crm.text_search import backfill_text_grams
 from schema import build_schema
 
@@ -85,6 +86,9 @@ def create_app(settings: Settings) -> web.Application:
             await ensure_indexes(db, all_indexes())
             # Fans stored before the search's trigrams get them once (a no-op afterwards).
             await backfill_text_grams(db)
+            # …and every other pre-computed / derived search field (rating, networks, metro
+            # area, last campaign, birth day, activity time): a no-op afterwards too.
+            await backfill_search_fields(db)
             hub = ChangeHub(db, metrics, ready_timeout=settings.mongo_timeout_ms / 1000)
             sessions = SessionCache(hub)
             services = Services(

@@ -319,11 +319,12 @@ async def test_segment_status_matches_a_python_oracle(
             fields["email"] = f"f{i}-{uuid.uuid4().hex[:6]}@example.com"
         if row["phone"]:
             fields["phone"] = f"+4930{i:08d}"
+        if row["active_days_ago"] is not None:  # never active: no `last_active_ms` at all
+            days = row["active_days_ago"] + 0.5
+            fields["last_active_ms"] = data.to_ms(now - timedelta(days=days))
         doc = data.new_fan_doc(world.partner_a if row["partner"] == "A" else world.partner_b,
                                fields)  # fmt: skip
         doc["updated_ms"] = row["updated_ms"]
-        if row["active_days_ago"] is not None:  # never active: no `last_active_ms` at all
-            doc["last_active_ms"] = data.to_ms(now - timedelta(days=row["active_days_ago"] + 0.5))
         docs.append(doc)
     if docs:
         await db.fans.insert_many(docs)

@@ -288,7 +288,8 @@ async def _seed_last_activity(db: Database, activities: list[Document]) -> None:
     def update(fan_id: str, a: Document) -> UpdateOne:
         added = {k: {"$each": sorted(v)} for k, v in connected[fan_id].items() if v}
         return UpdateOne({"_id": fan_id}, {
-            "$max": {"last_active_ms": data.to_ms(a["created_at"])},
+            "$max": {"last_active_ms": data.to_ms(a["created_at"]),
+                     "active_ms": data.to_ms(a["created_at"])},
             "$set": {"last_campaign_title": a["campaign_title"],
                      "last_campaign_id": a.get("campaign_id", "")},
             **({"$addToSet": added} if added else {}),

@@ -7,7 +7,8 @@ search; `segments`: tags, snapshots and saved searches as segments; `sync`: fans
 (the seed's time keys); `points`: awarding points, the awards list, display names;
 `purchases`: purchases upserted by key and searched; `tickets_sync`: the seed's ticket id
 windows; `tags_sync`: fan tags by creation time; `text_search`: the search's pre-computed
-trigrams. CRM API keys are credentials and live with the others in `loaders.identity`.
+trigrams; `search_fields`: its other pre-computed fan fields and their backfill. CRM API
+keys are credentials and live with the others in `loaders.identity`.
 Every public name of those modules is re-exported here (and the search's),
 so `from loaders import crm as data; data.x` keeps working.
 """
@@ -18,6 +19,7 @@ from loaders.crm import (
     points,
     purchases,
     search,
+    search_fields,
     segments,
     sync,
     tags_sync,
@@ -40,6 +42,7 @@ INDEXES = [
     *points.INDEXES,
     *purchases.INDEXES,
     *search.INDEXES,
+    *search_fields.INDEXES,
     *segments.INDEXES,
     *sync.INDEXES,
     *tags_sync.INDEXES,

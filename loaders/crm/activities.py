@@ -74,7 +74,7 @@ async def insert_activity(
     # Pre-computed for the fan search (active days / dates), its `lastCampaignTitle` and
     # `lastCampaignId` (the seed's last_page_tab_id; "" for an activity outside a campaign).
     update: Document = {
-        "$max": {"last_active_ms": to_ms(now)},
+        "$max": {"last_active_ms": to_ms(now), "active_ms": to_ms(now)},
         "$set": {"last_campaign_title": campaign_title, "last_campaign_id": fields["campaign_id"]},
     }
     owned = {"partner_id": partner_id, "_id": fan["_id"]}

@@ -24,6 +24,7 @@ from loaders.base import (
     utcnow,
 )
 from loaders.crm.common import ACTIVITY_SORT, TICKET_SORT, to_ms
+from loaders.crm.search_fields import birth_day_update, precomputed_fields
 from loaders.crm.tags_sync import drop_fan_tags, reconcile_fan_tags, tag_rows
 from loaders.crm.text_search import refresh_text_grams, text_fields, touches_text
 
@@ -47,6 +48,7 @@ def new_fan_doc(partner_id: str, fields: Document, now: datetime | None = None) 
     doc["created_ms"] = to_ms(doc["created_at"])
     doc["name_lower"] = name_lower(doc)
     doc.update(text_fields(doc))
+    doc.update(precomputed_fields(doc))
     return doc
 
 
@@ -89,6 +91,11 @@ async def update_fan(
     db: Database, scope: Scope, fan_id: str, sets: Document, unsets: Sequence[str]
 ) -> Document | None:
     """Apply a partial update; a taken email or phone raises DuplicateKeyError."""
+    sets, unsets = {**sets}, list(unsets)
+    if "birth_date" in sets or "birth_date" in unsets:  # the age filter's `birth_day`
+        day_set, day_unset = birth_day_update(str(sets.get("birth_date") or ""))
+        sets.update(day_set)
+        unsets += day_unset
     update: Document = {"$set": {**sets, "updated_ms": to_ms(utcnow())}}
     if unsets:
         update["$unset"] = {k: "" for k in unsets}

@@ -6,9 +6,17 @@ with the partner filter: the embedded store misreads `{partner_id: â€¦, $or: [â€
 aggregation behind `count_documents` (rows of other tenants came into `totalCount`).
 
 Pre-computed fan fields the search relies on: `last_active_ms` / `last_campaign_title`
-(written with each activity, `loaders.crm.activities.insert_activity`), `birth_date` as an ISO day
-string (so an age range is a string range), `name_lower`, `text_grams` (the text filter's
-trigrams, `loaders.crm.text_search`).
+(written with each activity, `loaders.crm.activities.insert_activity`), `birth_day` (an age
+range is an integer range) and `active_ms` (inactive is one range), both
+`loaders.crm.search_fields`, `name_lower`, `text_grams` (the text filter's trigrams,
+`loaders.crm.text_search`).
+
+Query shapes, for the embedded store (measured in the README, Fan search speed): a page is
+one or more FLAT `find` filters (a `find` needing `$and` is evaluated fan by fan in Python
+there), merged in code: a filter's one `$or` and the keyset position each split into flat
+filters. `totalCount` spells equalities as `$eq` and a scalar `$in` as an `$or` of `$eq`
+(`countable`): the store's count command turns a plain `{field: v}` into "v or an array
+containing v", which no index serves, and a scalar `$in` into a Python scan.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from loaders.base import (
     utcnow,
 )
 from loaders.crm.common import FAN_SORT, date_range, to_ms
+from loaders.crm.search_fields import day_number
 from loaders.crm.text_search import text_conditions, text_count, text_page
 
 INDEXES = [
@@ -51,6 +60,8 @@ INDEXES = [
 _DAY_MS = 86_400_000
 DEFAULT_MAX_COUNT = 100_000  # the seed's max_count default (at most 1,000,000)
 MAX_MAX_COUNT = 1_000_000
+# Array fields of the fan: `$in` on those is element membership, never an equality.
+ARRAY_FIELDS = frozenset({"tags", "idol_names", "networks", "text_grams", "business_opt_ins"})
 TICKET_KEYS = (
     "ticket_event_name", "ticket_venue_name", "ticket_purchased_from", "ticket_purchased_to",
     "ticket_price_code", "ticket_artist_name", "ticket_venue_provinces", "ticket_purchased_days",
@@ -67,13 +78,13 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def birth_range(youngest: int | None, oldest: int | None, today: date) -> dict[str, str]:
-    """Birth days (ISO strings) of fans aged youngest..oldest today; unknown ('') never matches."""
-    out: dict[str, str] = {"$gt": ""}
+def birth_range(youngest: int | None, oldest: int | None, today: date) -> dict[str, int]:
+    """`birth_day` numbers of fans aged youngest..oldest today (unknown: no field, no match)."""
+    out: dict[str, int] = {}
     if youngest is not None:
-        out["$lte"] = years_before(today, youngest).isoformat()
+        out["$lte"] = day_number(years_before(today, youngest))
     if oldest is not None:
-        out["$gt"] = years_before(today, oldest + 1).isoformat()
+        out["$gt"] = day_number(years_before(today, oldest + 1))
     return out
 
 
@@ -99,7 +110,10 @@ async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dic
                        ("genders", "gender"), ("sources", "source"),
                        ("metro_areas", "metro_area"), ("networks", "networks")):  # fmt: skip
         if filters.get(key):
-            conjuncts.append({field: {"$in": list(filters[key])}})
+            values = sorted(set(filters[key]))
+            # One value as an equality: the store serves it from the field's index.
+            single = field not in ARRAY_FIELDS and len(values) == 1
+            conjuncts.append({field: values[0] if single else {"$in": values}})
     rating = {op: filters[key] for op, key in (("$gte", "rating_min"), ("$lte", "rating_max"))
               if filters.get(key) is not None}  # fmt: skip
     if rating:
@@ -109,7 +123,7 @@ async def fan_search_query(db: Database, scope: Scope, filters: Document) -> dic
         conjuncts.append({"created_ms": {op: to_ms(v) for op, v in created.items()}})
     if filters.get("youngest_age") is not None or filters.get("oldest_age") is not None:
         ages = birth_range(filters.get("youngest_age"), filters.get("oldest_age"), now.date())
-        conjuncts.append({"birth_date": ages})
+        conjuncts.append({"birth_day": ages})
     conjuncts += _activity_conditions(filters, to_ms(now))
     conjuncts += await _snapshot_conditions(db, scope, filters)
     buyers = await ticket_buyers(db, scope, filters, now.date())
@@ -139,11 +153,9 @@ def _activity_conditions(filters: Document, now_ms: int) -> list[dict[str, Any]]
     if filters.get("active_within_days") is not None:
         out.append({"last_active_ms": {"$gte": now_ms - filters["active_within_days"] * _DAY_MS}})
     if filters.get("inactive_for_days") is not None:
-        # Never active counts as inactive: fans without the field match too (spelt with
-        # `$exists`, not `$nor`: the store's count command drops missing fields under `$nor`).
+        # Never active counts as inactive: `active_ms` is 0 for those (one range, no `$or`).
         since = now_ms - filters["inactive_for_days"] * _DAY_MS
-        out.append({"$or": [{"last_active_ms": {"$lt": since}},
-                            {"last_active_ms": {"$exists": False}}]})  # fmt: skip
+        out.append({"active_ms": {"$lt": since}})
     active = date_range(filters.get("active_from"), filters.get("active_to"))
     if active:
         out.append({"last_active_ms": {op: to_ms(v) for op, v in active.items()}})
@@ -184,12 +196,15 @@ async def ticket_buyers(
     """
     if not any(filters.get(k) is not None and filters.get(k) != [] for k in TICKET_KEYS):
         return None
-    query: dict[str, Any] = {**scope.tenant(), "is_deleted": False}
+    # Equalities as `$eq`: the store's `find` serves those from an index (its plain
+    # `{field: v}` is "v or an array containing v" wherever the field has no index of its own).
+    query: dict[str, Any] = {**{k: {"$eq": v} for k, v in scope.tenant().items()},
+                             "is_deleted": {"$eq": False}}  # fmt: skip
     for key, field in (("ticket_event_name", "event_name"), ("ticket_venue_name", "venue_name"),
                        ("ticket_price_code", "price_code"),
                        ("ticket_artist_name", "artist_name")):  # fmt: skip
         if filters.get(key):
-            query[field] = filters[key]
+            query[field] = {"$eq": filters[key]}
     if filters.get("ticket_venue_provinces"):
         query["province"] = {"$in": list(filters["ticket_venue_provinces"])}
     lo = filters.get("ticket_purchased_from")
@@ -235,17 +250,61 @@ async def ticket_buyers(
     }  # fmt: skip
 
 
+def countable(query: dict[str, Any]) -> dict[str, Any]:
+    """The same filter spelt so the embedded store's count command serves it from indexes.
+
+    `{field: v}` on a scalar field becomes `{field: {$eq: v}}` (the count command reads the
+    plain form as "v or an array containing v", which no index serves: every count scanned
+    the collection), a scalar `$in` an `$or` of `$eq` (it evaluates `$in` fan by fan in
+    Python), an array's `$in` / `$all` an `$or` / list of plain equalities (array
+    containment, in SQL). The same documents match on MongoDB.
+    """
+    parts: list[dict[str, Any]] = []
+    for clause in _conjuncts_of(query):
+        for field, value in clause.items():
+            parts.extend(_countable_condition(field, value))
+    return conjoin(*parts)
+
+
+def _conjuncts_of(query: dict[str, Any]) -> list[dict[str, Any]]:
+    if set(query) == {"$and"}:
+        return [c for part in query["$and"] for c in _conjuncts_of(part)]
+    return [query]
+
+
+def _countable_condition(field: str, value: Any) -> list[dict[str, Any]]:
+    if field.startswith("$") or field == "_id":
+        return [{field: value}]
+    if field in ARRAY_FIELDS:
+        if isinstance(value, dict) and set(value) == {"$in"}:
+            return [{"$or": [{field: v} for v in value["$in"]]}]
+        if isinstance(value, dict) and set(value) == {"$all"}:
+            return [{field: v} for v in value["$all"]]
+        if isinstance(value, dict) and "$in" in value and "$all" not in value:
+            rest = {k: v for k, v in value.items() if k != "$in"}
+            return [{"$or": [{field: v} for v in value["$in"]]}, {field: rest}]
+        return [{field: value}]
+    if isinstance(value, dict):
+        if set(value) == {"$in"}:
+            return [{"$or": [{field: {"$eq": v}} for v in value["$in"]]}]
+        return [{field: value}]
+    if isinstance(value, (str, int, bool)):
+        return [{field: {"$eq": value}}]
+    return [{field: value}]
+
+
 async def count_fans(db: Database, query: dict[str, Any]) -> int:
     """The number of fans matching `query`, by the `count` command.
 
     `count_documents` is an aggregation (`$match` + `$group`), which the embedded store
     evaluates document by document (4 to 5 thousand fans/s); its `count` command runs one SQL
-    `COUNT` when it can translate the filter (measured in the README: Fan search speed).
-    On MongoDB `count` with a query is exact outside sharded clusters with orphans. The
-    search avoids `$nor`, which that command reads differently on the store
-    (tests/test_crm_storage.py), and the oracle tests check every filter's count.
+    `COUNT` when it can translate the filter, served from indexes when spelt by `countable`
+    (measured in the README: Fan search speed). On MongoDB `count` with a query is exact
+    outside sharded clusters with orphans. The search avoids `$nor`, which that command
+    reads differently on the store (tests/test_crm_storage.py), and the oracle tests check
+    every filter's count.
     """
-    reply = await db.command("count", "fans", query=conjoin(query))
+    reply = await db.command("count", "fans", query=countable(conjoin(query)))
     return int(reply["n"])
 
 
@@ -262,9 +321,9 @@ async def list_fans(db: Database, scope: Scope, filters: Document, first: int | 
     seen, position, values = 0, None, None
     if after is not None:
         *values, seen = decode_cursor(after, len(FAN_SORT) + 1)
-        if not isinstance(seen, int) or seen < 0:
+        if not isinstance(seen, int) or seen < 0 or not isinstance(values[0], int):
             raise BadUserInput("not a cursor from this list", field="after")
-        position = encode_cursor(values)
+        position = (int(values[0]), str(values[1]))
     room = cap - seen
     rows: list[Document] = []
     more = False
@@ -285,15 +344,16 @@ async def list_fans(db: Database, scope: Scope, filters: Document, first: int | 
 
 def split_branches(query: dict[str, Any]) -> list[dict[str, Any]] | None:
     """`A and (B or C)` as the plain filters `A and B`, `A and C`, when each is one flat
-    document (no `$and`); None otherwise.
+    document (no `$and`); `[A]` for a flat `A`; None otherwise.
 
     On the embedded store a `find` whose filter needs an `$and` (a branch next to other
     fields) is evaluated document by document in Python (measured: 17 s for a page of the
     inactive search over 100k fans), while each flat filter is one indexed SQL query.
     """
-    conjuncts = conjoin(query).get("$and")
+    flat = conjoin(query)
+    conjuncts = flat.get("$and")
     if not conjuncts:
-        return None
+        return [flat]
     ors = [c for c in conjuncts if set(c) == {"$or"}]
     if len(ors) != 1:
         return None
@@ -302,19 +362,79 @@ def split_branches(query: dict[str, Any]) -> list[dict[str, Any]] | None:
     return None if any("$and" in b or "$or" in b for b in branches) else branches
 
 
+ORDER_SCAN_MIN = 2000  # a range matching this many fans is read in the sort's index order
+_RANGE_OPS = {"$gt", "$gte", "$lt", "$lte"}
+
+
+async def _ordered(db: Database, branch: dict[str, Any]) -> dict[str, Any]:
+    """The flat filter, with a hint to read it in the sort's order when its ranges are wide.
+
+    The store's planner serves a range condition (rating, age, activity) from that field's
+    index and then sorts every match (300 ms for 80,000 fans), or, when `created_ms` has a
+    range too, walks the `(partner_id, created_ms, _id)` index in page order and stops at
+    the page (2 ms). The walk is slow when few fans match, so the hint (`created_ms >= 0`,
+    true for every fan) is added only when one indexed COUNT of the ranges finds
+    ORDER_SCAN_MIN fans or more.
+    """
+    ranges = {f: v for f, v in branch.items() if f not in ("created_ms", "_id")
+              and isinstance(v, dict) and v and set(v) <= _RANGE_OPS}  # fmt: skip
+    if not ranges or "created_ms" in branch:
+        return branch
+    tenant = {f: {"$eq": branch[f]} for f in ("partner_id",) if f in branch}
+    reply = await db.command("count", "fans", query={**tenant, **ranges})
+    return {**branch, "created_ms": {"$gte": 0}} if int(reply["n"]) >= ORDER_SCAN_MIN else branch
+
+
+async def _find_page(db: Database, query: dict[str, Any], limit: int) -> list[Document]:
+    return await db.fans.find(query, sort=FAN_SORT, limit=limit + 1).to_list(None)
+
+
+def _after(branch: dict[str, Any], created: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The keyset `(created_ms, _id) < position` as two flat filters: `created_ms < c`, and
+    `created_ms == c` (whose `_id` bound is applied in code: the store evaluates an `_id`
+    range fan by fan in Python, over the whole collection)."""
+    bound = dict(branch.get("created_ms") or {})
+    older = {**bound, "$lt": min(created, bound.get("$lt", created))}
+    return {**branch, "created_ms": older}, {**branch, "created_ms": {**bound, "$eq": created}}
+
+
+async def _tied(db: Database, same: dict[str, Any], below_id: str, limit: int) -> list[Document]:
+    """The first `limit + 1` fans of `same` (one `created_ms`) with an id below `below_id`:
+    their ids first (fans created in the same millisecond: few, except in a bulk import),
+    then those rows by id."""
+    ids = await db.fans.find(same, projection={"_id": 1}).to_list(None)
+    wanted = sorted((r["_id"] for r in ids if r["_id"] < below_id), reverse=True)[: limit + 1]
+    if not wanted:
+        return []
+    return await db.fans.find({**same, "_id": {"$in": wanted}}, sort=FAN_SORT).to_list(None)
+
+
 async def _page_rows(db: Database, query: dict[str, Any], limit: int,
-                     after: str | None) -> tuple[list[Document], bool]:  # fmt: skip
+                     position: tuple[int, str] | None) -> tuple[list[Document], bool]:  # fmt: skip
     """The first `limit` fans of the search after a position, and whether more follow.
 
-    A search with one `$or` reads each branch's first page (keyset on the same sort, so
-    their union holds the true first page) and merges them, dropping fans two branches found.
+    Each flat filter of the search (`split_branches`) is one `find` for the first page, three
+    after a position (`_after`, `_tied`), plus `_ordered`'s COUNT where it has ranges; their
+    first pages (same sort, so their union holds the true first page) are merged, dropping
+    fans two branches found.
     """
     branches = split_branches(query)
-    if branches is None:
+    if branches is None:  # not flat: one `find` the store evaluates in Python
+        after = None if position is None else encode_cursor(list(position))
         page = await paginate(db.fans, query, sort=FAN_SORT, first=limit, after=after)
         return page.rows, page.has_next_page
-    pages = [await paginate(db.fans, b, sort=FAN_SORT, first=limit, after=after)
-             for b in branches]  # fmt: skip
-    merged = {row["_id"]: row for page in pages for row in page.rows}
+    merged: dict[str, Document] = {}
+    more = False
+    for branch in branches:
+        pages: list[list[Document]] = []
+        if position is None:
+            pages.append(await _find_page(db, await _ordered(db, branch), limit))
+        else:
+            older, same = _after(branch, position[0])
+            pages.append(await _find_page(db, await _ordered(db, older), limit))
+            pages.append(await _tied(db, same, position[1], limit))
+        for rows in pages:
+            more = more or len(rows) > limit
+            merged.update((row["_id"], row) for row in rows[:limit])
     rows = sorted(merged.values(), key=lambda r: (r["created_ms"], r["_id"]), reverse=True)
-    return rows[:limit], len(rows) > limit or any(page.has_next_page for page in pages)
+    return rows[:limit], len(rows) > limit or more

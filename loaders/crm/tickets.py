@@ -73,7 +73,7 @@ async def _fans_for_buyers(
     new: dict[str, Document] = {}
     for d in drafts:
         if d["email"] not in fans and d["email"] not in new:
-            new[d["email"]] = new_fan_doc(partner_id, d["fan"], now)
+            new[d["email"]] = new_fan_doc(partner_id, {**d["fan"], **metro_of(d)}, now)
     if not new:
         return fans
     docs = list(new.values())
@@ -153,10 +153,18 @@ async def create_tickets(
     try:
         return await _store_tickets(db, partner_id, drafts, fresh, existing, first_with_key, now)
     except Exception:
-        # Nothing of this request is stored under its claims: let the keys be claimed again.
-        await db.ticket_claims.delete_many(
-            {"_id": {"$in": [_claim_id(partner_id, k) for k in claimed]}}
-        )
+        # Let the keys whose ticket is not stored be claimed again. A failed insert may have
+        # been applied all the same (the store went away before its reply; found by
+        # tests/test_crm_write_faults.py): those tickets keep their claims.
+        stored = await db.tickets.find(
+            {"partner_id": partner_id, "ticket_key": {"$in": sorted(claimed)}},
+            projection={"ticket_key": 1},
+        ).to_list(None)
+        free = sorted(claimed - {t["ticket_key"] for t in stored})
+        if free:
+            await db.ticket_claims.delete_many(
+                {"_id": {"$in": [_claim_id(partner_id, k) for k in free]}}
+            )
         raise
 
 
@@ -191,6 +199,7 @@ async def _store_tickets(
     inserted = [doc for j, doc in enumerate(docs) if j not in failed]
     inserted_ids = {doc["_id"] for doc in inserted}
     await _note_first_purchases(db, inserted)
+    await _note_metro_areas(db, inserted)
     by_index = dict(zip(fresh, docs, strict=True))
     results: list[tuple[str, Document]] = []
     for i, d in enumerate(drafts):
@@ -272,6 +281,35 @@ async def _note_first_purchases(db: Database, tickets: Sequence[Document]) -> No
         await db.fans.bulk_write(
             [UpdateOne({"_id": f}, {"$min": {"first_purchase_ms": ms}}) for f, ms in
              earliest.items()], ordered=False,
+        )  # fmt: skip
+
+
+METRO_COUNTRIES = ("US", "CA", "")
+
+
+def metro_of(ticket: Document) -> Document:
+    """The fan fields a ticket gives its buyer: its metro area (the seed: "DMA or CMA Area,
+    currently only for US/CA"), when it has one and its country is the US, Canada or unset."""
+    metro = str(ticket.get("metro_area") or "")
+    if metro and str(ticket.get("country_code") or "") in METRO_COUNTRIES:
+        return {"metro_area": metro}
+    return {}
+
+
+async def _note_metro_areas(db: Database, tickets: Sequence[Document]) -> None:
+    # A buyer without a metro area takes its latest ticket's (the fan's own value wins), so
+    # the fan search's metroAreas filter and Fan.metroArea see it; one batched write.
+    latest: dict[str, tuple[int, str]] = {}
+    for t in tickets:
+        metro = metro_of(t).get("metro_area")
+        if metro and not t["is_deleted"]:
+            ms = to_ms(t["purchased_at"])
+            if t["fan_id"] not in latest or ms >= latest[t["fan_id"]][0]:
+                latest[t["fan_id"]] = (ms, metro)
+    if latest:
+        await db.fans.bulk_write(
+            [UpdateOne({"_id": f, "metro_area": ""}, {"$set": {"metro_area": metro}})
+             for f, (_, metro) in latest.items()], ordered=False,
         )  # fmt: skip
 
 
