@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import itertools
 import json
 import multiprocessing
@@ -643,6 +644,34 @@ def timed_publishes() -> Iterator[dict[str, tuple[float, float]]]:
         wsprotocol.publish = original
 
 
+class GcPauses:
+    """The garbage collector's pauses in this process while `active` (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if not self.active:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def close(self) -> str:
+        gc.callbacks.remove(self._callback)
+        total = sum(seconds for _, seconds in self.pauses)
+        longest = max((seconds for _, seconds in self.pauses), default=0.0)
+        full = sum(1 for generation, _ in self.pauses if generation == 2)
+        return (
+            f"{len(self.pauses)} collections ({full} of generation 2), longest "
+            f"{longest * 1e3:.1f} ms, {total * 1e3:.0f} ms in all"
+        )
+
+
 def client_process(
     url: str, init: Mapping[str, str], sockets: int, events: int, seconds: float, pipe: Connection,
     raw: bool,
@@ -713,6 +742,8 @@ async def bench_fanout(
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         store_cpu_before = process_cpu_s(store.pid)
         events_started = time.monotonic()
+        pauses = GcPauses()
+        pauses.active = True
         driver: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(store_uri)
         try:
             collection = driver[DB_NAME]["members"]
@@ -734,6 +765,7 @@ async def bench_fanout(
         results = await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in pipes))
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         store_cpu = process_cpu_s(store.pid) - store_cpu_before
+        gc_line = pauses.close()
         events_s = time.monotonic() - events_started
         rss_after, rss_peak = rss_mb()
     finally:
@@ -759,6 +791,7 @@ async def bench_fanout(
         f"events flowed {cpu:.2f} s ({cpu / max(len(latencies), 1) * 1e6:.1f} µs per delivery)"
     )
     print(f"  store CPU while the events flowed {store_cpu:.2f} s in {events_s:.1f} s")
+    print(f"  gateway GC while the events flowed: {gc_line}")
     waits = [spans[m][0] - t for m, t in inserted_at.items() if m in spans]
     writes = [end - start for start, end in spans.values()]
     if waits and writes:
