@@ -36,16 +36,18 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import itertools
 import json
 import multiprocessing
+import os
 import resource
 import secrets
 import statistics
 import struct
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from multiprocessing.connection import Connection
@@ -60,9 +62,10 @@ from pymongo import AsyncMongoClient
 from gateway.app import create_app
 from gateway.auth.issue import keyring_from, staff_access_token
 from gateway.auth.scopes import Role
+from gateway.http import wsprotocol
 from gateway.http.keys import SERVICES
 from gateway.settings import Settings, load_settings
-from gateway.storage.store import embedded_store, free_loopback_port
+from gateway.storage.store import RunningStore, embedded_store, free_loopback_port
 from loaders import activations, identity, members, partners
 from loaders.base import utcnow
 
@@ -599,6 +602,76 @@ async def _raw_client_process(
             client.transport.close()
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of another process (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextlib.contextmanager
+def timed_publishes() -> Iterator[dict[str, tuple[float, float]]]:
+    """Record when the gateway starts and ends writing each event to its group (by member id).
+
+    Wraps `wsprotocol.publish` (the in-process gateway's one call per event and group): it
+    splits a delivery's latency into insert → publish (store, watcher pace, execution) and
+    the write loop, the rest being the clients'.
+    """
+    original = wsprotocol.publish
+    spans: dict[str, tuple[float, float]] = {}
+
+    def publish(group: Any, result: Any) -> None:
+        start = time.monotonic()
+        original(group, result)
+        data = result.data or {}
+        member = data.get("memberJoined") or {}
+        if "id" in member:
+            spans[member["id"]] = (start, time.monotonic())
+
+    wsprotocol.publish = publish  # type: ignore[assignment]
+    try:
+        yield spans
+    finally:
+        wsprotocol.publish = original
+
+
+class GcPauses:
+    """The garbage collector's pauses in this process while `active` (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if not self.active:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def close(self) -> str:
+        gc.callbacks.remove(self._callback)
+        total = sum(seconds for _, seconds in self.pauses)
+        longest = max((seconds for _, seconds in self.pauses), default=0.0)
+        full = sum(1 for generation, _ in self.pauses if generation == 2)
+        return (
+            f"{len(self.pauses)} collections ({full} of generation 2), longest "
+            f"{longest * 1e3:.1f} ms, {total * 1e3:.0f} ms in all"
+        )
+
+
 def client_process(
     url: str, init: Mapping[str, str], sockets: int, events: int, seconds: float, pipe: Connection,
     raw: bool,
@@ -609,9 +682,11 @@ def client_process(
 
 
 async def bench_fanout(
-    session: aiohttp.ClientSession, base: str, store_uri: str, fx: Fixtures,
-    args: argparse.Namespace,
+    session: aiohttp.ClientSession, base: str, store: RunningStore, fx: Fixtures,
+    args: argparse.Namespace, spans: Mapping[str, tuple[float, float]],
 ) -> None:  # fmt: skip
+    store_uri = store.uri
+    # `spans`: the gateway's publish times by member id (`timed_publishes`).
     url = f"{base}/graphql"
     init = {"authorization": f"Bearer {fx.staff_token}"}
     loop = asyncio.get_running_loop()
@@ -654,11 +729,24 @@ async def bench_fanout(
             f"before the sockets, {rss_ready:.0f} MB with them; inserting {args.events} members "
             f"every {args.interval_ms:.0f} ms"
         )
+        # Idle: the sockets open, the watcher polling at its idle pace, no events.
+        idle_s = 5.0
+        idle_cpu, idle_store = self_cpu_s(), process_cpu_s(store.pid)
+        await asyncio.sleep(idle_s)
+        idle_cpu, idle_store = self_cpu_s() - idle_cpu, process_cpu_s(store.pid) - idle_store
+        print(
+            f"  idle for {idle_s:.0f} s with the sockets open: gateway CPU "
+            f"{idle_cpu / idle_s * 100:.1f}% of a core, store {idle_store / idle_s * 100:.1f}%"
+        )
         inserted_at: dict[str, float] = {}
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-        store: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(store_uri)
+        store_cpu_before = process_cpu_s(store.pid)
+        events_started = time.monotonic()
+        pauses = GcPauses()
+        pauses.active = True
+        driver: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(store_uri)
         try:
-            collection = store[DB_NAME]["members"]
+            collection = driver[DB_NAME]["members"]
             tick = time.monotonic()
             for i in range(args.events):
                 member_id = f"mem_{secrets.token_hex(8)}"
@@ -671,11 +759,14 @@ async def bench_fanout(
                 tick += args.interval_ms / 1000
                 await asyncio.sleep(max(0.0, tick - time.monotonic()))
         finally:
-            await store.close()
+            await driver.close()
         for pipe in pipes:
             pipe.send("inserted")
         results = await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in pipes))
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        store_cpu = process_cpu_s(store.pid) - store_cpu_before
+        gc_line = pauses.close()
+        events_s = time.monotonic() - events_started
         rss_after, rss_peak = rss_mb()
     finally:
         await warm.close()
@@ -699,6 +790,22 @@ async def bench_fanout(
         f"  gateway RSS {rss_after:.0f} MB (peak {rss_peak:.0f} MB); gateway CPU while the "
         f"events flowed {cpu:.2f} s ({cpu / max(len(latencies), 1) * 1e6:.1f} µs per delivery)"
     )
+    print(f"  store CPU while the events flowed {store_cpu:.2f} s in {events_s:.1f} s")
+    print(f"  gateway GC while the events flowed: {gc_line}")
+    waits = [spans[m][0] - t for m, t in inserted_at.items() if m in spans]
+    writes = [end - start for start, end in spans.values()]
+    if waits and writes:
+        print(
+            f"  gateway: insert → publish start p50 {statistics.median(waits) * 1e3:.1f} ms, "
+            f"max {max(waits) * 1e3:.1f} ms; writing one event to every socket p50 "
+            f"{statistics.median(writes) * 1e3:.1f} ms, max {max(writes) * 1e3:.1f} ms "
+            f"({len(spans)} events)"
+        )
+        by_event = [
+            f"#{i} {(spans[m][0] - t) * 1e3:.0f}+{(spans[m][1] - spans[m][0]) * 1e3:.0f}"
+            for i, (m, t) in enumerate(inserted_at.items()) if m in spans
+        ]  # fmt: skip
+        print(f"  per event, ms (insert → publish + writing): {' '.join(by_event)}")
     client_cpu = sum(r[4] for r in results)
     print(
         f"  {args.client} clients: {client_cpu:.1f} s CPU in all ({args.processes} processes, "
@@ -735,7 +842,10 @@ async def main(args: argparse.Namespace) -> None:
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as session:
                 if args.processes:
-                    await bench_fanout(session, base, store.uri, fx, args)
+                    if args.busy_poll_ms is not None:
+                        app[SERVICES].hub.busy_poll_seconds = args.busy_poll_ms / 1000
+                    with timed_publishes() as spans:
+                        await bench_fanout(session, base, store, fx, args, spans)
                     return
                 await bench_member_joined(
                     session, base, store.uri, fx, args.subscribers, args.events,
@@ -769,6 +879,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--client", choices=("aiohttp", "raw"), default="aiohttp",
         help="fan-out mode: aiohttp WebSocket clients, or minimal raw-protocol ones",
+    )  # fmt: skip
+    parser.add_argument(
+        "--busy-poll-ms", type=float,
+        help="fan-out mode: the hub's pace while changes flow (default: the hub's own; "
+        "50 = the idle pace throughout, as before the busy pace)",
     )  # fmt: skip
     arguments = parser.parse_args()
     if arguments.events is None:

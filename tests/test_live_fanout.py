@@ -4,18 +4,23 @@ share key, and backpressure that measures each client's own socket (gateway.live
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from pymongo import AsyncMongoClient, monitoring
 
 from gateway.app import TALLY, create_app
 from gateway.auth.principal import Principal, PrincipalKind
+from gateway.core.metrics import Metrics
 from gateway.http.keys import SERVICES
 from gateway.live.fanout import share_key, visibility
-from gateway.storage.mongo import Database
+from gateway.live.hub import ChangeHub, Listener
+from gateway.storage.mongo import Database, database
 from loaders import crm as crm_data
 from tests.conftest import GraphQL, World, error_codes, make_settings
 from tests.crm_fixtures import given_fan, given_tickets, ticket_draft
@@ -257,3 +262,69 @@ async def test_a_reader_that_stops_reading_is_cut_while_its_group_keeps_receivin
     assert (await stalled.read())["type"] == "complete"
     assert received == ids[: len(received)] and len(received) < len(ids)
     stalled.close()
+
+
+# --- the hub's pace on a store that answers idle getMores at once ------------------------
+
+
+class GetMores(monitoring.CommandListener):
+    """Counts the getMores sent on one collection."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "getMore" and event.command.get("collection") == self.collection:
+            self.count += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+class Changes:
+    def __init__(self) -> None:
+        self.got: list[Mapping[str, Any]] = []
+
+    def deliver(self, change: Mapping[str, Any]) -> None:
+        self.got.append(change)
+
+
+async def get_mores_during(probe: GetMores, seconds: float) -> int:
+    before = probe.count
+    await asyncio.sleep(seconds)
+    return probe.count - before
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("MONGODB_URI")), reason="MongoDB holds idle getMores: nothing to pace"
+)
+async def test_the_hub_polls_briskly_while_changes_flow_and_at_the_idle_pace_otherwise(
+    mongo_uri: str, db_name: str
+) -> None:
+    probe = GetMores("pace_probe")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, event_listeners=[probe])
+    hub = ChangeHub(database(client, db_name), Metrics())
+    hub.idle_poll_seconds, hub.busy_poll_seconds, hub.busy_window_seconds = 0.5, 0.01, 1.5
+    changes = Changes()
+    try:
+        async with hub.listening(Listener("pace_probe", "kind", "x", changes)):
+            # given an idle watcher: about two getMores a second
+            idle = await get_mores_during(probe, 1.0)
+            # when a change arrives, the next second polls at the busy pace
+            await client[db_name]["pace_probe"].insert_one({"kind": "x"})
+            await until(lambda: bool(changes.got))
+            busy = await get_mores_during(probe, 1.0)
+            # then, past the busy window, back to the idle pace
+            await asyncio.sleep(0.6)
+            again = await get_mores_during(probe, 1.0)
+    finally:
+        await hub.close()
+        await client.close()
+    assert [c["fullDocument"]["kind"] for c in changes.got] == ["x"]
+    assert idle <= 3, idle
+    assert busy >= 10, busy  # ~90 at a 10 ms pace; 10 leaves room for a loaded machine
+    assert again <= 3, again
