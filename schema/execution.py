@@ -21,10 +21,12 @@ from __future__ import annotations
 import weakref
 from collections.abc import Awaitable
 from datetime import date, datetime
+from types import CoroutineType, GeneratorType
 from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -40,15 +42,27 @@ DEFINITION = "strawberry-definition"
 NEVER_AWAITABLE = frozenset({str, int, float, bool, datetime, date})
 
 
+class _Item(NamedTuple):
+    """The items of a plain list field: a leaf type or an object type without
+    `is_type_of`, nullable or not."""
+
+    item_type: GraphQLOutputType
+    leaf: GraphQLLeafType | None
+    object_type: GraphQLObjectType | None
+    nullable: bool
+
+
 class _Plain(NamedTuple):
-    """A plain field: the attribute to read, and the leaf type coercing it or the object
-    type whose selection completes it (object types without `is_type_of` only)."""
+    """A plain field: the attribute to read, and the leaf type coercing it, the object
+    type whose selection completes it (object types without `is_type_of` only), or
+    for a list of such leaves or objects, its items."""
 
     attribute: str
     leaf: GraphQLLeafType | None
     object_type: GraphQLObjectType | None
     return_type: GraphQLOutputType
     nullable: bool
+    items: _Item | None = None
 
 
 # Leaf plans per object type, built once per type (a schema's types live as long as it).
@@ -71,6 +85,17 @@ def _plain_leaf(field: Any) -> _Plain | None:
         return _Plain(definition.python_name, inner, None, field.type, inner is field.type)
     if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
         return _Plain(definition.python_name, None, inner, field.type, inner is field.type)
+    if isinstance(inner, GraphQLList):
+        item_type = inner.of_type
+        item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        nullable = item is item_type
+        if is_leaf_type(item):
+            items = _Item(item_type, item, None, nullable)
+        elif isinstance(item, GraphQLObjectType) and item.is_type_of is None:
+            items = _Item(item_type, None, item, nullable)
+        else:
+            return None  # lists of lists, abstract items, items with `is_type_of`
+        return _Plain(definition.python_name, None, None, field.type, inner is field.type, items)
     return None
 
 
@@ -139,6 +164,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = coerced
                         continue
                     result = self._complete_read(
+                        parent_type, plan, field_details_list,
+                        Path(path, response_name, parent_type.name), value, position_context,
+                    )  # fmt: skip
+                elif plan.items is not None:
+                    result = self._complete_list(
                         parent_type, plan, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
@@ -219,6 +249,112 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._await_completed(completed, plan.return_type, field_details_list, path)
         return completed
 
+    def _complete_list(
+        self,
+        parent_type: GraphQLObjectType,
+        plan: _Plain,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `complete_list_value` of a present list of leaves or plain
+        objects, in one loop. A list it would complete differently (not a `list`, an item
+        that is null where it must not be, awaitable, an exception, a leaf that does not
+        coerce, a field with a directive such as `@stream`) is handed to graphql-core
+        whole before any item is completed, so its errors and paths are graphql-core's."""
+        items = plan.items
+        if items is None:  # pragma: no cover - only list plans come here
+            raise TypeError("not a list field")
+        if type(value) is not list or not _list_items_plain(value, items, field_details_list):
+            return self._complete_read(
+                parent_type, plan, field_details_list, path, value, position_context
+            )
+        leaf = items.leaf
+        if leaf is not None:
+            coerced: list[Any] = []
+            for item in value:
+                if item is None:
+                    coerced.append(None)
+                    continue
+                leaf_value = _coerced(leaf, item)
+                if leaf_value is Undefined:
+                    # A coercion that fails or gives null: graphql-core raises its error.
+                    return self._complete_read(
+                        parent_type, plan, field_details_list, path, value, position_context
+                    )
+                coerced.append(leaf_value)
+            return coerced
+        try:
+            return self._complete_object_items(
+                items, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
+            return None
+
+    def _complete_object_items(
+        self,
+        items: _Item,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: list[Any],
+        position_context: Any,
+    ) -> Any:
+        """`complete_iterable_value` + `complete_list_item_value` for object items that are
+        present or allowed to be null (checked by the caller)."""
+        object_type = items.object_type
+        if object_type is None:  # pragma: no cover - only object items come here
+            raise TypeError("not an object list")
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        execute = self.execute_collected_subfields
+        is_awaitable = self.is_awaitable
+        item_type = items.item_type
+        completed: list[Any] = []
+        append = completed.append
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(value):
+                if item is None:
+                    append(None)
+                    continue
+                item_path = Path(path, index, None)
+                try:
+                    result = execute(
+                        object_type, item, item_path, grouped_field_set, new_defer_usages,
+                        position_context,
+                    )  # fmt: skip
+                except Exception as raw_error:
+                    # Raises again for a non-null item: the list field's error then.
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append(None)
+                    continue
+                if is_awaitable(result):
+                    append(self._await_completed(result, item_type, field_details_list, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    append(result)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed
+
+        async def get_completed() -> list[Any]:
+            if len(awaitable_indices) == 1:
+                index = awaitable_indices[0]
+                completed[index] = await completed[index]
+            else:
+                awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+                for index, sub_result in zip(awaitable_indices, awaited, strict=True):
+                    completed[index] = sub_result
+            return completed
+
+        return get_completed()
+
     async def _await_completed(
         self,
         completed: Awaitable[Any],
@@ -231,6 +367,39 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+
+# Per value type: True when graphql-core would treat its values as plain (neither an
+# awaitable, an exception nor Undefined), so they need no per-value check.
+_PLAIN_TYPES: dict[type, bool] = {}
+
+
+def _plain_type(kind: type) -> bool:
+    plain = _PLAIN_TYPES.get(kind)
+    if plain is None:
+        plain = not (
+            issubclass(kind, BaseException)
+            or hasattr(kind, "__await__")
+            or kind in (CoroutineType, GeneratorType, type(Undefined))
+        )
+        _PLAIN_TYPES[kind] = plain
+    return plain
+
+
+def _list_items_plain(value: list[Any], items: _Item, field_details_list: FieldDetailsList) -> bool:
+    """True when every item is plain (or null where null is allowed) and no field node
+    carries a directive (`@stream` is graphql-core's to handle)."""
+    for details in field_details_list:
+        if details.node.directives:
+            return False
+    nullable = items.nullable
+    for item in value:
+        if item is None:
+            if not nullable:
+                return False
+        elif not _plain_type(type(item)):
+            return False
+    return True
 
 
 def _read(source: Any, plan: _Plain) -> Any:
