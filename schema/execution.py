@@ -19,7 +19,7 @@ an operation corpus under both executors and compares the responses byte for byt
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from types import CoroutineType, GeneratorType
 from typing import Any, NamedTuple
@@ -38,8 +38,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 DEFINITION = "strawberry-definition"
-# Types of attribute values that are never awaitable (no awaitable check for them).
-NEVER_AWAITABLE = frozenset({str, int, float, bool, datetime, date})
+# Types of completed values that are never awaitable (no awaitable check for them).
+COMPLETED = frozenset({str, int, float, bool, dict, list})
 
 
 class _Item(NamedTuple):
@@ -63,6 +63,7 @@ class _Plain(NamedTuple):
     return_type: GraphQLOutputType
     nullable: bool
     items: _Item | None = None
+    coerce: Callable[[Any], Any] | None = None  # the leaf's coerce_output_value
 
 
 # Leaf plans per object type, built once per type (a schema's types live as long as it).
@@ -82,7 +83,11 @@ def _plain_leaf(field: Any) -> _Plain | None:
         return None
     inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if is_leaf_type(inner):
-        return _Plain(definition.python_name, inner, None, field.type, inner is field.type)
+        leaf = inner
+        return _Plain(
+            definition.python_name, leaf, None, field.type, inner is field.type,
+            coerce=leaf.coerce_output_value,
+        )  # fmt: skip
     if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
         return _Plain(definition.python_name, None, inner, field.type, inner is field.type)
     if isinstance(inner, GraphQLList):
@@ -111,8 +116,29 @@ def leaf_plans(parent_type: GraphQLObjectType) -> dict[str, _Plain]:
     return plans
 
 
+def _compile(
+    parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+) -> list[tuple[str, FieldDetailsList, _Plain | None]]:
+    """Each response name of a selection with its plan (None: graphql-core executes it)."""
+    plans = leaf_plans(parent_type)
+    compiled = []
+    for response_name, field_details_list in grouped_field_set.items():
+        node = field_details_list[0].node
+        plan = None if node.arguments else plans.get(node.name.value)
+        compiled.append((response_name, field_details_list, plan))
+    return compiled
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; plain leaf fields skip the per-field machinery."""
+    """Strawberry's executor; plain fields skip the per-field machinery."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Plans per selection set of this operation (graphql-core memoizes the selection
+        # sets per field, so the rows of a list share one): keyed by id, kept alive here.
+        self._compiled: dict[
+            int, tuple[GroupedFieldSet, list[tuple[str, FieldDetailsList, _Plain | None]]]
+        ] = {}
 
     def execute_fields(
         self,
@@ -128,41 +154,56 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = leaf_plans(parent_type)
+        compiled = self._compiled.get(id(grouped_field_set))
+        if compiled is None or compiled[0] is not grouped_field_set:
+            compiled = (grouped_field_set, _compile(parent_type, grouped_field_set))
+            self._compiled[id(grouped_field_set)] = compiled
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        plain_types = _PLAIN_TYPES
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                plan = plans.get(node.name.value) if not node.arguments else None
-                value = _read(source_value, plan) if plan is not None else Undefined
-                if (
-                    plan is None
-                    or value is Undefined
-                    or (type(value) not in NEVER_AWAITABLE and is_awaitable(value))
-                ):
-                    # Not a plain field, or a read graphql-core must see fail or await itself.
-                    result = self.execute_field(
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
-                elif value is None and plan.nullable:
-                    results[response_name] = None
-                    continue
-                elif value is None or isinstance(value, Exception):
+            for response_name, field_details_list, plan in compiled[1]:
+                if plan is None:
+                    value = Undefined
+                else:
+                    try:
+                        value = getattr(source_value, plan.attribute)
+                    except Exception:
+                        value = Undefined  # graphql-core reads again and reports the error
+                if value is None and plan is not None:
+                    if plan.nullable:
+                        results[response_name] = None
+                        continue
                     result = self._complete_read(
                         parent_type, plan, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
-                elif plan.leaf is not None:
-                    coerced = _coerced(plan.leaf, value)
-                    if coerced is not Undefined:
+                elif plan is None or not (plain_types.get(type(value)) or _plain(value)):
+                    if plan is not None and isinstance(value, Exception):
+                        result = self._complete_read(
+                            parent_type, plan, field_details_list,
+                            Path(path, response_name, parent_type.name), value,
+                            position_context,
+                        )  # fmt: skip
+                    else:
+                        # Not a plain field, or a read graphql-core must see fail or await.
+                        result = self.execute_field(
+                            parent_type,
+                            source_value,
+                            field_details_list,
+                            Path(path, response_name, parent_type.name),
+                            position_context,
+                        )
+                elif plan.coerce is not None:
+                    try:
+                        coerced = plan.coerce(value)
+                    except Exception:
+                        coerced = None
+                    if coerced is not None and coerced is not Undefined:
                         results[response_name] = coerced
                         continue
+                    # A coercion that fails or gives null: graphql-core raises its error.
                     result = self._complete_read(
                         parent_type, plan, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
@@ -179,7 +220,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     )  # fmt: skip
                 if result is not Undefined:
                     results[response_name] = result
-                    if is_awaitable(result):
+                    if type(result) not in COMPLETED and is_awaitable(result):
                         awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
@@ -371,7 +412,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
 # Per value type: True when graphql-core would treat its values as plain (neither an
 # awaitable, an exception nor Undefined), so they need no per-value check.
-_PLAIN_TYPES: dict[type, bool] = {}
+_PLAIN_TYPES: dict[type, bool] = dict.fromkeys((str, int, float, bool, datetime, date), True)
+
+
+def _plain(value: Any) -> bool:
+    return _plain_type(type(value))
 
 
 def _plain_type(kind: type) -> bool:
@@ -400,15 +445,6 @@ def _list_items_plain(value: list[Any], items: _Item, field_details_list: FieldD
         elif not _plain_type(type(item)):
             return False
     return True
-
-
-def _read(source: Any, plan: _Plain) -> Any:
-    """The attribute, or Undefined when reading it raises (graphql-core reads it again and
-    reports the error at the field)."""
-    try:
-        return getattr(source, plan.attribute)
-    except Exception:
-        return Undefined
 
 
 def _coerced(leaf: GraphQLLeafType, value: Any) -> Any:
