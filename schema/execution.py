@@ -1,19 +1,22 @@
-"""The executor: graphql-core's, with a fast path for plain leaf fields.
+"""The executor: graphql-core's, with a fast path for plain fields and lists.
 
-Most fields of a list page are plain attribute reads of a scalar or enum (`Product.name`,
-`Member.status`): Strawberry's basic resolver (`getattr`, no resolver, no permission, no
-field extension) and a leaf type. For each of them graphql-core builds a path, a resolve
-info, calls the resolver, checks for awaitables and walks `complete_value`, a few
-microseconds per field and most of an operation's CPU on a 50-row page (issue 15).
+Most fields of a list page are plain attribute reads (`Product.name`, `Edge.node`,
+`Connection.edges`): Strawberry's basic resolver (`getattr`, no resolver, no permission, no
+field extension). For each of them graphql-core builds a path, a resolve info, calls the
+resolver, checks for awaitables and walks `complete_value`, and for each list item
+`complete_list_item_value`: a few microseconds per field and item, most of an operation's
+CPU on a 50-row page (issue 15).
 
-`FastExecutor.execute_fields` reads such a field's attribute itself and coerces it with
-the type's own `coerce_output_value`. It takes the fast path only when that gives exactly
-what graphql-core would: a value that is neither None, Undefined nor an exception, and a
-coercion that returns a value (not None/Undefined) without raising. Everything else (None
-on any field, a coercion error, fields with arguments, resolvers or permissions, objects,
-lists) completes through graphql-core's own code with the value already read, so errors,
-their paths and null propagation are graphql-core's. `tests/test_fast_execution.py` runs
-an operation corpus under both executors and compares the responses byte for byte.
+`FastExecutor.execute_fields` compiles each selection set once per operation into its
+fields' plans, reads a plain field's attribute itself, coerces a leaf with the type's own
+`coerce_output_value`, goes straight to the sub-selection of a plain object (no
+`is_type_of`) and completes a plain list of leaves or plain objects in one loop. It takes
+the fast path only when that gives exactly what graphql-core would; everything else (None
+on a non-null field or item, a coercion error or null, exceptions, awaitables, fields with
+arguments, resolvers, permissions or directives, abstract types, lists of lists, values that
+are not lists) completes through graphql-core's own code with the value already read, so
+errors, their paths and null propagation are graphql-core's. `tests/test_fast_execution.py`
+runs an operation corpus under both executors and compares the responses byte for byte.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from strawberry.types.field import StrawberryField
 DEFINITION = "strawberry-definition"
 # Types of completed values that are never awaitable (no awaitable check for them).
 COMPLETED = frozenset({str, int, float, bool, dict, list})
+# Selection-set plans one operation keeps at most.
+MAX_PLANS = 512
 
 
 class _Item(NamedTuple):
@@ -157,6 +162,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         compiled = self._compiled.get(id(grouped_field_set))
         if compiled is None or compiled[0] is not grouped_field_set:
             compiled = (grouped_field_set, _compile(parent_type, grouped_field_set))
+            if len(self._compiled) >= MAX_PLANS:
+                # A subscription's per-event executors share this dict (graphql-core copies
+                # the executor) and collect new selection sets per event: keep it bounded.
+                self._compiled.clear()
             self._compiled[id(grouped_field_set)] = compiled
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
