@@ -1,30 +1,35 @@
-"""The executor: graphql-core's, with a fast path for plain leaf fields.
+"""The executor: graphql-core's, with a fast path for plain fields and lists.
 
-Most fields of a list page are plain attribute reads of a scalar or enum (`Product.name`,
-`Member.status`): Strawberry's basic resolver (`getattr`, no resolver, no permission, no
-field extension) and a leaf type. For each of them graphql-core builds a path, a resolve
-info, calls the resolver, checks for awaitables and walks `complete_value`, a few
-microseconds per field and most of an operation's CPU on a 50-row page (issue 15).
+Most fields of a list page are plain attribute reads (`Product.name`, `Edge.node`,
+`Connection.edges`): Strawberry's basic resolver (`getattr`, no resolver, no permission, no
+field extension). For each of them graphql-core builds a path, a resolve info, calls the
+resolver, checks for awaitables and walks `complete_value`, and for each list item
+`complete_list_item_value`: a few microseconds per field and item, most of an operation's
+CPU on a 50-row page (issue 15).
 
-`FastExecutor.execute_fields` reads such a field's attribute itself and coerces it with
-the type's own `coerce_output_value`. It takes the fast path only when that gives exactly
-what graphql-core would: a value that is neither None, Undefined nor an exception, and a
-coercion that returns a value (not None/Undefined) without raising. Everything else (None
-on any field, a coercion error, fields with arguments, resolvers or permissions, objects,
-lists) completes through graphql-core's own code with the value already read, so errors,
-their paths and null propagation are graphql-core's. `tests/test_fast_execution.py` runs
-an operation corpus under both executors and compares the responses byte for byte.
+`FastExecutor.execute_fields` compiles each selection set once per operation into its
+fields' plans, reads a plain field's attribute itself, coerces a leaf with the type's own
+`coerce_output_value`, goes straight to the sub-selection of a plain object (no
+`is_type_of`) and completes a plain list of leaves or plain objects in one loop. It takes
+the fast path only when that gives exactly what graphql-core would; everything else (None
+on a non-null field or item, a coercion error or null, exceptions, awaitables, fields with
+arguments, resolvers, permissions or directives, abstract types, lists of lists, values that
+are not lists) completes through graphql-core's own code with the value already read, so
+errors, their paths and null propagation are graphql-core's. `tests/test_fast_execution.py`
+runs an operation corpus under both executors and compares the responses byte for byte.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from types import CoroutineType, GeneratorType
 from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -36,19 +41,34 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 DEFINITION = "strawberry-definition"
-# Types of attribute values that are never awaitable (no awaitable check for them).
-NEVER_AWAITABLE = frozenset({str, int, float, bool, datetime, date})
+# Types of completed values that are never awaitable (no awaitable check for them).
+COMPLETED = frozenset({str, int, float, bool, dict, list})
+# Selection-set plans one operation keeps at most.
+MAX_PLANS = 512
+
+
+class _Item(NamedTuple):
+    """The items of a plain list field: a leaf type or an object type without
+    `is_type_of`, nullable or not."""
+
+    item_type: GraphQLOutputType
+    leaf: GraphQLLeafType | None
+    object_type: GraphQLObjectType | None
+    nullable: bool
 
 
 class _Plain(NamedTuple):
-    """A plain field: the attribute to read, and the leaf type coercing it or the object
-    type whose selection completes it (object types without `is_type_of` only)."""
+    """A plain field: the attribute to read, and the leaf type coercing it, the object
+    type whose selection completes it (object types without `is_type_of` only), or
+    for a list of such leaves or objects, its items."""
 
     attribute: str
     leaf: GraphQLLeafType | None
     object_type: GraphQLObjectType | None
     return_type: GraphQLOutputType
     nullable: bool
+    items: _Item | None = None
+    coerce: Callable[[Any], Any] | None = None  # the leaf's coerce_output_value
 
 
 # Leaf plans per object type, built once per type (a schema's types live as long as it).
@@ -68,9 +88,24 @@ def _plain_leaf(field: Any) -> _Plain | None:
         return None
     inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if is_leaf_type(inner):
-        return _Plain(definition.python_name, inner, None, field.type, inner is field.type)
+        leaf = inner
+        return _Plain(
+            definition.python_name, leaf, None, field.type, inner is field.type,
+            coerce=leaf.coerce_output_value,
+        )  # fmt: skip
     if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
         return _Plain(definition.python_name, None, inner, field.type, inner is field.type)
+    if isinstance(inner, GraphQLList):
+        item_type = inner.of_type
+        item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        nullable = item is item_type
+        if is_leaf_type(item):
+            items = _Item(item_type, item, None, nullable)
+        elif isinstance(item, GraphQLObjectType) and item.is_type_of is None:
+            items = _Item(item_type, None, item, nullable)
+        else:
+            return None  # lists of lists, abstract items, items with `is_type_of`
+        return _Plain(definition.python_name, None, None, field.type, inner is field.type, items)
     return None
 
 
@@ -86,8 +121,29 @@ def leaf_plans(parent_type: GraphQLObjectType) -> dict[str, _Plain]:
     return plans
 
 
+def _compile(
+    parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+) -> list[tuple[str, FieldDetailsList, _Plain | None]]:
+    """Each response name of a selection with its plan (None: graphql-core executes it)."""
+    plans = leaf_plans(parent_type)
+    compiled = []
+    for response_name, field_details_list in grouped_field_set.items():
+        node = field_details_list[0].node
+        plan = None if node.arguments else plans.get(node.name.value)
+        compiled.append((response_name, field_details_list, plan))
+    return compiled
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; plain leaf fields skip the per-field machinery."""
+    """Strawberry's executor; plain fields skip the per-field machinery."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Plans per selection set of this operation (graphql-core memoizes the selection
+        # sets per field, so the rows of a list share one): keyed by id, kept alive here.
+        self._compiled: dict[
+            int, tuple[GroupedFieldSet, list[tuple[str, FieldDetailsList, _Plain | None]]]
+        ] = {}
 
     def execute_fields(
         self,
@@ -103,42 +159,66 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = leaf_plans(parent_type)
+        compiled = self._compiled.get(id(grouped_field_set))
+        if compiled is None or compiled[0] is not grouped_field_set:
+            compiled = (grouped_field_set, _compile(parent_type, grouped_field_set))
+            if len(self._compiled) >= MAX_PLANS:
+                # A subscription's per-event executors share this dict (graphql-core copies
+                # the executor) and collect new selection sets per event: keep it bounded.
+                self._compiled.clear()
+            self._compiled[id(grouped_field_set)] = compiled
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        plain_types = _PLAIN_TYPES
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                plan = plans.get(node.name.value) if not node.arguments else None
-                value = _read(source_value, plan) if plan is not None else Undefined
-                if (
-                    plan is None
-                    or value is Undefined
-                    or (type(value) not in NEVER_AWAITABLE and is_awaitable(value))
-                ):
-                    # Not a plain field, or a read graphql-core must see fail or await itself.
-                    result = self.execute_field(
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
-                elif value is None and plan.nullable:
-                    results[response_name] = None
-                    continue
-                elif value is None or isinstance(value, Exception):
+            for response_name, field_details_list, plan in compiled[1]:
+                if plan is None:
+                    value = Undefined
+                else:
+                    try:
+                        value = getattr(source_value, plan.attribute)
+                    except Exception:
+                        value = Undefined  # graphql-core reads again and reports the error
+                if value is None and plan is not None:
+                    if plan.nullable:
+                        results[response_name] = None
+                        continue
                     result = self._complete_read(
                         parent_type, plan, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
-                elif plan.leaf is not None:
-                    coerced = _coerced(plan.leaf, value)
-                    if coerced is not Undefined:
+                elif plan is None or not (plain_types.get(type(value)) or _plain(value)):
+                    if plan is not None and isinstance(value, Exception):
+                        result = self._complete_read(
+                            parent_type, plan, field_details_list,
+                            Path(path, response_name, parent_type.name), value,
+                            position_context,
+                        )  # fmt: skip
+                    else:
+                        # Not a plain field, or a read graphql-core must see fail or await.
+                        result = self.execute_field(
+                            parent_type,
+                            source_value,
+                            field_details_list,
+                            Path(path, response_name, parent_type.name),
+                            position_context,
+                        )
+                elif plan.coerce is not None:
+                    try:
+                        coerced = plan.coerce(value)
+                    except Exception:
+                        coerced = None
+                    if coerced is not None and coerced is not Undefined:
                         results[response_name] = coerced
                         continue
+                    # A coercion that fails or gives null: graphql-core raises its error.
                     result = self._complete_read(
+                        parent_type, plan, field_details_list,
+                        Path(path, response_name, parent_type.name), value, position_context,
+                    )  # fmt: skip
+                elif plan.items is not None:
+                    result = self._complete_list(
                         parent_type, plan, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
@@ -149,7 +229,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     )  # fmt: skip
                 if result is not Undefined:
                     results[response_name] = result
-                    if is_awaitable(result):
+                    if type(result) not in COMPLETED and is_awaitable(result):
                         awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
@@ -219,6 +299,112 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._await_completed(completed, plan.return_type, field_details_list, path)
         return completed
 
+    def _complete_list(
+        self,
+        parent_type: GraphQLObjectType,
+        plan: _Plain,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `complete_list_value` of a present list of leaves or plain
+        objects, in one loop. A list it would complete differently (not a `list`, an item
+        that is null where it must not be, awaitable, an exception, a leaf that does not
+        coerce, a field with a directive such as `@stream`) is handed to graphql-core
+        whole before any item is completed, so its errors and paths are graphql-core's."""
+        items = plan.items
+        if items is None:  # pragma: no cover - only list plans come here
+            raise TypeError("not a list field")
+        if type(value) is not list or not _list_items_plain(value, items, field_details_list):
+            return self._complete_read(
+                parent_type, plan, field_details_list, path, value, position_context
+            )
+        leaf = items.leaf
+        if leaf is not None:
+            coerced: list[Any] = []
+            for item in value:
+                if item is None:
+                    coerced.append(None)
+                    continue
+                leaf_value = _coerced(leaf, item)
+                if leaf_value is Undefined:
+                    # A coercion that fails or gives null: graphql-core raises its error.
+                    return self._complete_read(
+                        parent_type, plan, field_details_list, path, value, position_context
+                    )
+                coerced.append(leaf_value)
+            return coerced
+        try:
+            return self._complete_object_items(
+                items, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
+            return None
+
+    def _complete_object_items(
+        self,
+        items: _Item,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: list[Any],
+        position_context: Any,
+    ) -> Any:
+        """`complete_iterable_value` + `complete_list_item_value` for object items that are
+        present or allowed to be null (checked by the caller)."""
+        object_type = items.object_type
+        if object_type is None:  # pragma: no cover - only object items come here
+            raise TypeError("not an object list")
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        execute = self.execute_collected_subfields
+        is_awaitable = self.is_awaitable
+        item_type = items.item_type
+        completed: list[Any] = []
+        append = completed.append
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(value):
+                if item is None:
+                    append(None)
+                    continue
+                item_path = Path(path, index, None)
+                try:
+                    result = execute(
+                        object_type, item, item_path, grouped_field_set, new_defer_usages,
+                        position_context,
+                    )  # fmt: skip
+                except Exception as raw_error:
+                    # Raises again for a non-null item: the list field's error then.
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append(None)
+                    continue
+                if is_awaitable(result):
+                    append(self._await_completed(result, item_type, field_details_list, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    append(result)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed
+
+        async def get_completed() -> list[Any]:
+            if len(awaitable_indices) == 1:
+                index = awaitable_indices[0]
+                completed[index] = await completed[index]
+            else:
+                awaited = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+                for index, sub_result in zip(awaitable_indices, awaited, strict=True):
+                    completed[index] = sub_result
+            return completed
+
+        return get_completed()
+
     async def _await_completed(
         self,
         completed: Awaitable[Any],
@@ -233,13 +419,41 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-def _read(source: Any, plan: _Plain) -> Any:
-    """The attribute, or Undefined when reading it raises (graphql-core reads it again and
-    reports the error at the field)."""
-    try:
-        return getattr(source, plan.attribute)
-    except Exception:
-        return Undefined
+# Per value type: True when graphql-core would treat its values as plain (neither an
+# awaitable, an exception nor Undefined), so they need no per-value check.
+_PLAIN_TYPES: dict[type, bool] = dict.fromkeys((str, int, float, bool, datetime, date), True)
+
+
+def _plain(value: Any) -> bool:
+    return _plain_type(type(value))
+
+
+def _plain_type(kind: type) -> bool:
+    plain = _PLAIN_TYPES.get(kind)
+    if plain is None:
+        plain = not (
+            issubclass(kind, BaseException)
+            or hasattr(kind, "__await__")
+            or kind in (CoroutineType, GeneratorType, type(Undefined))
+        )
+        _PLAIN_TYPES[kind] = plain
+    return plain
+
+
+def _list_items_plain(value: list[Any], items: _Item, field_details_list: FieldDetailsList) -> bool:
+    """True when every item is plain (or null where null is allowed) and no field node
+    carries a directive (`@stream` is graphql-core's to handle)."""
+    for details in field_details_list:
+        if details.node.directives:
+            return False
+    nullable = items.nullable
+    for item in value:
+        if item is None:
+            if not nullable:
+                return False
+        elif not _plain_type(type(item)):
+            return False
+    return True
 
 
 def _coerced(leaf: GraphQLLeafType, value: Any) -> Any:

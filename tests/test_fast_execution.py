@@ -6,6 +6,7 @@ paths and null propagation for the edge cases the fast path hands back to graphq
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -188,3 +189,135 @@ async def test_edge_cases_complete_as_graphql_core_does(query: str) -> None:
     assert fast == slow
     if "holders {" in query:
         assert fast.get("errors"), "the corpus must exercise the error paths"
+
+
+# --- lists: null items, errors inside items, leaves, abstract items, fragments, directives -------
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Cat(Named):
+    lives: int
+
+
+@strawberry.type
+class Dog(Named):
+    good: bool
+
+
+@strawberry.type
+class Row:
+    label: str
+    children: list[Leafy]
+    maybe_children: list[Leafy | None] | None
+    tags: list[str]
+    maybe_tags: list[str | None] | None
+    colours: list[Colour]
+    pets: list[Named]
+    matrix: list[list[int]]
+
+
+class Ready:
+    """An awaitable item (makes its coroutine only when awaited: nothing left unawaited)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        return asyncio.sleep(0, result=self.value).__await__()
+
+
+def _row(label: str, **values: Any) -> Row:
+    good = _holders()[0].leafy
+    fields: dict[str, Any] = {
+        "children": [good, good], "maybe_children": [good, None], "tags": ["a", "b"],
+        "maybe_tags": None, "colours": [Colour.RED], "pets": [], "matrix": [[1, 2], []],
+    }  # fmt: skip
+    return Row(label=label, **{**fields, **values})
+
+
+def _rows() -> list[Any]:
+    good = _holders()[0].leafy
+    return [
+        _row("plain"),
+        _row("empty lists", children=[], maybe_children=[], tags=[], colours=[]),
+        _row("error in a non-null item", children=[good, Wrong(text=None)]),
+        _row("error in a nullable item", maybe_children=[Wrong(count="x"), good, None]),
+        _row("null in a non-null item list", children=[good, None]),
+        _row("null in a non-null leaf list", tags=["a", None]),
+        _row("leaves coerced", tags=[1, True, "c"], maybe_tags=[None, "x", 2.0]),
+        _row("leaf that does not coerce", maybe_tags=["x", 2.5], tags=["ok"]),
+        _row("unknown enum in a list", colours=[Colour.RED, "blue"]),
+        _row("an exception item", maybe_tags=["x", ValueError("boom")]),
+        _row("an exception object item", maybe_children=[ValueError("bang"), good]),
+        _row("a tuple, not a list", children=(good,), tags=("t",)),
+        _row("not iterable", maybe_tags=3),
+        _row("abstract items", pets=[Cat(name="c", lives=9), Dog(name="d", good=True)]),
+        _row("awaitable items", maybe_children=[Ready(good), None]),
+    ]
+
+
+@strawberry.type
+class ListQuery:
+    @strawberry.field
+    def rows(self) -> list[Row | None]:
+        return _rows()
+
+    @strawberry.field
+    def strict_rows(self) -> list[Row]:
+        return _rows()[:2] + _rows()[-2:]
+
+    @strawberry.field
+    def failing_rows(self) -> list[Row] | None:
+        return _rows()
+
+
+ROW_SELECTION = (
+    "label __typename children { text count __typename } maybeChildren { text count when } "
+    "tags maybeTags colours pets { __typename name ... on Cat { lives } ... on Dog { good } } "
+    "matrix"
+)
+LIST_QUERIES = (
+    f"{{ rows {{ {ROW_SELECTION} }} }}",
+    f"{{ strictRows {{ {ROW_SELECTION} }} }}",
+    f"{{ failingRows {{ {ROW_SELECTION} }} }}",
+    # fragments, aliases of one list with different selections, __typename inside items
+    "query { rows { ...R kids: children { ...L } other: children { flag colour } } } "
+    "fragment R on Row { label tags } fragment L on Leafy { text ... on Leafy { maybe } }",
+    # @skip/@include on list fields and inside items (variables decide)
+    "query($yes: Boolean!, $no: Boolean!) { rows { label children @include(if: $yes) { text } "
+    "tags @skip(if: $yes) maybeChildren { count @include(if: $no) flag @skip(if: $no) } } }",
+    "query($yes: Boolean!) { strictRows { children @skip(if: $yes) { text } "
+    "maybeTags @include(if: $yes) } }",
+)
+
+
+@pytest.mark.parametrize("query", LIST_QUERIES)
+async def test_lists_complete_as_graphql_core_does(query: str) -> None:
+    # Given a schema whose plain list fields hold nulls, errors, exceptions and awaitables
+    schema = strawberry.Schema(ListQuery, types=[Cat, Dog])
+    assert set(leaf_plans(schema._schema.type_map["Row"])) == {
+        "label", "children", "maybeChildren", "tags", "maybeTags", "colours",
+    }  # fmt: skip
+    document = parse(query)
+    # When both executors run the operation
+    formatted = []
+    for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
+        result = execute(
+            schema._schema, document, executor_class=executor,
+            variable_values={"yes": True, "no": False},
+        )  # fmt: skip
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        formatted.append(result.formatted)
+    # Then data and errors (messages, paths, locations, order) are the same
+    fast, slow = formatted
+    assert fast == slow
+    if query.startswith("{ rows"):
+        assert len(fast["errors"]) >= 8, "the corpus must exercise the error paths"
+        assert fast["data"]["rows"][0] is not None
