@@ -90,3 +90,25 @@ async def test_a_claim_left_by_a_dead_request_is_released_once_stale(
     again = await gql(CREATE_TICKET, {"input": ticket_input(ticketKey="T-5")}, as_=world.a_owner)
     assert again["data"]["createTicket"]["status"] == "SUCCESS", again
     assert await db.fans.count_documents({}) == 1
+
+
+async def test_a_retry_of_the_same_ticket_takes_over_its_own_lost_claim(
+    gql: GraphQL, db: Database, world: World
+) -> None:
+    # given T-6 claimed by an attempt whose answer was lost (its claim stored, nothing else)
+    first = await gql(CREATE_TICKET, {"input": ticket_input(ticketKey="T-6")}, as_=world.a_owner)
+    assert first["data"]["createTicket"]["status"] == "SUCCESS", first
+    claim = await db.ticket_claims.find_one({"_id": f"{world.partner_a}:T-6"})
+    assert claim is not None
+    await db.tickets.delete_many({"ticket_key": "T-6"})
+    await db.fans.delete_many({})
+    # when another buyer sends T-6, it must wait for that claim: CONFLICT, nothing stored
+    someone_else = ticket_input(ticketKey="T-6", email="x@example.com")
+    other = await gql(CREATE_TICKET, {"input": someone_else}, as_=world.a_owner)
+    assert error_codes(other) == ["CONFLICT"], other
+    assert await db.fans.count_documents({}) == 0
+    # then the same ticket sent again is stored at once, with one fan
+    again = await gql(CREATE_TICKET, {"input": ticket_input(ticketKey="T-6")}, as_=world.a_owner)
+    assert again["data"]["createTicket"]["status"] == "SUCCESS", again
+    assert await db.fans.count_documents({}) == 1
+    assert await db.tickets.count_documents({"ticket_key": "T-6"}) == 1

@@ -5,10 +5,12 @@ claim), ticket stats, and ticket events.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -140,7 +142,9 @@ async def create_tickets(
         key = d.get("ticket_key")
         if key and key not in existing and key not in first_with_key:
             first_with_key[key] = i
-    claimed = await _claim_ticket_keys(db, partner_id, sorted(first_with_key))
+    claimed = await _claim_ticket_keys(
+        db, partner_id, {k: drafts[i] for k, i in first_with_key.items()}
+    )
     lost = sorted(set(first_with_key) - claimed)
     if lost:
         existing.update(await _claimed_tickets(db, partner_id, lost))
@@ -222,24 +226,44 @@ def _claim_id(partner_id: str, ticket_key: str) -> str:
     return f"{partner_id}:{ticket_key}"
 
 
-async def _claim_ticket_keys(db: Database, partner_id: str, keys: list[str]) -> set[str]:
+async def _claim_ticket_keys(
+    db: Database, partner_id: str, drafts_by_key: dict[str, Document]
+) -> set[str]:
     """Claim ticket keys for this request (one insert); the keys it won.
 
     A claim is kept after its ticket is stored (deleting it would let a late racer claim
     the key again and create its fan before the ticket index refused it). A claim left by
-    a request that died before storing its ticket is taken over once it is stale.
+    a request that died before storing its ticket is taken over once it is stale, or at
+    once by a request for the very same ticket (same key and content): that is a retry of
+    an attempt whose answer was lost (a store outage, tests/test_crm_write_faults.py), and
+    two identical requests racing need no claim between them, since they match or create
+    the same fan by email and the tickets' unique index keeps one ticket.
     """
-    if not keys:
+    if not drafts_by_key:
         return set()
+    keys = sorted(drafts_by_key)
     now = to_ms(utcnow())
     docs = [{"_id": _claim_id(partner_id, k), "partner_id": partner_id, "ticket_key": k,
-             "at_ms": now} for k in keys]  # fmt: skip
+             "draft": _draft_fingerprint(drafts_by_key[k]), "at_ms": now}
+            for k in keys]  # fmt: skip
     failed: set[int] = set()
     try:
         await db.ticket_claims.insert_many(docs, ordered=False)
     except BulkWriteError as e:
         failed = _duplicate_indexes(e)
+    if failed:
+        held = await db.ticket_claims.find(
+            {"_id": {"$in": [docs[i]["_id"] for i in sorted(failed)]}},
+            projection={"draft": 1},
+        ).to_list(None)
+        held_drafts = {c["_id"]: c.get("draft") for c in held}
+        same = {d["_id"] for d in docs if held_drafts.get(d["_id"]) == d["draft"]}
+        failed = {i for i in failed if docs[i]["_id"] not in same}
     return {k for i, k in enumerate(keys) if i not in failed}
+
+
+def _draft_fingerprint(draft: Document) -> str:
+    return hashlib.sha256(orjson.dumps(draft, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
 async def _claimed_tickets(db: Database, partner_id: str, keys: list[str]) -> dict[str, Document]:
