@@ -27,7 +27,11 @@ clients in `--processes` separate processes, each holding its share of `--socket
 WebSocket connections on `memberJoined` (one staff token: one share key, one execution).
 Event→client latency is the client's receive time minus the time the insert started
 (`time.monotonic`, one clock for every process on Linux). Reports deliveries, missing, the
-percentiles, the gateway process's RSS (and peak) and its CPU time while the events flowed.
+percentiles, the gateway process's RSS (and peak) and its CPU time while the events flowed;
+the gateway's and the store's CPU over 5 s idle with the sockets open, the store's CPU and the
+gateway's GC pauses while the events flowed, and per event the time from insert to the
+gateway's publish and the write loop to every socket. `--busy-poll-ms 50` runs the hub at its
+idle pace throughout (the A/B for its busy pace).
 """
 
 from __future__ import annotations
