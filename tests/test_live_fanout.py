@@ -4,7 +4,9 @@ share key, and backpressure that measures each client's own socket (gateway.live
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -262,6 +264,35 @@ async def test_a_reader_that_stops_reading_is_cut_while_its_group_keeps_receivin
     assert (await stalled.read())["type"] == "complete"
     assert received == ids[: len(received)] and len(received) < len(ids)
     stalled.close()
+
+
+async def test_sockets_dropped_without_a_close_frame_end_quietly_and_the_group_goes_on(
+    client: TestClient[Any, Any], app: web.Application, world: World, db: Database,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # given twenty sockets of one group
+    lives = [await LiveClient.connect(client, payload=auth(world.a_owner)) for _ in range(20)]
+    for live in lives:
+        await live.subscribe("1", MEMBER_IDS)
+    await until_subscribed(app, 20)
+    assert gauge(app, "gateway_live_groups") == 1
+    # when half of them drop their TCP connection (no close frame) just before six events
+    gone, kept = lives[::2], lives[1::2]
+    for live in gone:
+        live.ws.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+    docs = [await given_member_doc(db, world.partner_a, f"gone-{i}@example.com") for i in range(6)]
+    # then every other socket gets them all, the dropped ones are ended, and nothing is logged
+    # (asyncio warns from the fifth write to a lost connection)
+    for live in kept:
+        for doc in docs:
+            assert (await live.next_data("1"))["memberJoined"]["id"] == doc["_id"]
+    await until(lambda: active_subscriptions(app) == len(kept))
+    assert gauge(app, "gateway_live_groups") == 1
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING], [
+        r.getMessage() for r in caplog.records
+    ]
+    for live in lives:
+        await live.close()
 
 
 # --- the hub's pace on a store that answers idle getMores at once ------------------------
