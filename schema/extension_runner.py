@@ -57,7 +57,7 @@ def _hook(cls: type[SchemaExtension], name: str) -> Any:
 class _CachedHooks(ExtensionContextManagerBase):
     """One lifecycle step: the same exit-stack discipline as Strawberry's base class."""
 
-    __slots__ = ("entries",)
+    __slots__ = ("entered", "entries")
 
     def __init__(self, extensions: list[SchemaExtension]) -> None:
         # (extension, generator hook or None, is async, Strawberry's wrapper or None).
@@ -69,6 +69,7 @@ class _CachedHooks(ExtensionContextManagerBase):
             if found is None:
                 continue
             if found is FALLBACK:
+                self.default_hook = getattr(SchemaExtension, self.HOOK_NAME)
                 wrapped = self.get_hook(extension)
                 if wrapped is not None:
                     self.entries.append((extension, None, wrapped.is_async, wrapped.hook))
@@ -90,18 +91,21 @@ class _CachedHooks(ExtensionContextManagerBase):
             return contextlib._AsyncGeneratorContextManager(fn, (extension,), {})  # type: ignore[arg-type]
         return contextlib._GeneratorContextManager(fn, (extension,), {})  # type: ignore[arg-type]
 
+    # The managers are entered and exited by hand, innermost last, as an exit stack would;
+    # only when an exception is in flight (or a hook fails on exit) does a real exit stack
+    # unwind them, so suppression and exception chaining are contextlib's own.
+
     def __enter__(self) -> None:
-        if not self.entries:
-            return
-        self.exit_stack = contextlib.ExitStack()
-        self.exit_stack.__enter__()
+        self.entered: list[Any] = []
         for extension, fn, is_async, wrapped in self.entries:
             if is_async:
                 raise RuntimeError(
                     f"SchemaExtension hook {extension}.{self.HOOK_NAME} "
                     "failed to complete synchronously."
                 )
-            self.exit_stack.enter_context(self._manager(extension, fn, is_async, wrapped))
+            manager = self._manager(extension, fn, is_async, wrapped)
+            manager.__enter__()
+            self.entered.append(manager)
 
     def __exit__(
         self,
@@ -109,20 +113,35 @@ class _CachedHooks(ExtensionContextManagerBase):
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        if self.entries:
-            self.exit_stack.__exit__(exc_type, exc_val, exc_tb)
+        entered = self.entered
+        if exc_type is None:
+            while entered:
+                manager = entered.pop()
+                try:
+                    manager.__exit__(None, None, None)
+                except BaseException as exc:
+                    stack = contextlib.ExitStack()
+                    for outer in entered:
+                        stack.push(outer)
+                    if not stack.__exit__(type(exc), exc, exc.__traceback__):
+                        raise
+                    return
+            return
+        stack = contextlib.ExitStack()
+        for manager in entered:
+            stack.push(manager)
+        # Like Strawberry's: the stack's suppression is not passed on (returns None).
+        stack.__exit__(exc_type, exc_val, exc_tb)
 
     async def __aenter__(self) -> None:
-        if not self.entries:
-            return
-        self.async_exit_stack = contextlib.AsyncExitStack()
-        await self.async_exit_stack.__aenter__()
+        self.entered = []
         for extension, fn, is_async, wrapped in self.entries:
             manager = self._manager(extension, fn, is_async, wrapped)
             if is_async:
-                await self.async_exit_stack.enter_async_context(manager)
+                await manager.__aenter__()
             else:
-                self.async_exit_stack.enter_context(manager)
+                manager.__enter__()
+            self.entered.append((manager, is_async))
 
     async def __aexit__(
         self,
@@ -130,8 +149,32 @@ class _CachedHooks(ExtensionContextManagerBase):
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        if self.entries:
-            await self.async_exit_stack.__aexit__(exc_type, exc_val, exc_tb)
+        entered = self.entered
+        if exc_type is None:
+            while entered:
+                manager, is_async = entered.pop()
+                try:
+                    if is_async:
+                        await manager.__aexit__(None, None, None)
+                    else:
+                        manager.__exit__(None, None, None)
+                except BaseException as exc:
+                    stack = self._stack(entered)
+                    if not await stack.__aexit__(type(exc), exc, exc.__traceback__):
+                        raise
+                    return
+            return
+        await self._stack(entered).__aexit__(exc_type, exc_val, exc_tb)
+
+    @staticmethod
+    def _stack(entered: list[tuple[Any, bool]]) -> contextlib.AsyncExitStack:
+        stack = contextlib.AsyncExitStack()
+        for manager, is_async in entered:
+            if is_async:
+                stack.push_async_exit(manager)
+            else:
+                stack.push(manager)
+        return stack
 
 
 class _Operation(_CachedHooks, OperationContextManager):
