@@ -147,6 +147,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # Lines are the message alone: no record needs its caller's frame, thread or process
+    # (logging's documented optimisation flags; the caller lookup walks the stack for
+    # every access-log line).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # PyMongo's command log (DEBUG) holds whole documents (emails, password hashes): never on.
     logging.getLogger("pymongo").setLevel(logging.WARNING)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -29,6 +30,7 @@ from schema import (
     vouchers,
 )
 from schema.execution import FastExecutor
+from schema.extension_runner import CachedHooksRunner
 from schema.extensions import OperationMetrics, PublicErrors
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -61,6 +63,12 @@ class GatewaySchema(strawberry.Schema):
     logs only unexpected errors, once, without the document; expected client errors are the
     access log's `errorCodes`.
     """
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        # Hooks found once per extension class, not per operation and step.
+        return CachedHooksRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -134,8 +135,11 @@ async def _read_body(request: web.Request, settings: Settings) -> web.Response |
     so handlers read the same bytes again for free.
     """
     timeout = settings.body_timeout_seconds
+    # A body that came in whole with the headers (the usual small POST) is read without
+    # waiting: no timer to arm and cancel.
+    complete = request.content.is_eof()
     try:
-        async with asyncio.timeout(timeout):
+        async with contextlib.nullcontext() if complete else asyncio.timeout(timeout):
             await request.read()
     except TimeoutError:
         response = graphql_error_response(

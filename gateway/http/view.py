@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, hdrs, web
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from strawberry.aiohttp.views import GraphQLView as StrawberryAiohttpView
 from strawberry.exceptions import ConnectionRejectionError
@@ -129,6 +129,13 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
                 for request, ws in tuple(self.sockets.values())
             )
         )
+
+    def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
+        # Strawberry builds a WebSocketResponse to ask, three times per request; without an
+        # `Upgrade` header aiohttp's handshake refuses at its first check anyway.
+        if hdrs.UPGRADE not in request.headers:
+            return False
+        return super().is_websocket_request(request)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET carrying only an APQ hash (`?extensions=…`) is an operation, not the IDE.
