@@ -384,8 +384,9 @@ async def _ordered(db: Database, branch: dict[str, Any]) -> dict[str, Any]:
     """
     ranges = {f: v for f, v in branch.items() if f not in ("created_ms", "_id")
               and isinstance(v, dict) and v and set(v) <= _RANGE_OPS}  # fmt: skip
-    if not ranges or "created_ms" in branch:
-        return branch
+    ids = branch.get("_id")
+    if not ranges or "created_ms" in branch or (isinstance(ids, dict) and "$in" in ids):
+        return branch  # an id list (buyers, snapshot members) is served by the id index
     tenant = {f: {"$eq": branch[f]} for f in ("partner_id",) if f in branch}
     reply = await db.command("count", "fans", query={**tenant, **ranges})
     return {**branch, "created_ms": {"$gte": 0}} if int(reply["n"]) >= ORDER_SCAN_MIN else branch
