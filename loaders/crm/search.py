@@ -198,8 +198,13 @@ async def ticket_buyers(
         return None
     # Equalities as `$eq`: the store's `find` serves those from an index (its plain
     # `{field: v}` is "v or an array containing v" wherever the field has no index of its own).
-    query: dict[str, Any] = {**{k: {"$eq": v} for k, v in scope.tenant().items()},
-                             "is_deleted": {"$eq": False}}  # fmt: skip
+    # With only ranges (purchase / event days: compared as `datetime(…)`, no index) the
+    # partner stays plain: one pass over the table reads faster than any partner index
+    # the planner would pick (bench, negative search: 443 ms plain, 572 ms with `$eq`).
+    named = any(filters.get(k) for k in ("ticket_event_name", "ticket_venue_name",
+                                         "ticket_price_code", "ticket_artist_name"))  # fmt: skip
+    tenant = {k: {"$eq": v} for k, v in scope.tenant().items()} if named else scope.tenant()
+    query: dict[str, Any] = {**tenant, "is_deleted": {"$eq": False}}
     for key, field in (("ticket_event_name", "event_name"), ("ticket_venue_name", "venue_name"),
                        ("ticket_price_code", "price_code"),
                        ("ticket_artist_name", "artist_name")):  # fmt: skip
