@@ -270,10 +270,14 @@ def countable(query: dict[str, Any]) -> dict[str, Any]:
         # The count command cannot translate an array's `$nin`: it evaluates the filter in
         # Python, where a flat filter (as given) is cheaper than the `$and` spelt here.
         return query
+    # Next to an id list (buyers, snapshot members, text hits) the partner stays plain, so
+    # the planner counts through the id index rather than over the partner's index.
+    ids = any(isinstance(c.get("_id"), dict) and "$in" in c["_id"] for c in clauses)
     parts: list[dict[str, Any]] = []
     for clause in clauses:
         for field, value in clause.items():
-            parts.extend(_countable_condition(field, value))
+            plain = ids and field == "partner_id"
+            parts.extend([{field: value}] if plain else _countable_condition(field, value))
     return conjoin(*parts)
 
 
