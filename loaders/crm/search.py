@@ -198,8 +198,13 @@ async def ticket_buyers(
         return None
     # Equalities as `$eq`: the store's `find` serves those from an index (its plain
     # `{field: v}` is "v or an array containing v" wherever the field has no index of its own).
-    query: dict[str, Any] = {**{k: {"$eq": v} for k, v in scope.tenant().items()},
-                             "is_deleted": {"$eq": False}}  # fmt: skip
+    # With only ranges (purchase / event days: compared as `datetime(…)`, no index) the
+    # partner stays plain: one pass over the table reads faster than any partner index
+    # the planner would pick (bench, negative search: 443 ms plain, 572 ms with `$eq`).
+    named = any(filters.get(k) for k in ("ticket_event_name", "ticket_venue_name",
+                                         "ticket_price_code", "ticket_artist_name"))  # fmt: skip
+    tenant = {k: {"$eq": v} for k, v in scope.tenant().items()} if named else scope.tenant()
+    query: dict[str, Any] = {**tenant, "is_deleted": {"$eq": False}}
     for key, field in (("ticket_event_name", "event_name"), ("ticket_venue_name", "venue_name"),
                        ("ticket_price_code", "price_code"),
                        ("ticket_artist_name", "artist_name")):  # fmt: skip
@@ -265,10 +270,14 @@ def countable(query: dict[str, Any]) -> dict[str, Any]:
         # The count command cannot translate an array's `$nin`: it evaluates the filter in
         # Python, where a flat filter (as given) is cheaper than the `$and` spelt here.
         return query
+    # Next to an id list (buyers, snapshot members, text hits) the partner stays plain, so
+    # the planner counts through the id index rather than over the partner's index.
+    ids = any(isinstance(c.get("_id"), dict) and "$in" in c["_id"] for c in clauses)
     parts: list[dict[str, Any]] = []
     for clause in clauses:
         for field, value in clause.items():
-            parts.extend(_countable_condition(field, value))
+            plain = ids and field == "partner_id"
+            parts.extend([{field: value}] if plain else _countable_condition(field, value))
     return conjoin(*parts)
 
 
@@ -384,8 +393,9 @@ async def _ordered(db: Database, branch: dict[str, Any]) -> dict[str, Any]:
     """
     ranges = {f: v for f, v in branch.items() if f not in ("created_ms", "_id")
               and isinstance(v, dict) and v and set(v) <= _RANGE_OPS}  # fmt: skip
-    if not ranges or "created_ms" in branch:
-        return branch
+    ids = branch.get("_id")
+    if not ranges or "created_ms" in branch or (isinstance(ids, dict) and "$in" in ids):
+        return branch  # an id list (buyers, snapshot members) is served by the id index
     tenant = {f: {"$eq": branch[f]} for f in ("partner_id",) if f in branch}
     reply = await db.command("count", "fans", query={**tenant, **ranges})
     return {**branch, "created_ms": {"$gte": 0}} if int(reply["n"]) >= ORDER_SCAN_MIN else branch

@@ -34,9 +34,8 @@ from loaders.crm.common import to_ms
 INDEXES = [
     IndexSpec("fans", [("partner_id", 1), ("birth_day", 1)]),
     IndexSpec("fans", [("partner_id", 1), ("active_ms", 1)]),
-    # Without a field's own index, the store's `find` spells `{field: v}` as "v or an
-    # array containing v", which no index serves: these let ticket filters use an index.
-    IndexSpec("tickets", [("partner_id", 1)]),
+    # The ticket filters spell equalities `$eq` (the store's `find` spells a plain `{field: v}`
+    # as "v or an array containing v" unless the field has an index of its own).
     IndexSpec("tickets", [("partner_id", 1), ("event_name", 1)]),
     IndexSpec("tickets", [("partner_id", 1), ("price_code", 1)]),
     IndexSpec("fans", [("search_fields", 1)]),
