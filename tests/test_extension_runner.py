@@ -29,11 +29,10 @@ from gateway.settings import Settings
 from schema.extension_runner import CachedHooksRunner
 from tests import test_surface_walk as walk
 from tests.conftest import Persona
-from tests.test_surface_walk import Fixture, operation, roots, variants, walk_schema
+from tests.test_surface_walk import ANONYMOUS, Fixture, every_query_request
 
 pytestmark = pytest.mark.slow
 
-ANONYMOUS = Persona("anonymous", {})
 walk_settings = walk.walk_settings
 walk_client = walk.walk_client
 fixture = walk.fixture
@@ -106,26 +105,16 @@ async def test_every_root_field_answers_the_same_bytes_under_both_runners(
     walk_client: TestClient[Any, Any], strawberry_client: TestClient[Any, Any], fixture: Fixture
 ) -> None:
     # Given the demo data and every principal, including ones a field's guard refuses
-    _, gql_schema = walk_schema()
-    personas = {who: persona for who, (persona, _, _) in fixture.principals.items()}
-    personas["anonymous"] = ANONYMOUS
     compared, differing = 0, []
-    for name, _definition, gql_field in roots("query"):
-        for who, persona in personas.items():
-            kind = fixture.principals[who][1] if who in fixture.principals else None
-            found = variants(name, gql_field, fixture, gql_schema, kind) if kind else [{}]
-            for variables in found:
-                body = {
-                    "query": operation("query", name, gql_field, variables),
-                    "variables": variables,
-                }
-                # When the operation runs under both runners
-                ours = await _raw(walk_client, persona, json=body)
-                theirs = await _raw(strawberry_client, persona, json=body)
-                # Then status, headers and body are identical
-                compared += 1
-                if ours != theirs:
-                    differing.append(f"{name} as {who}: {ours!r:.300} != {theirs!r:.300}")
+    for label, persona, query, variables in every_query_request(fixture):
+        body = {"query": query, "variables": variables}
+        # When the operation runs under both runners
+        ours = await _raw(walk_client, persona, json=body)
+        theirs = await _raw(strawberry_client, persona, json=body)
+        # Then status, headers and body are identical
+        compared += 1
+        if ours != theirs:
+            differing.append(f"{label}: {ours!r:.300} != {theirs!r:.300}")
     assert differing == []
     assert compared > 100
 

@@ -25,11 +25,10 @@ from gateway.settings import Settings
 from schema.execution import FastExecutor, leaf_plans
 from tests import test_surface_walk as walk
 from tests.conftest import Persona
-from tests.test_surface_walk import Fixture, operation, roots, variants, walk_schema
+from tests.test_surface_walk import Fixture, every_query_request
 
 pytestmark = pytest.mark.slow
 
-ANONYMOUS = Persona("anonymous", {})
 # The surface walk's fixtures: its settings, client and seeded world.
 walk_settings = walk.walk_settings
 walk_client = walk.walk_client
@@ -66,23 +65,15 @@ async def test_every_root_field_answers_the_same_bytes_on_both_executors(
     walk_client: TestClient[Any, Any], slow_client: TestClient[Any, Any], fixture: Fixture
 ) -> None:
     # Given the demo data and every principal, including ones a field's guard refuses
-    _, gql_schema = walk_schema()
-    personas = {who: persona for who, (persona, _, _) in fixture.principals.items()}
-    personas["anonymous"] = ANONYMOUS
     compared, differing = 0, []
-    for name, _definition, gql_field in roots("query"):
-        for who, persona in personas.items():
-            kind = fixture.principals[who][1] if who in fixture.principals else None
-            found = variants(name, gql_field, fixture, gql_schema, kind) if kind else [{}]
-            for variables in found:
-                query = operation("query", name, gql_field, variables)
-                # When the operation runs on both executors
-                fast = await _raw(walk_client, query, variables, persona)
-                slow = await _raw(slow_client, query, variables, persona)
-                # Then status and body are byte-identical
-                compared += 1
-                if fast != slow:
-                    differing.append(f"{name} as {who}: {_first_difference(fast, slow)}")
+    for label, persona, query, variables in every_query_request(fixture):
+        # When the operation runs on both executors
+        fast = await _raw(walk_client, query, variables, persona)
+        slow = await _raw(slow_client, query, variables, persona)
+        # Then status and body are byte-identical
+        compared += 1
+        if fast != slow:
+            differing.append(f"{label}: {_first_difference(fast, slow)}")
     assert differing == []
     assert compared > 100
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +188,25 @@ ROOT_ARGUMENTS: dict[str, Callable[[Fixture, GraphQLSchema], list[dict[str, Any]
     "partnerTag": _one("tag"),
     "exchangeRates": lambda fx, _: [{"from": "2025-01-01", "to": "2025-12-31"}],
 }
+
+
+ANONYMOUS = Persona("anonymous", {})
+
+
+def every_query_request(fx: Fixture) -> Iterator[tuple[str, Persona, str, dict[str, Any]]]:
+    """Every query root as every principal of the walk plus anonymous (guards refusing some):
+    `(label, persona, operation text, variables)`, for tests comparing two apps request by
+    request."""
+    _, gql_schema = walk_schema()
+    personas = {who: persona for who, (persona, _, _) in fx.principals.items()}
+    personas["anonymous"] = ANONYMOUS
+    for name, _definition, gql_field in roots("query"):
+        for who, persona in personas.items():
+            kind = fx.principals[who][1] if who in fx.principals else None
+            found = variants(name, gql_field, fx, gql_schema, kind) if kind else [{}]
+            for variables in found:
+                query = operation("query", name, gql_field, variables)
+                yield f"{name} as {who}", persona, query, variables
 
 
 def variants(
