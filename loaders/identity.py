@@ -66,19 +66,28 @@ def validate_password(password: str) -> str:
 # --- staff ---------------------------------------------------------------------------
 
 
-async def insert_staff(
-    db: Database, partner_id: str, email: str, password: str, role: Role, name: str = ""
+def staff_document(
+    partner_id: str, email: str, password_hash: str, role: Role, name: str = ""
 ) -> Document:
-    doc: Document = {
+    """A new staff account's document, its password already hashed (argon2id)."""
+    return {
         "_id": new_id("stf"),
         "partner_id": partner_id,
         "email": normalize_email(email),
         "name": check_printable(name.strip()[:120], "name"),
         "role": role.value,
-        "password_hash": hash_password(validate_password(password)),
+        "password_hash": password_hash,
         "active": True,
         "created_at": utcnow(),
     }
+
+
+async def insert_staff(
+    db: Database, partner_id: str, email: str, password: str, role: Role, name: str = ""
+) -> Document:
+    doc = staff_document(
+        partner_id, email, hash_password(validate_password(password)), role, name
+    )
     await db.staff.insert_one(doc)
     return doc
 

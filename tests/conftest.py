@@ -26,7 +26,9 @@ from gateway.settings import Settings, load_settings
 from gateway.storage.mongo import Database
 from gateway.storage.store import embedded_store
 from loaders import identity, partners
+from tests.portal_fixtures import hashed
 
+STAFF_PASSWORD = "correct-horse-battery"
 TEST_JWT_KEYS = {"test-k1": secrets.token_urlsafe(48), "test-k0": secrets.token_urlsafe(48)}
 
 
@@ -172,9 +174,10 @@ class World:
 
 async def make_staff(db: Database, settings: Settings, partner_id: str, role: Role) -> Persona:
     email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
-    doc = await identity.insert_staff(
-        db, partner_id, email, "correct-horse-battery", role, role.value
+    doc = identity.staff_document(
+        partner_id, email, hashed(STAFF_PASSWORD), role, role.value
     )
+    await db.staff.insert_one(doc)
     session_id, refresh = await identity.open_session(db, doc, 3600)
     token = staff_access_token(keyring_from(settings), settings, doc, session_id).token
     return Persona(
@@ -182,7 +185,7 @@ async def make_staff(db: Database, settings: Settings, partner_id: str, role: Ro
         headers={"Authorization": f"Bearer {token}"},
         partner_id=partner_id,
         subject_id=doc["_id"],
-        extra={"email": email, "password": "correct-horse-battery", "refresh": refresh,
+        extra={"email": email, "password": STAFF_PASSWORD, "refresh": refresh,
                "session": session_id},
     )  # fmt: skip
 

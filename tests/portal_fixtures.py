@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,13 +14,17 @@ from loaders import vouchers as voucher_data
 from loaders.base import epoch_ms, utcnow
 
 PASSWORD = "member-password-1"
-_HASH: list[str] = []
+
+
+@functools.cache
+def hashed(password: str) -> str:
+    """One real argon2id hash per password per test process: at ~0.1-0.25 s a hash, hashing
+    afresh for every persona of every test cost minutes of the suite."""
+    return hash_password(password)
 
 
 def password_hash() -> str:
-    if not _HASH:
-        _HASH.append(hash_password(PASSWORD))
-    return _HASH[0]
+    return hashed(PASSWORD)
 
 
 async def given_voucher(
