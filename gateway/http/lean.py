@@ -233,37 +233,40 @@ class LeanPost:
         errors: list[GraphQLError] | None = None
         completed = True  # False: an exception escaped, as it would escape the extensions
         try:
-            refused = await charge_operation(context, measures)
-            if refused is not None:
-                errors = [
-                    GraphQLError(
-                        refused.message, extensions={"code": refused.code, **refused.extensions}
+            try:
+                refused = await charge_operation(context, measures)
+                if refused is not None:
+                    errors = [
+                        GraphQLError(
+                            refused.message, extensions={"code": refused.code, **refused.extensions}
+                        )
+                    ]
+                else:
+                    if register is not None:
+                        await self.texts.store(services.db, *register)  # cached: no command
+                    result: Any = execute(
+                        self.graphql_schema,
+                        document,
+                        root_value=None,
+                        context_value=context,
+                        variable_values=variables,
+                        operation_name=name,
+                        executor_class=self.executor_class,
+                        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                        operation_extensions=extensions,
                     )
-                ]
-            else:
-                if register is not None:
-                    await self.texts.store(services.db, *register)  # cached: no command
-                result: Any = execute(
-                    self.graphql_schema,
-                    document,
-                    root_value=None,
-                    context_value=context,
-                    variable_values=variables,
-                    operation_name=name,
-                    executor_class=self.executor_class,
-                    is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                    operation_extensions=extensions,
-                )
-                if inspect.isawaitable(result):
-                    result = await result
-                result_data, errors = result.data, result.errors
-        except Exception as exc:  # Schema.execute answers it as an error too
-            completed, result_data, errors = False, None, [_coerce_error(exc)]
-        if completed:
-            if errors:
-                errors = public_errors(errors, settings, principal.kind, self.graphql_schema)
-            self._operations_counter(services.metrics, operation_type, bool(errors)).inc()
-        self._note_operation(request, context.principal, name, operation_type, query)
+                    if inspect.isawaitable(result):
+                        result = await result
+                    result_data, errors = result.data, result.errors
+            except Exception as exc:  # Schema.execute answers it as an error too
+                completed, result_data, errors = False, None, [_coerce_error(exc)]
+            if completed:
+                if errors:
+                    errors = public_errors(errors, settings, principal.kind, self.graphql_schema)
+                self._operations_counter(services.metrics, operation_type, bool(errors)).inc()
+        finally:
+            # `OperationLog` notes the operation whatever happened (its hook's `finally`).
+            self._note_operation(request, context.principal, name, operation_type, query)
         processed = await view.process_result(
             request, ExecutionResult(data=result_data, errors=errors)
         )
