@@ -15,7 +15,10 @@ the store is not pinned. Before measuring, every operation's answer is compared 
 the two servers (parsed JSON must be equal) and so is the number of MongoDB commands each
 request sends. Then, per operation and round, each server is driven for `--seconds`; its
 CPU time is read from `/proc/<pid>/stat` (utime + stime) before and after. Printed per
-operation: req/s and CPU ms per request for both, and the ratios gateway / floor. The
+operation: req/s and CPU ms per request for both, and the ratios gateway / floor ("raw":
+all CPU of the run), then the same net of idle CPU: before the load both servers sit idle
+for `--idle-seconds` and their background CPU per second (rate-limit syncs, change-stream
+`getMore`s) times each run's seconds is subtracted ("net"). The
 scaling part runs `members(first: N) { history(first: 3) }` and `fans(first: N)` for
 N = 5, 20, 50, 100 and prints server CPU microseconds per returned row.
 
@@ -306,6 +309,23 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
                     print("    floor:  ", orjson.dumps(f)[:600].decode())
                     raise SystemExit(1)
 
+            # Background CPU (rate-limit syncs of the windows just charged, change-stream
+            # getMores): both servers idle for a short window, after the checks above.
+            idle: dict[str, float] = {}
+            cpu0 = {server.name: server.cpu_seconds() for server in (gateway, floor)}
+            t0 = time.perf_counter()
+            await asyncio.sleep(args.idle_seconds)
+            elapsed = time.perf_counter() - t0
+            for server in (gateway, floor):
+                idle[server.name] = (server.cpu_seconds() - cpu0[server.name]) / elapsed
+            per_second = {name: f"{value * 1000:.1f}" for name, value in idle.items()}
+            print(f"\nidle CPU over {elapsed:.1f} s (ms of CPU per second): "
+                  f"gateway {per_second['gateway']}, floor {per_second['floor']}")  # fmt: skip
+
+            def net_ms(server: str, sample: Sample) -> float:
+                busy = sample.cpu - idle[server] * sample.seconds
+                return max(0.0, busy) * 1000 / max(1, sample.requests)
+
             async def compare(
                 name: str, variables: dict[str, Any] | None, concurrency: int
             ) -> dict[str, Sample]:
@@ -323,17 +343,22 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
 
             print(f"\nconcurrency {args.concurrency}, {args.rounds} x {args.seconds:g} s each, "
                   f"servers on CPU {SERVER_CPU}, load generator on CPU {CLIENT_CPU}")  # fmt: skip
+            print("raw = all server CPU over the run / requests; net = the same less the idle "
+                  "CPU per second above x the run's seconds")  # fmt: skip
             print(f"{'operation':28s} {'gateway req/s':>13s} {'floor req/s':>12s} "
                   f"{'gw CPU ms/req':>13s} {'floor CPU ms/req':>16s} {'CPU ratio':>9s} "
-                  f"{'req/s ratio':>11s} {'cmds/req gw/floor':>17s}")  # fmt: skip
+                  f"{'req/s ratio':>11s} {'cmds/req gw/floor':>17s} {'net gw ms/req':>13s} "
+                  f"{'net floor ms/req':>16s} {'net ratio':>9s}")  # fmt: skip
             for name, variables in HEADLINE:
                 if args.only and name not in args.only:
                     continue
                 s = await compare(name, variables, args.concurrency)
                 g, f = s["gateway"], s["floor"]
+                net_g, net_f = net_ms("gateway", g), net_ms("floor", f)
                 print(f"{name:28s} {g.rps:13.0f} {f.rps:12.0f} {g.cpu_ms:13.2f} "
                       f"{f.cpu_ms:16.2f} {g.cpu_ms / f.cpu_ms:9.2f} {g.rps / f.rps:11.2f} "
-                      f"{g.commands_per_request:8.2f}/{f.commands_per_request:<8.2f}",
+                      f"{g.commands_per_request:8.2f}/{f.commands_per_request:<8.2f} "
+                      f"{net_g:13.3f} {net_f:16.3f} {net_g / max(net_f, 1e-9):9.2f}",
                       flush=True)  # fmt: skip
 
             print(
@@ -347,8 +372,10 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
                     s = await compare(name, {"first": size}, args.scaling_concurrency)
                     g, f = s["gateway"], s["floor"]
                     per_row = [x.cpu * 1e6 / max(1, x.requests * size) for x in (g, f)]
+                    net = net_ms("gateway", g) / max(net_ms("floor", f), 1e-9)
                     print(f"{name + f'(first: {size})':28s} {per_row[0]:9.0f} us/row "
-                          f"{per_row[1]:9.0f} us/row   CPU ratio {g.cpu_ms / f.cpu_ms:5.2f}  "
+                          f"{per_row[1]:9.0f} us/row   CPU ratio {g.cpu_ms / f.cpu_ms:5.2f} "
+                          f"(net {net:5.2f})  "
                           f"req/s {g.rps:6.0f} / {f.rps:6.0f}  cmds/req "
                           f"{g.commands_per_request:.2f} / {f.commands_per_request:.2f}",
                           flush=True)  # fmt: skip
@@ -373,6 +400,11 @@ def main() -> None:
         "--only", type=lambda v: v.split(","), default=None,
         help="comma-separated operations to time (typename, catalogue, dashboard, "
         "partner_stats, member_history, fans); default all",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-seconds", type=float, default=3.0,
+        help="idle window before the load: each server's background CPU per second, "
+        "subtracted for the net columns",
     )  # fmt: skip
     parser.add_argument("--uvloop", action="store_true", help="run both servers on uvloop")
     parser.add_argument("--env", default="demo", help="GATEWAY_ENV of both servers")

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # Plain leaf fields read without graphql-core's per-field machinery (schema.execution);
     # off: graphql-core's executor as is (the fast-path test compares the two).
     fast_execution: bool = True
+    # A cached, valid, single POST operation runs without Strawberry's view and execute
+    # plumbing (gateway.http.lean); off: every request through Strawberry (tests compare).
+    lean_post: bool = True
 
     # --- Hardening (README "Hardening"): operation limits, transport, rate limits, APQ ---
     max_depth: int = Field(default=10, ge=1, le=100)

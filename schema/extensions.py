@@ -144,27 +144,38 @@ def _concealed(errors: list[GraphQLError], names: frozenset[str]) -> list[GraphQ
     ]
 
 
+_NAMES: dict[int, frozenset[str]] = {}
+
+
+def public_errors(
+    errors: list[GraphQLError], settings: Any, principal_kind: PrincipalKind, schema: GraphQLSchema
+) -> list[GraphQLError]:
+    """`public_error` for each error and, where the caller may not introspect, `conceal`:
+    what `PublicErrors` does to an operation's errors (also the lean POST path's)."""
+    public = [public_error(e, settings.errors_masked) for e in errors]
+    may_introspect = settings.introspection_enabled or (
+        settings.introspection_for_operator and principal_kind is PrincipalKind.OPERATOR
+    )
+    if may_introspect:
+        return public
+    names = _NAMES.get(id(schema))
+    if names is None:
+        names = _NAMES[id(schema)] = schema_names(schema)
+    return _concealed(public, names)
+
+
 class PublicErrors(SchemaExtension):
     """Gives every error a public `extensions.code` and masks unexpected ones; where the
     caller may not introspect, messages disclose nothing of the schema (`conceal`)."""
 
-    _names: dict[int, frozenset[str]] = {}
-
     def _public(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         context = self.execution_context.context
-        settings = context.settings
-        public = [public_error(e, settings.errors_masked) for e in errors]
-        may_introspect = settings.introspection_enabled or (
-            settings.introspection_for_operator
-            and context.principal.kind is PrincipalKind.OPERATOR
+        return public_errors(
+            errors,
+            context.settings,
+            context.principal.kind,
+            self.execution_context.schema._schema,
         )
-        if may_introspect:
-            return public
-        schema = self.execution_context.schema._schema
-        names = self._names.get(id(schema))
-        if names is None:
-            names = self._names[id(schema)] = schema_names(schema)
-        return _concealed(public, names)
 
     def on_operation(self) -> Iterator[None]:
         yield

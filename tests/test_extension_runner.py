@@ -33,7 +33,15 @@ from tests.test_surface_walk import ANONYMOUS, Fixture, every_query_request
 
 pytestmark = pytest.mark.slow
 
-walk_settings = walk.walk_settings
+
+@pytest.fixture
+def walk_settings(mongo_uri: str, db_name: str, tmp_path: Any) -> Settings:
+    """The walk's settings with the lean POST path off: the runner is what these tests
+    compare, and the lean path (gateway.http.lean, tests/test_lean_post.py) uses none."""
+    settings: Settings = walk.walk_settings.__wrapped__(mongo_uri, db_name, tmp_path)  # type: ignore[attr-defined]
+    return settings.model_copy(update={"lean_post": False})
+
+
 walk_client = walk.walk_client
 fixture = walk.fixture
 

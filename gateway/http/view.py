@@ -26,6 +26,7 @@ from gateway.context import Context, Services
 from gateway.core.errors import GatewayError
 from gateway.http.accesslog import note_errors
 from gateway.http.keys import SERVICES
+from gateway.http.lean import LeanPost
 from gateway.http.protocol import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
@@ -92,20 +93,28 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
             **kwargs,
         )
         self.settings = settings
+        # Cached single POST operations skip Strawberry's run()/execute (gateway.http.lean).
+        self.lean = LeanPost.for_schema(schema) if settings.lean_post else None
         # Open WebSockets with their requests, by id() of the request.
         self.sockets: dict[int, tuple[web.Request, web.WebSocketResponse]] = {}
         self.guard_tasks: set[asyncio.Task[None]] = set()  # strong refs until each ends
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         media_type = request[MEDIA_TYPE] = negotiate(request.headers.get("Accept"))
+        principal: Principal | None = None
         if not self.is_websocket_request(request):
             try:
-                request[PRINCIPAL_KEY] = await principal_for_request(request.app[SERVICES], request)
+                principal = await principal_for_request(request.app[SERVICES], request)
             except GatewayError as exc:
                 return web.Response(
                     status=401, body=orjson.dumps(error_body(exc)), content_type=media_type
                 )
+            request[PRINCIPAL_KEY] = principal
         try:
+            if self.lean is not None and principal is not None:
+                response = await self.lean.answer(self, request, principal)
+                if response is not None:
+                    return response
             return await self.run(request=request)
         except HTTPException as exc:
             # Transport-level refusals (batching, bad JSON, GET mutation…) as GraphQL errors.

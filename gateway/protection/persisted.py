@@ -64,6 +64,13 @@ class PersistedTexts:
         cache = self._safelist if doc.get("kind") == data.SAFELIST else self._apq
         return cache.put(sha256, text)
 
+    def cached(self, sha256: str, safelisted_only: bool) -> str | None:
+        """What `lookup` finds without the store (None: not in this process's cache)."""
+        text = self._safelist.get(sha256)
+        if text is None and not safelisted_only:
+            text = self._apq.get(sha256)
+        return text
+
     async def store(self, db: Database, sha256: str, text: str) -> None:
         if self._apq.get(sha256) is None and self._safelist.get(sha256) is None:
             await data.store_apq(db, sha256, text)
