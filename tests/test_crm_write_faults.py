@@ -23,8 +23,9 @@ from gateway.http.keys import SERVICES
 from gateway.storage.mongo import Database
 from gateway.storage.store import RunningStore, embedded_store
 from loaders import partners
-from tests.conftest import Persona, error_codes, make_settings, make_staff
+from tests.conftest import make_settings, make_staff
 from tests.crm_fixtures import ticket_input
+from tests.faults import until_answered
 
 UPSERT = """
 mutation($input: UpsertCrmCampaignInput!) {
@@ -36,7 +37,6 @@ mutation($tickets: [CreateTicketInput!]!) {
 }"""
 CLIENTS = 8
 OUTAGE_SECONDS = 2.5
-RETRY_FOR_SECONDS = 90.0
 
 
 @pytest.fixture
@@ -63,30 +63,6 @@ async def faulty_app(
     settings = make_settings(uri, "crmfaults", tmp_path, mongo_timeout_ms=1000)
     client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
     yield client
-
-
-async def until_done(
-    client: TestClient[Any, Any], persona: Persona, query: str, variables: dict[str, Any],
-    start_after: float,
-) -> tuple[dict[str, Any], int]:
-    """Send the write until it is answered with data; each refusal must be the coded outage
-    error (INTERNAL_SERVER_ERROR, JSON), never a verdict on the input. Returns the data and
-    how many attempts failed."""
-    failed = 0
-    await asyncio.sleep(start_after)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + RETRY_FOR_SECONDS
-    while loop.time() < deadline:
-        response = await client.post("/graphql", json={"query": query, "variables": variables},
-                                     headers=persona.headers)  # fmt: skip
-        assert response.content_type == "application/json"
-        body = await response.json()
-        if "errors" not in body:
-            return body["data"], failed
-        assert error_codes(body) == ["INTERNAL_SERVER_ERROR"], body
-        failed += 1
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{variables} never completed")
 
 
 def store_pid(store: RunningStore) -> int:
@@ -118,16 +94,16 @@ async def test_crm_writes_survive_a_store_outage_whole_or_not_at_all(
     # when clients upsert campaigns (each key twice, the second with a new title) and store
     # ticket batches (a shared buyer, keyed tickets, metro areas) while the store goes away
     upserts = [
-        until_done(client, manager, UPSERT, {"input": {"campaignId": f"tab-{i}",
+        until_answered(client, manager.headers, UPSERT, {"input": {"campaignId": f"tab-{i}",
                    "title": f"Quiz {i}", "appType": "trivia"}}, i * 0.05)
         for i in range(CLIENTS)
     ] + [
-        until_done(client, manager, UPSERT, {"input": {"campaignId": f"tab-{i}",
+        until_answered(client, manager.headers, UPSERT, {"input": {"campaignId": f"tab-{i}",
                    "title": f"Quiz {i} final", "appType": "trivia"}}, 1.5 + OUTAGE_SECONDS * 2)
         for i in range(CLIENTS)
     ]  # fmt: skip
     batches = [
-        until_done(client, manager, TICKETS, {"tickets": [
+        until_answered(client, manager.headers, TICKETS, {"tickets": [
             ticket_input(email=f"buyer{i}@example.com", ticketKey=f"k{i}-a",
                          metroArea="Toronto CMA", countryCode="CA"),
             ticket_input(email=f"buyer{i}@example.com", ticketKey=f"k{i}-b"),

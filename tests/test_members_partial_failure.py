@@ -27,7 +27,8 @@ from loaders import identity, partners
 from loaders import members as member_data
 from loaders import vouchers as voucher_data
 from loaders.base import epoch_ms, utcnow
-from tests.conftest import GraphQL, Persona, World, error_codes, make_settings, only_error
+from tests.conftest import GraphQL, Persona, World, make_settings, only_error
+from tests.faults import until_answered
 from tests.live import LiveClient, until_subscribed
 from tests.portal_fixtures import given_voucher
 from tests.test_subscriptions import VOUCHER_REDEEMED, auth
@@ -193,7 +194,6 @@ async def test_an_unconfirmed_claim_whose_member_exists_is_recorded_as_redeemed(
 
 PAUSE_SECONDS = 8.0
 CLIENTS = 24
-RETRY_FOR_SECONDS = 90.0
 
 
 @pytest.fixture
@@ -217,31 +217,6 @@ async def paused_app(
     settings = make_settings(uri, "paused", tmp_path, mongo_timeout_ms=1000)
     client: TestClient[Any, Any] = await aiohttp_client(create_app(settings))
     yield client
-
-
-async def register_until_done(
-    client: TestClient[Any, Any], app_key: str, code: str, email: str, start_after: float
-) -> tuple[dict[str, Any], list[str]]:
-    """Send the registration until it is answered with data; every refusal must be a store
-    outage (INTERNAL_SERVER_ERROR), never a verdict on the voucher."""
-    outages: list[str] = []
-    await asyncio.sleep(start_after)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + RETRY_FOR_SECONDS
-    while loop.time() < deadline:
-        response = await client.post(
-            "/graphql", json={"query": REGISTER, "variables": reg(code, email)},
-            headers={"X-API-Key": app_key},
-        )  # fmt: skip
-        assert response.content_type == "application/json"
-        body = await response.json()
-        if "errors" not in body:
-            return body["data"]["registerMember"], outages
-        codes = error_codes(body)
-        assert codes == ["INTERNAL_SERVER_ERROR"], (email, body)
-        outages.append(codes[0])
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{email} never registered")
 
 
 async def test_a_paused_store_burns_no_voucher_and_every_retry_succeeds(
@@ -277,22 +252,23 @@ async def test_a_paused_store_burns_no_voucher_and_every_retry_succeeds(
     pausing = asyncio.create_task(pause())
     results = await asyncio.gather(
         *(
-            register_until_done(client, app_key, v["code"], e, start_after=i * 0.03)
+            until_answered(client, {"X-API-Key": app_key}, REGISTER, reg(v["code"], e), i * 0.03)
             for i, (v, e) in enumerate(zip(vouchers, emails, strict=True))
         )
     )
     await pausing
+    registered = [(data["registerMember"], failed) for data, failed in results]
 
     # then every client was registered, with its own voucher
-    assert [r["member"]["email"] for r, _ in results] == emails
-    assert [r["member"]["voucherCode"] for r, _ in results] == [v["code"] for v in vouchers]
-    assert any(outages for _, outages in results), "no registration met the pause"
+    assert [r["member"]["email"] for r, _ in registered] == emails
+    assert [r["member"]["voucherCode"] for r, _ in registered] == [v["code"] for v in vouchers]
+    assert any(failed for _, failed in registered), "no registration met the pause"
     # …one member per client, each voucher redeemed by exactly its member
     op = operator_token(keyring_from(settings), settings, "t").token
     await client.post("/graphql", json={"query": STATS}, headers={"Authorization": f"Bearer {op}"})
     members = {m["voucher_id"]: m async for m in db.members.find({"partner_id": partner["_id"]})}
     assert len(members) == CLIENTS
-    for voucher, (result, _) in zip(vouchers, results, strict=True):
+    for voucher, (result, _) in zip(vouchers, registered, strict=True):
         stored = await db.vouchers.find_one({"_id": voucher["_id"]})
         assert stored["status"] == "redeemed"
         assert stored["redeemed_by"] == members[voucher["_id"]]["_id"] == result["member"]["id"]
