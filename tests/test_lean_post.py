@@ -352,3 +352,34 @@ def test_the_lean_path_is_off_for_a_schema_it_does_not_replicate(walk_settings: 
     # Then only the gateway's own schema has one
     assert LeanPost.for_schema(gateway_schema(walk_settings)) is not None
     assert LeanPost.for_schema(plain()) is None
+
+
+LOGIN_WITH_COOKIE = (
+    "mutation($e: String!, $p: String!) { partnerLogin(email: $e, password: $p) "
+    "{ accessToken refreshToken } }"
+)
+
+
+async def test_a_mutation_setting_a_cookie_on_the_lean_path(
+    walk_client: TestClient[Any, Any], off_client: TestClient[Any, Any], fixture: Fixture
+) -> None:
+    # Given a staff login asking for its refresh token as a cookie, known to the lean app
+    alpha = fixture.report["partners"][0]
+    owner = next(s for s in alpha["staff"] if s["role"] == "owner")
+    body = {"query": LOGIN_WITH_COOKIE, "variables": {"e": owner["email"], "p": owner["password"]}}
+    cookie_mode = {"X-Refresh-Cookie": "1"}
+    await _raw(walk_client, cookie_mode, json=body)
+    answered = count_lean_answers(walk_client)
+    # When it logs in again, on the lean path and with it off
+    answers = []
+    for client in (walk_client, off_client):
+        response = await client.post("/graphql", json=body, headers=cookie_mode)
+        answers.append((response.status, response.cookies["gw_refresh"], await response.json()))
+    # Then both set the refresh cookie with the same attributes (the tokens are new each time)
+    assert answered[0] == 1
+    (status, cookie, payload), (off_status, off_cookie, off_payload) = answers
+    assert status == off_status == 200
+    assert cookie.value and cookie.value != off_cookie.value
+    assert dict(cookie) == dict(off_cookie)
+    assert payload["data"]["partnerLogin"]["refreshToken"] == ""
+    assert off_payload["data"]["partnerLogin"]["refreshToken"] == ""
