@@ -18,6 +18,7 @@ from loaders.base import from_epoch_ms
 from resolvers import members as resolve
 from schema.connection import Connection
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow
+from schema.rows import build
 
 
 @strawberry.enum(description="Whether a member watched anything in the last 30 days.")
@@ -66,11 +67,12 @@ class WatchEvent:
 
     @classmethod
     def from_doc(cls, doc: Document) -> WatchEvent:
-        return cls(
-            id=strawberry.ID(doc["_id"]), minutes=int(doc["minutes"]),
-            watched_at=from_epoch_ms(doc["ts"]) or doc["watched_at"],
-            class_title=doc["class_title"], category=doc["category"], class_id=doc["class_id"],
-        )  # fmt: skip
+        return build(cls, {
+            "id": doc["_id"], "minutes": int(doc["minutes"]),
+            "watched_at": from_epoch_ms(doc["ts"]) or doc["watched_at"],
+            "class_title": doc["class_title"], "category": doc["category"],
+            "class_id": doc["class_id"],
+        })  # fmt: skip
 
 
 @strawberry.type(description="A member of a partner's app (joined by redeeming a voucher).")
@@ -94,14 +96,19 @@ class Member:
 
     @classmethod
     def from_doc(cls, doc: Document) -> Member:
-        return cls(
-            id=strawberry.ID(doc["_id"]), name=doc["name"], email=doc["email"],
-            status=MemberStatus(data.member_status(doc)), joined_at=doc["created_at"],
-            voucher_code=doc["voucher_code"],
-            last_watched_at=from_epoch_ms(doc.get("last_watched_ms") or None),
-            total_watch_minutes=int(doc.get("watch_minutes") or 0),
-            classes_watched=int(doc.get("classes_watched") or 0),
-        )  # fmt: skip
+        get = doc.get
+        return build(cls, {
+            "id": doc["_id"], "name": doc["name"], "email": doc["email"],
+            "status": STATUSES[data.member_status(doc)], "joined_at": doc["created_at"],
+            "voucher_code": doc["voucher_code"],
+            "last_watched_at": from_epoch_ms(get("last_watched_ms") or None),
+            "total_watch_minutes": int(get("watch_minutes") or 0),
+            "classes_watched": int(get("classes_watched") or 0),
+        })  # fmt: skip
+
+
+# Status members by value (`member_status` gives one of them).
+STATUSES = {member.value: member for member in MemberStatus}
 
 
 async def load_member(info: Info, member_id: str) -> Member | None:

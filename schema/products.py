@@ -17,6 +17,7 @@ from resolvers import products as resolve
 from schema.connection import Connection
 from schema.partners import Partner, load_partner
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow
+from schema.rows import build
 
 
 @strawberry.enum(description="Publication status; the app sees active products only.")
@@ -59,16 +60,22 @@ class Product:
 
     @classmethod
     def from_doc(cls, doc: Document) -> Product:
-        return cls(
-            id=strawberry.ID(doc["_id"]), name=doc["name"], description=doc["description"],
-            image=doc["image"], price=data.format_price(doc["price_minor"], doc["currency"]),
-            price_minor=int(doc["price_minor"]), currency=doc["currency"],
-            external_url=doc["external_url"], product_type=doc["product_type"],
-            featured=bool(doc["featured"]), status=ProductStatus(doc["status"]),
-            sort_order=int(doc["sort_order"]), created_at=doc["created_at"],
-            updated_at=from_epoch_ms(doc["updated_ms"]) or doc["created_at"],
-            partner_id=doc["partner_id"],
-        )  # fmt: skip
+        status = doc["status"]
+        return build(cls, {
+            "id": doc["_id"], "name": doc["name"], "description": doc["description"],
+            "image": doc["image"], "price": data.format_price(doc["price_minor"], doc["currency"]),
+            "price_minor": int(doc["price_minor"]), "currency": doc["currency"],
+            "external_url": doc["external_url"], "product_type": doc["product_type"],
+            "featured": bool(doc["featured"]),
+            "status": STATUSES.get(status) or ProductStatus(status),
+            "sort_order": int(doc["sort_order"]), "created_at": doc["created_at"],
+            "updated_at": from_epoch_ms(doc["updated_ms"]) or doc["created_at"],
+            "partner_id": doc["partner_id"],
+        })  # fmt: skip
+
+
+# Status members by stored value (the enum's own lookup is a Python call per row).
+STATUSES = {member.value: member for member in ProductStatus}
 
 
 @strawberry.type(description="A product type and how many products have it.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from bson.tz_util import utc as BSON_UTC
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
@@ -20,6 +21,12 @@ RANGE_MESSAGE = f"must lie in the years {MIN_YEAR:04d} to {MAX_YEAR}"
 
 
 def _serialize_datetime(value: datetime) -> str:
+    """`iso_utc`; a date-time already in UTC (Python's zone, or PyMongo's `tz_aware` one)
+    skips its conversion: its own ISO text is the same up to the `+00:00` that becomes `Z`
+    (a few datetimes per row of a page: the most frequent custom leaf)."""
+    zone = value.tzinfo
+    if (zone is UTC or zone is BSON_UTC) and type(value) is datetime:
+        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
     return iso_utc(value)
 
 

@@ -9,20 +9,33 @@ from __future__ import annotations
 import asyncio
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from inspect import isawaitable
 from typing import Any
 
+import orjson
 import pytest
 import strawberry
 from aiohttp.test_utils import TestClient
+from bson.tz_util import utc as bson_utc
 from graphql import parse
 from graphql.execution import ExecutionResult, execute
+from hypothesis import given
+from hypothesis import strategies as st
+from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.app import create_app
+from gateway.core.clock import iso_utc
 from gateway.settings import Settings
+from loaders import crm as crm_data
+from schema import execution
+from schema.crm.types import Fan, FanGender, KeyValue
 from schema.execution import FastExecutor, leaf_plans
+from schema.members import Member, MemberStatus, WatchEvent
+from schema.products import Product, ProductStatus
+from schema.rows import build, field_names
+from schema.scalars import SCALAR_OVERRIDES, DateTimeScalar
 from tests import test_surface_walk as walk
 from tests.conftest import Persona
 from tests.test_surface_walk import Fixture, every_query_request
@@ -312,3 +325,381 @@ async def test_lists_complete_as_graphql_core_does(query: str) -> None:
     if query.startswith("{ rows"):
         assert len(fast["errors"]) >= 8, "the corpus must exercise the error paths"
         assert fast["data"]["rows"][0] is not None
+
+
+# --- rows: selection sets of plain fields compiled into one function (schema.execution) ---------
+
+
+@strawberry.enum
+class Shade(enum.Enum):
+    DARK = "dark"
+    LIGHT = "light"
+
+
+class OtherShade(enum.Enum):
+    DARK = "dark"
+
+
+class Text(str):
+    """A str subclass: graphql-core's String keeps it; a row must not take it as a str."""
+
+
+class OnlyOpen(BasePermission):
+    message = "Closed cell."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return bool(getattr(source, "label", "") == "open")
+
+
+@strawberry.type
+class Cell:
+    label: str
+    ident: strawberry.ID
+    number: int
+    ratio: float
+    flag: bool
+    shade: Shade
+    shades: list[Shade]
+    maybe_shade: Shade | None
+    at: datetime
+    maybe_at: datetime | None
+    day: date
+
+    @strawberry.field(permission_classes=[OnlyOpen])
+    def secret(self) -> str:
+        return "s"
+
+
+@strawberry.type
+class Line:
+    label: str
+    cell: Cell
+    maybe_cell: Cell | None
+    cells: list[Cell]
+    maybe_cells: list[Cell | None] | None
+    days: list[date | None]
+
+
+@dataclass
+class WrongCell:
+    """A cell with wrong values (what a buggy mapping would build)."""
+
+    label: Any = "c"
+    ident: Any = "id-1"
+    number: Any = 7
+    ratio: Any = 0.5
+    flag: Any = True
+    shade: Any = Shade.DARK
+    shades: Any = (Shade.LIGHT,)
+    maybe_shade: Any = None
+    at: Any = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    maybe_at: Any = None
+    day: Any = date(2026, 3, 1)
+
+
+NAIVE = datetime(2026, 3, 1, 9, 30)  # noqa: DTZ001 - on purpose
+
+
+def _cell(**values: Any) -> Cell:
+    base: dict[str, Any] = {
+        "label": "c", "ident": strawberry.ID("id-1"), "number": 7, "ratio": 0.5, "flag": True,
+        "shade": Shade.DARK, "shades": [Shade.LIGHT, Shade.DARK], "maybe_shade": None,
+        "at": datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC), "maybe_at": None,
+        "day": date(2026, 3, 1),
+    }  # fmt: skip
+    return Cell(**{**base, **values})
+
+
+def _lines() -> list[Any]:
+    good = _cell()
+    plus_two = timezone(timedelta(hours=2))
+    cells: list[tuple[str, Any]] = [
+        ("good", good),
+        ("open (permission granted)", _cell(label="open")),
+        ("offset +02:00", _cell(at=datetime(2026, 3, 1, 11, 30, tzinfo=plus_two))),
+        ("bson's UTC", _cell(maybe_at=datetime(2026, 1, 1, tzinfo=bson_utc))),
+        # naive values are taken as UTC (gateway.core.clock.iso_utc)
+        ("naive date-time", _cell(at=NAIVE, maybe_at=NAIVE.replace(year=2020))),
+        ("Int above 32 bits", WrongCell(number=2**31)),
+        ("Int below 32 bits", WrongCell(number=-(2**31) - 1)),
+        ("Int at the edges", WrongCell(number=2**31 - 1)),
+        ("bool as Int", WrongCell(number=True)),
+        ("float as Int", WrongCell(number=3.0)),
+        ("NaN as Float", WrongCell(ratio=float("nan"))),
+        ("int as Float", WrongCell(ratio=2)),
+        ("int as Boolean", WrongCell(flag=1)),
+        ("int as ID", WrongCell(ident=5)),
+        ("str subclass", WrongCell(label=Text("sub"))),
+        ("other enum", WrongCell(shade=OtherShade.DARK)),
+        ("enum value, not member", WrongCell(shade="dark")),
+        ("a list of shades that is a tuple", WrongCell(shades=(Shade.DARK,))),
+        ("null in a list of shades", WrongCell(shades=[Shade.DARK, None])),
+        ("not a date-time", WrongCell(at="yesterday")),
+        ("a date as date-time", WrongCell(at=date(2026, 1, 1))),
+        ("null date-time", WrongCell(at=None)),
+        ("a date-time as date", WrongCell(day=datetime(2026, 1, 1, tzinfo=UTC))),
+        ("an exception as a leaf", WrongCell(label=ValueError("boom"))),
+        ("an awaitable leaf", WrongCell(ratio=Ready(0.25))),
+    ]
+    lines: list[Any] = [
+        Line(
+            label=label,
+            cell=cell,
+            maybe_cell=cell,
+            cells=[good, cell],
+            maybe_cells=[cell, None, good],
+            days=[date(2026, 1, 2), None],
+        )
+        for label, cell in cells
+    ]
+    null_cell: Any = {"cell": None, "maybe_cell": None, "cells": [], "maybe_cells": None}
+    lines.append(Line(label="null cell", days=[], **null_cell))
+    broken: Any = {"cell": ValueError("no cell"), "maybe_cells": [ValueError("no")], "days": ["x"]}
+    lines.append(Line(label="exception object", maybe_cell=good, cells=[good], **broken))
+    return lines
+
+
+@strawberry.type
+class RowQuery:
+    @strawberry.field
+    def lines(self) -> list[Line | None]:
+        return _lines()
+
+    @strawberry.field
+    def strict_lines(self) -> list[Line]:
+        return _lines()[:5]
+
+    @strawberry.field
+    def one(self) -> Line:
+        return _lines()[0]
+
+
+CELL = "label ident number ratio flag shade shades maybeShade at maybeAt day"
+ROW_QUERIES = (
+    f"{{ lines {{ label cell {{ {CELL} }} maybeCell {{ {CELL} }} cells {{ {CELL} }} "
+    f"maybeCells {{ {CELL} __typename }} days __typename }} }}",
+    f"{{ strictLines {{ label cell {{ {CELL} }} cells {{ label at }} }} "
+    f"one {{ cell {{ {CELL} }} }} }}",
+    # a permission inside rows: refused for every cell but the open one
+    "{ lines { label maybeCell { label secret } cells { secret label } } }",
+    # aliases, fragments and __typename
+    "query { lines { l: label c: maybeCell { ...C again: at } ...on Line { days } } } "
+    "fragment C on Cell { n: number s: shade t: __typename at }",
+    # @skip/@include from variables (directives keep the selection on graphql-core's path)
+    "query($yes: Boolean!, $no: Boolean!) { lines { label maybeCell { label @include(if: $no) "
+    "at @skip(if: $no) number @include(if: $yes) } } }",
+)
+
+
+@pytest.mark.parametrize("query", ROW_QUERIES)
+async def test_rows_complete_as_graphql_core_does(query: str) -> None:
+    # Given a schema with the project's scalars (DateTime, Date), enums, IDs, a guarded field,
+    # and rows whose values are right, wrong in every leaf, or exceptions and awaitables
+    schema = strawberry.Schema(RowQuery, scalar_overrides=SCALAR_OVERRIDES)
+    document = parse(query)
+    # When both executors run the operation
+    formatted = []
+    for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
+        result = execute(
+            schema._schema, document, executor_class=executor,
+            variable_values={"yes": True, "no": False},
+        )  # fmt: skip
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        formatted.append(result.formatted)
+    # Then data and errors (messages, paths, locations, order) are the same, JSON included
+    fast, slow = formatted
+    assert fast == slow
+    assert orjson.dumps(fast) == orjson.dumps(slow)
+    if query.startswith("{ lines { label cell"):
+        assert len(fast["errors"]) >= 10, "the corpus must exercise the error paths"
+        first = fast["data"]["lines"][0]
+        assert first["cell"]["at"] == "2026-03-01T09:30:15.123Z"
+        assert first["cell"]["shade"] == "DARK"
+
+
+def test_plain_selections_compile_to_rows_and_others_do_not() -> None:
+    # Given the row schema
+    schema = strawberry.Schema(RowQuery, scalar_overrides=SCALAR_OVERRIDES)
+
+    def compiled(query: str) -> int:
+        before = set(execution._ROWS.values())
+        result = execute(schema._schema, parse(query), executor_class=FastExecutor)
+        assert isinstance(result, ExecutionResult)
+        return len(set(execution._ROWS.values()) - before)
+
+    execution._ROWS.clear()
+    # When a selection is plain leaves, objects and lists (with __typename and aliases)
+    # Then each selection set of the row compiles once (cell and line)
+    assert compiled(f"{{ strictLines {{ x: label cells {{ {CELL} __typename }} }} }}") == 2
+    # and an operation with the same selections reuses them
+    assert compiled(f"{{ strictLines {{ x: label cells {{ {CELL} __typename }} }} }}") == 0
+    # When a selection holds a guarded field (a permission), no row is compiled for it
+    # nor for the selections around it
+    assert compiled("{ strictLines { label cells { label secret } } }") == 0
+
+
+# --- the DateTime leaf and typed rows built without the dataclass __init__ ------------------------
+
+ZONES = (
+    None,
+    UTC,
+    bson_utc,
+    timezone(timedelta(hours=2)),
+    timezone(timedelta(hours=-5, minutes=-30)),
+)
+
+
+class Moment(datetime):
+    """A datetime subclass: serialized by `iso_utc` itself, whatever its zone."""
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(2, 1, 2), max_value=datetime(9998, 12, 30)),  # noqa: DTZ001
+    zone=st.sampled_from(ZONES),
+    subclass=st.booleans(),
+)
+def test_datetime_serialization_is_iso_utc(moment: datetime, zone: Any, subclass: bool) -> None:
+    # Given a date-time in UTC (Python's or PyMongo's zone), another offset, or naive
+    value = moment.replace(tzinfo=zone)
+    if subclass:
+        value = Moment.fromtimestamp(0, UTC).replace(
+            year=value.year, month=value.month, day=value.day, hour=value.hour,
+            minute=value.minute, second=value.second, microsecond=value.microsecond,
+            tzinfo=zone,
+        )  # fmt: skip
+    # When the DateTime scalar serializes it
+    # Then the text is the one date-time text of every surface
+    assert DateTimeScalar.serialize(value) == iso_utc(value)
+
+
+def _fan_by_constructor(doc: dict[str, Any]) -> Fan:
+    """`Fan.from_doc` as it was, through the dataclass constructor (the oracle)."""
+
+    def opt(value: Any) -> Any:
+        return value if value else None
+
+    return Fan(
+        id=strawberry.ID(doc["_id"]), partner_id=strawberry.ID(doc["partner_id"]),
+        email=doc.get("email"), phone=doc.get("phone"),
+        first_name=opt(doc["first_name"]), last_name=opt(doc["last_name"]),
+        display_name=opt(doc["display_name"]),
+        gender=FanGender(doc["gender"]) if doc["gender"] else None,
+        birth_date=date.fromisoformat(doc["birth_date"]) if doc["birth_date"] else None,
+        is_subscribed=bool(doc["is_subscribed"]),
+        is_phone_subscribed=bool(doc["is_phone_subscribed"]),
+        is_optout=bool(doc["is_optout"]), business_opt_ins=list(doc["business_opt_ins"]),
+        tags=list(doc["tags"]), fields=[KeyValue(key=k, value=str(v)) for k, v in
+                                        sorted(doc["fields"].items())],
+        country_code=opt(doc["country_code"]), province=opt(doc["province"]),
+        city=opt(doc["city"]), postal_code=opt(doc["postal_code"]),
+        source=opt(doc["source"]), created_at=doc["created_at"],
+        updated_at=crm_data.from_ms(doc["updated_ms"]) or doc["created_at"],
+        first_purchase_at=crm_data.from_ms(doc.get("first_purchase_ms")),
+        last_active_at=crm_data.from_ms(doc.get("last_active_ms")),
+        last_campaign_title=doc.get("last_campaign_title") or None,
+        last_campaign_id=doc.get("last_campaign_id") or None,
+        fan_time_key=crm_data.sync.time_key(doc),
+        name=" ".join(p for p in (doc["first_name"], doc["last_name"]) if p) or None,
+        rating=int(doc.get("rating") or 0), latitude=doc.get("latitude"),
+        longitude=doc.get("longitude"), metro_area=opt(doc.get("metro_area")),
+        ip_address=opt(doc.get("ip_address")), networks=list(doc.get("networks") or []),
+        idol_names=list(doc.get("idol_names") or []),
+    )  # fmt: skip
+
+
+TEXT = st.text(max_size=6)
+OPTIONAL_TEXT = st.one_of(st.none(), TEXT)
+FAN_DOCS = st.fixed_dictionaries(
+    {
+        "_id": st.just("fan_1"), "partner_id": st.just("par_1"), "first_name": TEXT,
+        "last_name": TEXT, "display_name": TEXT,
+        "gender": st.sampled_from(["", "male", "female", "diverse", "other"]),
+        "birth_date": st.sampled_from(["", "1990-02-03"]), "is_subscribed": st.booleans(),
+        "is_phone_subscribed": st.booleans(), "is_optout": st.booleans(),
+        "business_opt_ins": st.lists(TEXT, max_size=2), "tags": st.lists(TEXT, max_size=2),
+        "fields": st.dictionaries(TEXT, TEXT, max_size=2), "country_code": TEXT,
+        "province": TEXT, "city": TEXT, "postal_code": TEXT, "source": TEXT,
+        "created_at": st.just(datetime(2026, 1, 1, tzinfo=bson_utc)),
+        "updated_ms": st.integers(0, 2**41),
+    },
+    optional={
+        "email": OPTIONAL_TEXT, "phone": OPTIONAL_TEXT,
+        "first_purchase_ms": st.one_of(st.none(), st.integers(0, 2**41)),
+        "last_active_ms": st.one_of(st.none(), st.integers(0, 2**41)),
+        "last_campaign_title": OPTIONAL_TEXT, "last_campaign_id": OPTIONAL_TEXT,
+        "rating": st.one_of(st.none(), st.integers(0, 5)),
+        "latitude": st.one_of(st.none(), st.floats(-90, 90)),
+        "longitude": st.one_of(st.none(), st.floats(-180, 180)),
+        "metro_area": OPTIONAL_TEXT, "ip_address": OPTIONAL_TEXT,
+        "networks": st.one_of(st.none(), st.lists(TEXT, max_size=2)),
+        "idol_names": st.one_of(st.none(), st.lists(TEXT, max_size=2)),
+    },
+)  # fmt: skip
+
+
+@given(doc=FAN_DOCS)
+def test_fan_rows_are_the_dataclass_constructor_s(doc: dict[str, Any]) -> None:
+    # Given a stored fan (fields present, empty or missing)
+    # When it becomes a typed row
+    fan = Fan.from_doc(doc)
+    # Then it is the object the dataclass constructor makes, attribute for attribute
+    assert type(fan) is Fan
+    assert vars(fan) == vars(_fan_by_constructor(doc))
+    assert fan == _fan_by_constructor(doc)
+
+
+def test_product_member_and_watch_rows_are_the_dataclass_constructor_s() -> None:
+    # Given stored rows
+    created = datetime(2026, 1, 1, 8, tzinfo=bson_utc)
+    product = {
+        "_id": "prd_1", "partner_id": "par_1", "name": "P", "description": "", "image": "",
+        "price_minor": 2999, "currency": "USD", "external_url": "", "product_type": "T",
+        "featured": 1, "status": "active", "sort_order": 2, "created_at": created,
+        "updated_ms": 1793303494000,
+    }  # fmt: skip
+    member = {
+        "_id": "mem_1", "name": "M", "email": "m@x", "voucher_code": "V", "created_at": created,
+        "last_watched_ms": 0, "watch_minutes": None,
+    }  # fmt: skip
+    watch = {
+        "_id": "wev_1", "minutes": 5, "ts": None, "watched_at": created, "class_title": "C",
+        "category": "Yoga", "class_id": "cls_1",
+    }  # fmt: skip
+    # When they become typed rows
+    # Then each is what the dataclass constructor makes
+    assert vars(Product.from_doc(product)) == vars(Product(
+        id=strawberry.ID("prd_1"), name="P", description="", image="", price="29.99",
+        price_minor=2999, currency="USD", external_url="", product_type="T", featured=True,
+        status=ProductStatus.ACTIVE, sort_order=2, created_at=created,
+        updated_at=datetime.fromtimestamp(1793303494, UTC), partner_id="par_1",
+    ))  # fmt: skip
+    assert vars(Member.from_doc(member)) == vars(Member(
+        id=strawberry.ID("mem_1"), name="M", email="m@x", status=MemberStatus.INACTIVE,
+        joined_at=created, voucher_code="V", last_watched_at=None, total_watch_minutes=0,
+        classes_watched=0,
+    ))  # fmt: skip
+    assert vars(WatchEvent.from_doc(watch)) == vars(WatchEvent(
+        id=strawberry.ID("wev_1"), minutes=5, watched_at=created, class_title="C",
+        category="Yoga", class_id="cls_1",
+    ))  # fmt: skip
+
+
+def test_a_row_without_every_field_is_refused_as_the_constructor_would() -> None:
+    # Given the fields of a typed row, one missing or one unknown
+    values = vars(Member.from_doc({
+        "_id": "mem_1", "name": "M", "email": "m@x", "voucher_code": "V",
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }))  # fmt: skip
+    missing = {k: v for k, v in values.items() if k != "email"}
+    unknown = {**values, "mail": "m@x"}
+    # When a row is built from them
+    # Then it is a TypeError naming the field, as the dataclass constructor's
+    with pytest.raises(TypeError, match=r"missing fields \['email'\]"):
+        build(Member, missing)
+    with pytest.raises(TypeError, match=r"unknown fields \['mail'\]"):
+        build(Member, unknown)
+    # and fields with a resolver are not instance attributes
+    assert "history" not in field_names(Member)

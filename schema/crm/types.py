@@ -15,6 +15,7 @@ from loaders import crm as data
 from resolvers import crm as resolve
 from schema.connection import Connection
 from schema.permissions import CRM_KEY, OPERATOR, STAFF, allow
+from schema.rows import build
 
 # CRM API keys (seed 002): a public key reads, a secret key also writes (see gateway.auth.scopes).
 READ = allow(STAFF, OPERATOR, CRM_KEY, scope=Scope.CRM_READ)
@@ -162,32 +163,40 @@ class Fan:
 
     @classmethod
     def from_doc(cls, doc: Document) -> Fan:
-        return cls(
-            id=strawberry.ID(doc["_id"]), partner_id=strawberry.ID(doc["partner_id"]),
-            email=doc.get("email"), phone=doc.get("phone"),
-            first_name=_opt(doc["first_name"]), last_name=_opt(doc["last_name"]),
-            display_name=_opt(doc["display_name"]),
-            gender=FanGender(doc["gender"]) if doc["gender"] else None,
-            birth_date=date.fromisoformat(doc["birth_date"]) if doc["birth_date"] else None,
-            is_subscribed=bool(doc["is_subscribed"]),
-            is_phone_subscribed=bool(doc["is_phone_subscribed"]),
-            is_optout=bool(doc["is_optout"]), business_opt_ins=list(doc["business_opt_ins"]),
-            tags=list(doc["tags"]), fields=_kv(doc["fields"]),
-            country_code=_opt(doc["country_code"]), province=_opt(doc["province"]),
-            city=_opt(doc["city"]), postal_code=_opt(doc["postal_code"]),
-            source=_opt(doc["source"]), created_at=doc["created_at"],
-            updated_at=data.from_ms(doc["updated_ms"]) or doc["created_at"],
-            first_purchase_at=data.from_ms(doc.get("first_purchase_ms")),
-            last_active_at=data.from_ms(doc.get("last_active_ms")),
-            last_campaign_title=doc.get("last_campaign_title") or None,
-            last_campaign_id=doc.get("last_campaign_id") or None,
-            fan_time_key=data.sync.time_key(doc),
-            name=" ".join(p for p in (doc["first_name"], doc["last_name"]) if p) or None,
-            rating=int(doc.get("rating") or 0), latitude=doc.get("latitude"),
-            longitude=doc.get("longitude"), metro_area=_opt(doc.get("metro_area")),
-            ip_address=_opt(doc.get("ip_address")), networks=list(doc.get("networks") or []),
-            idol_names=list(doc.get("idol_names") or []),
-        )  # fmt: skip
+        get = doc.get
+        first_name, last_name, gender = doc["first_name"], doc["last_name"], doc["gender"]
+        created_at = doc["created_at"]
+        return build(cls, {
+            "id": doc["_id"], "partner_id": doc["partner_id"],
+            "email": get("email"), "phone": get("phone"),
+            "first_name": first_name or None, "last_name": last_name or None,
+            "display_name": doc["display_name"] or None,
+            "gender": (GENDERS.get(gender) or FanGender(gender)) if gender else None,
+            "birth_date": date.fromisoformat(doc["birth_date"]) if doc["birth_date"] else None,
+            "is_subscribed": bool(doc["is_subscribed"]),
+            "is_phone_subscribed": bool(doc["is_phone_subscribed"]),
+            "is_optout": bool(doc["is_optout"]),
+            "business_opt_ins": list(doc["business_opt_ins"]),
+            "tags": list(doc["tags"]), "fields": _kv(doc["fields"]),
+            "country_code": doc["country_code"] or None, "province": doc["province"] or None,
+            "city": doc["city"] or None, "postal_code": doc["postal_code"] or None,
+            "source": doc["source"] or None, "created_at": created_at,
+            "updated_at": data.from_ms(doc["updated_ms"]) or created_at,
+            "first_purchase_at": data.from_ms(get("first_purchase_ms")),
+            "last_active_at": data.from_ms(get("last_active_ms")),
+            "last_campaign_title": get("last_campaign_title") or None,
+            "last_campaign_id": get("last_campaign_id") or None,
+            "fan_time_key": data.sync.time_key(doc),
+            "name": " ".join(p for p in (first_name, last_name) if p) or None,
+            "rating": int(get("rating") or 0), "latitude": get("latitude"),
+            "longitude": get("longitude"), "metro_area": get("metro_area") or None,
+            "ip_address": get("ip_address") or None, "networks": list(get("networks") or []),
+            "idol_names": list(get("idol_names") or []),
+        })  # fmt: skip
+
+
+# Gender members by stored value (the enum's own lookup is a Python call per row).
+GENDERS = {member.value: member for member in FanGender}
 
 
 async def _fan(info: Info, fan_id: str) -> Fan | None:
