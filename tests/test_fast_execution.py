@@ -29,9 +29,9 @@ from gateway.app import create_app
 from gateway.core.clock import iso_utc
 from gateway.settings import Settings
 from loaders import crm as crm_data
-from schema import execution
 from schema.crm.types import Fan, FanGender, KeyValue
 from schema.execution import FastExecutor, leaf_plans
+from schema.execution import rows as compiled_rows
 from schema.members import Member, MemberStatus, WatchEvent
 from schema.products import Product, ProductStatus
 from schema.rows import build, field_names
@@ -327,7 +327,7 @@ async def test_lists_complete_as_graphql_core_does(query: str) -> None:
         assert fast["data"]["rows"][0] is not None
 
 
-# --- rows: selection sets of plain fields compiled into one function (schema.execution) ---------
+# --- rows: selection sets of plain fields compiled into one function (schema.execution.rows) ---
 
 
 @strawberry.enum
@@ -525,12 +525,12 @@ def test_plain_selections_compile_to_rows_and_others_do_not() -> None:
     schema = strawberry.Schema(RowQuery, scalar_overrides=SCALAR_OVERRIDES)
 
     def compiled(query: str) -> int:
-        before = set(execution._ROWS.values())
+        before = set(compiled_rows._ROWS.values())
         result = execute(schema._schema, parse(query), executor_class=FastExecutor)
         assert isinstance(result, ExecutionResult)
-        return len(set(execution._ROWS.values()) - before)
+        return len(set(compiled_rows._ROWS.values()) - before)
 
-    execution._ROWS.clear()
+    compiled_rows._ROWS.clear()
     # When a selection is plain leaves, objects and lists (with __typename and aliases)
     # Then each selection set of the row compiles once (cell and line)
     assert compiled(f"{{ strictLines {{ x: label cells {{ {CELL} __typename }} }} }}") == 2

@@ -23,14 +23,9 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
-from keyword import iskeyword
-from math import isfinite
-from types import CoroutineType, GeneratorType
 from typing import Any, NamedTuple
 
 from graphql import (
-    GraphQLEnumType,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -40,15 +35,24 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
-from graphql.type.scalars import (
-    serialize_boolean,
-    serialize_float,
-    serialize_id,
-    serialize_int,
-    serialize_string,
-)
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
+
+from schema.execution.rows import (
+    FALLBACK,
+    K_LEAF_LIST,
+    K_OBJECT,
+    K_OBJECT_LIST,
+    K_TYPENAME,
+    PLAIN_TYPES,
+    UNKNOWN,
+    Entry,
+    Row,
+    leaf_kind,
+    plain_type,
+    plain_value,
+    row_function,
+)
 
 DEFINITION = "strawberry-definition"
 # Types of completed values that are never awaitable (no awaitable check for them).
@@ -166,15 +170,15 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             self._compiled[id(grouped_field_set)] = selection
         return selection
 
-    def _row_of(self, parent_type: GraphQLObjectType, selection: _Selection) -> _Row | None:
+    def _row_of(self, parent_type: GraphQLObjectType, selection: _Selection) -> Row | None:
         """The selection's row plan (None: some field needs graphql-core), built once."""
         row = selection.row
-        if row is _UNKNOWN:
+        if row is UNKNOWN:
             row = selection.row = self._build_row(parent_type, selection)
         return row
 
-    def _build_row(self, parent_type: GraphQLObjectType, selection: _Selection) -> _Row | None:
-        entries: list[_Entry] = []
+    def _build_row(self, parent_type: GraphQLObjectType, selection: _Selection) -> Row | None:
+        entries: list[Entry] = []
         for response_name, field_details_list, plan in selection.fields:
             if any(
                 details.node.directives or details.node.arguments for details in field_details_list
@@ -186,7 +190,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 entries.append((response_name, "", K_TYPENAME, False, parent_type.name))
                 continue
             if plan.leaf is not None:
-                kind, extra = _leaf_kind(plan.leaf)
+                kind, extra = leaf_kind(plan.leaf)
                 entries.append((response_name, plan.attribute, kind, plan.nullable, extra))
             elif plan.object_type is not None:
                 sub = self._sub_row(plan.object_type, field_details_list)
@@ -196,7 +200,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             elif plan.items is not None:
                 items = plan.items
                 if items.leaf is not None:
-                    kind, extra = _leaf_kind(items.leaf)
+                    kind, extra = leaf_kind(items.leaf)
                     item_extra: Any = (kind, items.nullable, extra)
                     entries.append(
                         (response_name, plan.attribute, K_LEAF_LIST, plan.nullable, item_extra)
@@ -214,11 +218,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     )  # fmt: skip
             else:  # pragma: no cover - every plan is one of the three
                 return None
-        return _row_function(entries)
+        return row_function(entries)
 
     def _sub_row(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
-    ) -> _Row | None:
+    ) -> Row | None:
         grouped_field_set, new_defer_usages, _ = self.collect_subfields(
             object_type, field_details_list
         )
@@ -243,16 +247,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         selection = self._selection(parent_type, grouped_field_set)
         if position_context is None:
             row = selection.row
-            if row is _UNKNOWN:
+            if row is UNKNOWN:
                 row = self._row_of(parent_type, selection)
             if row is not None:
                 done = row(source_value)
-                if done is not _FALLBACK:
+                if done is not FALLBACK:
                     return done  # type: ignore[no-any-return]
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        plain_types = _PLAIN_TYPES
+        plain_types = PLAIN_TYPES
         try:
             for response_name, field_details_list, plan in selection.fields:
                 if plan is None:
@@ -270,7 +274,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         parent_type, plan, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
-                elif plan is None or not (plain_types.get(type(value)) or _plain(value)):
+                elif plan is None or not (plain_types.get(type(value)) or plain_value(value)):
                     if plan is not None and isinstance(value, Exception):
                         result = self._complete_read(
                             parent_type, plan, field_details_list,
@@ -458,7 +462,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     continue
                 if row is not None:
                     done = row(item)
-                    if done is not _FALLBACK:
+                    if done is not FALLBACK:
                         append(done)
                         continue
                 item_path = Path(path, index, None)
@@ -510,31 +514,6 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-# --- rows: a selection set of plain fields only, completed without paths or infos ---------
-#
-# A row plan is a tuple of entries (response name, attribute, kind, nullable, extra). It
-# exists only when every field of a selection set is plain (a leaf, a plain object or a
-# plain list, each with a row plan of its own) or `__typename`, and no field node carries
-# arguments or directives. Its compiled function builds the response dict of a row, or returns
-# `_FALLBACK` as soon as one value is not what graphql-core completes to itself (a null in
-# a non-null field, a value of another type than the leaf's own, an int out of range, a
-# coercion that fails or gives null, anything that could be awaitable or an exception):
-# the caller then runs the general path for the whole object, which reads the same
-# attributes again and reports the errors with their paths. So a row that completes here
-# is exactly what graphql-core would have answered, without its per-field machinery.
-
-K_STR, K_INT, K_BOOL, K_FLOAT, K_ENUM, K_LEAF, K_OBJECT, K_LEAF_LIST, K_OBJECT_LIST, K_TYPENAME = (
-    range(10)
-)
-_Entry = tuple[str, str, int, bool, Any]
-_Row = Callable[[Any], Any]  # one object's response dict, or _FALLBACK
-_FALLBACK: Any = object()
-_UNKNOWN: Any = object()
-MIN_INT, MAX_INT = -(2**31), 2**31 - 1
-
-# Strawberry enum members' names, per enum type (computed by the type's own coercion).
-_ENUM_NAMES: weakref.WeakKeyDictionary[GraphQLEnumType, _EnumNames] = weakref.WeakKeyDictionary()
-
 
 class _Selection:
     """One selection set of an operation: its fields' plans and, once asked, its row plan."""
@@ -548,245 +527,9 @@ class _Selection:
     ) -> None:
         self.grouped_field_set = grouped_field_set
         self.fields = fields
-        self.row: _Row | None = _UNKNOWN
+        self.row: Row | None = UNKNOWN
 
 
-def _leaf_kind(leaf: GraphQLLeafType) -> tuple[int, Any]:
-    """How a row completes a leaf: by exact value type for graphql-core's own scalars
-    (whose coercion returns such a value unchanged), by a cache of names for Strawberry
-    enums, else by the leaf's coercion."""
-    coerce = leaf.coerce_output_value
-    if coerce is serialize_string or coerce is serialize_id:
-        return K_STR, None
-    if coerce is serialize_int:
-        return K_INT, None
-    if coerce is serialize_boolean:
-        return K_BOOL, None
-    if coerce is serialize_float:
-        return K_FLOAT, None
-    wrapped = getattr(leaf, "wrapped_cls", None)
-    if isinstance(leaf, GraphQLEnumType) and isinstance(wrapped, type):
-        names = _ENUM_NAMES.get(leaf)
-        if names is None:
-            names = _ENUM_NAMES[leaf] = _EnumNames(wrapped, coerce)
-        return K_ENUM, names
-    return K_LEAF, coerce
-
-
-class _EnumNames:
-    """A Strawberry enum: its class, the names found so far by member id, its coercion
-    (one per enum type, compared by identity)."""
-
-    __slots__ = ("coerce", "names", "wrapped")
-
-    def __init__(self, wrapped: type, coerce: Callable[[Any], Any]) -> None:
-        self.wrapped = wrapped
-        self.names: dict[int, tuple[Any, str]] = {}
-        self.coerce = coerce
-
-
-def _enum_name(extra: _EnumNames, value: Any) -> Any:
-    """A Strawberry enum member's name by the type's own coercion, remembered per member
-    (members live as long as their class), or _FALLBACK."""
-    if type(value) is not extra.wrapped:
-        return _FALLBACK
-    try:
-        name = extra.coerce(value)
-    except Exception:
-        return _FALLBACK
-    if type(name) is not str:
-        return _FALLBACK
-    extra.names[id(value)] = (value, name)
-    return name
-
-
-def _leaf_value(kind: int, extra: Any, value: Any) -> Any:
-    """A present leaf value as graphql-core completes it, or _FALLBACK."""
-    kind_of = type(value)
-    if kind == K_STR:
-        return value if kind_of is str else _FALLBACK
-    if kind == K_INT:
-        return value if kind_of is int and MIN_INT <= value <= MAX_INT else _FALLBACK
-    if kind == K_BOOL:
-        return value if kind_of is bool else _FALLBACK
-    if kind == K_FLOAT:
-        return value if kind_of is float and isfinite(value) else _FALLBACK
-    if kind == K_ENUM:
-        hit = extra.names.get(id(value))
-        return hit[1] if hit is not None and hit[0] is value else _enum_name(extra, value)
-    if not (_PLAIN_TYPES.get(kind_of) or _plain_type(kind_of)):
-        return _FALLBACK
-    try:
-        coerced = extra(value)
-    except Exception:
-        return _FALLBACK
-    return _FALLBACK if coerced is None or coerced is Undefined else coerced
-
-
-def _object_list_value(row: _Row, nullable: bool, value: Any) -> Any:
-    if type(value) is not list:
-        return _FALLBACK
-    completed: list[Any] = []
-    append = completed.append
-    for item in value:
-        if item is None:
-            if not nullable:
-                return _FALLBACK
-            append(None)
-            continue
-        if not (_PLAIN_TYPES.get(type(item)) or _plain_type(type(item))):
-            return _FALLBACK
-        done = row(item)
-        if done is _FALLBACK:
-            return _FALLBACK
-        append(done)
-    return completed
-
-
-def _leaf_list_value(kind: int, nullable: bool, extra: Any, value: Any) -> Any:
-    if type(value) is not list:
-        return _FALLBACK
-    completed: list[Any] = []
-    append = completed.append
-    for item in value:
-        if item is None:
-            if not nullable:
-                return _FALLBACK
-            append(None)
-            continue
-        if kind == K_STR and type(item) is str:
-            append(item)
-            continue
-        done = _leaf_value(kind, extra, item)
-        if done is _FALLBACK:
-            return _FALLBACK
-        append(done)
-    return completed
-
-
-# Compiled rows by plan: operations with the same selections share them (bounded).
-_ROWS: dict[tuple[_Entry, ...], _Row] = {}
-MAX_ROWS = 1024
-
-
-def _row_function(entries: list[_Entry]) -> _Row:
-    """The compiled function of a row plan (the same plan: the same function)."""
-    key = tuple(entries)
-    row = _ROWS.get(key)
-    if row is None:
-        if len(_ROWS) >= MAX_ROWS:
-            _ROWS.clear()
-        row = _ROWS[key] = _compile_row(entries)
-    return row
-
-
-def _compile_row(entries: list[_Entry]) -> _Row:
-    """Python source for one row plan, compiled: one attribute read and an exact type test
-    per field, the response dict built in one expression (no loop over the plan)."""
-    namespace: dict[str, Any] = {
-        "FB": _FALLBACK, "Undefined": Undefined, "isfinite": isfinite, "MIN": MIN_INT,
-        "MAX": MAX_INT, "PLAIN": _PLAIN_TYPES, "plain_type": _plain_type,
-        "enum_name": _enum_name, "objects": _object_list_value, "leaves": _leaf_list_value,
-    }  # fmt: skip
-    lines = ["def row(src):", "    try:"]
-    keys = []
-    for index, (response_name, attribute, kind, nullable, extra) in enumerate(entries):
-        v = f"v{index}"
-        keys.append(f"{response_name!r}: {v}")
-        if kind == K_TYPENAME:
-            namespace[f"x{index}"] = extra
-            lines.append(f"        {v} = x{index}")
-            continue
-        if attribute.isidentifier() and not iskeyword(attribute):
-            lines.append(f"        {v} = src.{attribute}")
-        else:  # pragma: no cover - Strawberry's python names are identifiers
-            lines.append(f"        {v} = getattr(src, {attribute!r})")
-        test = {
-            K_STR: f"type({v}) is not str",
-            K_INT: f"type({v}) is not int or not MIN <= {v} <= MAX",
-            K_BOOL: f"type({v}) is not bool",
-            K_FLOAT: f"type({v}) is not float or not isfinite({v})",
-        }.get(kind)
-        body: list[str]
-        if test is not None:
-            body = [f"if {test}:", "    return FB"]
-        elif kind == K_ENUM:
-            namespace[f"x{index}"] = extra
-            namespace[f"n{index}"] = extra.names
-            body = [
-                f"hit = n{index}.get(id({v}))",
-                f"if hit is not None and hit[0] is {v}:",
-                f"    {v} = hit[1]",
-                "else:",
-                f"    {v} = enum_name(x{index}, {v})",
-                f"    if {v} is FB:",
-                "        return FB",
-            ]
-        elif kind == K_LEAF:
-            namespace[f"x{index}"] = extra
-            body = [
-                f"if not (PLAIN.get(type({v})) or plain_type(type({v}))):",
-                "    return FB",
-                f"{v} = x{index}({v})",
-                f"if {v} is None or {v} is Undefined:",
-                "    return FB",
-            ]
-        elif kind == K_OBJECT:
-            namespace[f"x{index}"] = extra
-            body = [
-                f"if not (PLAIN.get(type({v})) or plain_type(type({v}))):",
-                "    return FB",
-                f"{v} = x{index}({v})",
-                f"if {v} is FB:",
-                "    return FB",
-            ]
-        elif kind == K_OBJECT_LIST:
-            namespace[f"x{index}"] = extra[0]
-            body = [
-                f"{v} = objects(x{index}, {extra[1]!r}, {v})",
-                f"if {v} is FB:",
-                "    return FB",
-            ]
-        else:  # K_LEAF_LIST
-            item_kind, item_nullable, item_extra = extra
-            namespace[f"x{index}"] = item_extra
-            body = [
-                f"{v} = leaves({item_kind!r}, {item_nullable!r}, x{index}, {v})",
-                f"if {v} is FB:",
-                "    return FB",
-            ]
-        if nullable:
-            lines.append(f"        if {v} is not None:")
-            lines += [f"            {line}" for line in body]
-        else:
-            lines.append(f"        if {v} is None:")
-            lines.append("            return FB")
-            lines += [f"        {line}" for line in body]
-    lines += ["    except Exception:", "        return FB", f"    return {{{', '.join(keys)}}}"]
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from the plan only
-    function: _Row = namespace["row"]
-    return function
-
-
-# Per value type: True when graphql-core would treat its values as plain (neither an
-# awaitable, an exception nor Undefined), so they need no per-value check.
-_PLAIN_TYPES: dict[type, bool] = dict.fromkeys((str, int, float, bool, datetime, date), True)
-
-
-def _plain(value: Any) -> bool:
-    return _plain_type(type(value))
-
-
-def _plain_type(kind: type) -> bool:
-    plain = _PLAIN_TYPES.get(kind)
-    if plain is None:
-        plain = not (
-            issubclass(kind, BaseException)
-            or hasattr(kind, "__await__")
-            or kind in (CoroutineType, GeneratorType, type(Undefined))
-        )
-        _PLAIN_TYPES[kind] = plain
-    return plain
 
 
 def _list_items_plain(value: list[Any], items: _Item, field_details_list: FieldDetailsList) -> bool:
@@ -800,7 +543,7 @@ def _list_items_plain(value: list[Any], items: _Item, field_details_list: FieldD
         if item is None:
             if not nullable:
                 return False
-        elif not _plain_type(type(item)):
+        elif not plain_type(type(item)):
             return False
     return True
 
