@@ -28,8 +28,7 @@ from gateway.http.view import GraphQLView
 from gateway.settings import Settings
 from schema.extension_runner import CachedHooksRunner
 from tests import test_surface_walk as walk
-from tests.conftest import Persona
-from tests.test_surface_walk import ANONYMOUS, Fixture, every_query_request
+from tests.test_surface_walk import ANONYMOUS, Fixture, every_query_request, raw_answer
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +45,6 @@ walk_client = walk.walk_client
 fixture = walk.fixture
 
 # Headers that differ between any two responses.
-VOLATILE_HEADERS = frozenset({"Date", "X-Request-ID"})
 
 TOO_DEEP = "{ " + "viewer { " * 40 + "__typename" + " }" * 40 + " }"
 TYPENAME = "{ __typename }"
@@ -95,20 +93,6 @@ async def strawberry_client(aiohttp_client: Any, walk_settings: Settings) -> Tes
     return client
 
 
-async def _raw(
-    client: TestClient[Any, Any], persona: Persona, **request: Any
-) -> tuple[int, list[tuple[str, str]], bytes]:
-    # Uncompressed, so that the serving origin (tracking links carry it, and it differs
-    # between the two test servers) can be blanked out of the body.
-    headers = {**persona.headers, "Accept-Encoding": "identity", **request.pop("headers", {})}
-    response = await client.request("POST", "/graphql", headers=headers, **request)
-    origin = f"{client.host}:{client.port}".encode()
-    body = await response.read()
-    volatile = VOLATILE_HEADERS | ({"Content-Length"} if origin in body else set())
-    kept = sorted((k, v) for k, v in response.headers.items() if k not in volatile)
-    return response.status, kept, body.replace(origin, b"ORIGIN")
-
-
 async def test_every_root_field_answers_the_same_bytes_under_both_runners(
     walk_client: TestClient[Any, Any], strawberry_client: TestClient[Any, Any], fixture: Fixture
 ) -> None:
@@ -117,8 +101,8 @@ async def test_every_root_field_answers_the_same_bytes_under_both_runners(
     for label, persona, query, variables in every_query_request(fixture):
         body = {"query": query, "variables": variables}
         # When the operation runs under both runners
-        ours = await _raw(walk_client, persona, json=body)
-        theirs = await _raw(strawberry_client, persona, json=body)
+        ours = await raw_answer(walk_client, persona.headers, json=body)
+        theirs = await raw_answer(strawberry_client, persona.headers, json=body)
         # Then status, headers and body are identical
         compared += 1
         if ours != theirs:
@@ -149,16 +133,16 @@ async def test_refusals_answer_the_same_under_both_runners(
     differing = []
     for persona in personas:  # credential caches and the limiter's task warm in both apps
         for client in (walk_client, strawberry_client):
-            await _raw(client, persona, json={"query": "{ __typename }"})
+            await raw_answer(client, persona.headers, json={"query": "{ __typename }"})
     for persona in personas:
         for label, body in REFUSALS:
             # When each is sent to both apps (error lines unthrottled: both apps share the
             # process-wide throttle, which would hold back the second app's line)
             monkeypatch.setattr(accesslog, "ERROR_LINES", LogThrottle(burst=10, window=60))
             caplog.clear()
-            ours = await _raw(walk_client, persona, json=body)
+            ours = await raw_answer(walk_client, persona.headers, json=body)
             our_line = _access_line(caplog)
-            theirs = await _raw(strawberry_client, persona, json=body)
+            theirs = await raw_answer(strawberry_client, persona.headers, json=body)
             their_line = _access_line(caplog)
             # Then the answers and the access-log lines are identical, and they are refusals
             if our_line != their_line:
@@ -172,8 +156,10 @@ async def test_refusals_answer_the_same_under_both_runners(
             assert label in ("APQ register", "introspection") or b'"errors"' in ours[2], label
         for label, raw in (("bad JSON", b"{"), ("a number", b"3"), ("a batch", b"[{}, {}]")):
             json_type = {"Content-Type": "application/json"}
-            ours = await _raw(walk_client, persona, data=raw, headers=json_type)
-            theirs = await _raw(strawberry_client, persona, data=raw, headers=json_type)
+            ours, theirs = [
+                await raw_answer(c, persona.headers, data=raw, headers=json_type)
+                for c in (walk_client, strawberry_client)
+            ]
             if ours != theirs:
                 differing.append(f"{label} as {persona.name}: {ours!r:.300} != {theirs!r:.300}")
             assert ours[0] >= 400, label

@@ -18,7 +18,7 @@ import pytest
 import strawberry
 from aiohttp.test_utils import TestClient
 from bson.tz_util import utc as bson_utc
-from graphql import parse
+from graphql import DocumentNode, parse
 from graphql.execution import ExecutionResult, execute
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,6 +72,24 @@ def _first_difference(fast: tuple[int, bytes], slow: tuple[int, bytes]) -> str:
         return f"status {fast[0]} != {slow[0]}"
     at = next((i for i, (a, b) in enumerate(zip(fast[1], slow[1], strict=False)) if a != b), 0)
     return f"at byte {at}: …{fast[1][at - 80 : at + 80]!r} != …{slow[1][at - 80 : at + 80]!r}"
+
+
+async def under_both_executors(
+    schema: strawberry.Schema, document: DocumentNode
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The formatted results (data, errors) of `FastExecutor` and of graphql-core's own."""
+    formatted = []
+    for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
+        result = execute(
+            schema._schema, document, executor_class=executor,
+            variable_values={"yes": True, "no": False},
+        )  # fmt: skip
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        formatted.append(result.formatted)
+    fast, slow = formatted
+    return fast, slow
 
 
 async def test_every_root_field_answers_the_same_bytes_on_both_executors(
@@ -179,17 +197,9 @@ async def test_edge_cases_complete_as_graphql_core_does(query: str) -> None:
     assert set(leaf_plans(schema._schema.type_map["Leafy"])) == {
         "text", "maybe", "count", "colour", "when", "flag",
     }  # fmt: skip
-    document = parse(query)
     # When both executors run the operation
-    formatted = []
-    for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
-        result = execute(schema._schema, document, executor_class=executor)
-        if isawaitable(result):
-            result = await result
-        assert isinstance(result, ExecutionResult)
-        formatted.append(result.formatted)
+    fast, slow = await under_both_executors(schema, parse(query))
     # Then data and errors (messages, paths, locations) are the same
-    fast, slow = formatted
     assert fast == slow
     if "holders {" in query:
         assert fast.get("errors"), "the corpus must exercise the error paths"
@@ -307,20 +317,9 @@ async def test_lists_complete_as_graphql_core_does(query: str) -> None:
     assert set(leaf_plans(schema._schema.type_map["Row"])) == {
         "label", "children", "maybeChildren", "tags", "maybeTags", "colours",
     }  # fmt: skip
-    document = parse(query)
     # When both executors run the operation
-    formatted = []
-    for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
-        result = execute(
-            schema._schema, document, executor_class=executor,
-            variable_values={"yes": True, "no": False},
-        )  # fmt: skip
-        if isawaitable(result):
-            result = await result
-        assert isinstance(result, ExecutionResult)
-        formatted.append(result.formatted)
+    fast, slow = await under_both_executors(schema, parse(query))
     # Then data and errors (messages, paths, locations, order) are the same
-    fast, slow = formatted
     assert fast == slow
     if query.startswith("{ rows"):
         assert len(fast["errors"]) >= 8, "the corpus must exercise the error paths"
@@ -497,20 +496,9 @@ async def test_rows_complete_as_graphql_core_does(query: str) -> None:
     # Given a schema with the project's scalars (DateTime, Date), enums, IDs, a guarded field,
     # and rows whose values are right, wrong in every leaf, or exceptions and awaitables
     schema = strawberry.Schema(RowQuery, scalar_overrides=SCALAR_OVERRIDES)
-    document = parse(query)
     # When both executors run the operation
-    formatted = []
-    for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
-        result = execute(
-            schema._schema, document, executor_class=executor,
-            variable_values={"yes": True, "no": False},
-        )  # fmt: skip
-        if isawaitable(result):
-            result = await result
-        assert isinstance(result, ExecutionResult)
-        formatted.append(result.formatted)
+    fast, slow = await under_both_executors(schema, parse(query))
     # Then data and errors (messages, paths, locations, order) are the same, JSON included
-    fast, slow = formatted
     assert fast == slow
     assert orjson.dumps(fast) == orjson.dumps(slow)
     if query.startswith("{ lines { label cell"):

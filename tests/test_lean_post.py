@@ -32,7 +32,7 @@ from gateway.settings import Settings
 from loaders.partners import PartnerByIdLoader
 from tests import test_surface_walk as walk
 from tests.conftest import TEST_JWT_KEYS, make_settings
-from tests.test_surface_walk import Fixture, every_query_request
+from tests.test_surface_walk import Answer, Fixture, every_query_request, raw_answer
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,6 @@ walk_settings = walk.walk_settings
 walk_client = walk.walk_client
 fixture = walk.fixture
 
-VOLATILE_HEADERS = frozenset({"Date", "X-Request-ID"})
 TYPENAME = "{ __typename }"
 TOO_DEEP = "{ " + "viewer { " * 12 + "__typename" + " }" * 12 + " }"
 # Cost 1 + 100 x (1 + 1 x (1 + 1)) = 301 (under the cost limit, a tenth of the budget below).
@@ -58,19 +57,6 @@ def _apq(sha256: str, version: int = 1) -> dict[str, Any]:
     return {"persistedQuery": {"version": version, "sha256Hash": sha256}}
 
 
-Answer = tuple[int, list[tuple[str, str]], bytes]
-
-
-async def _raw(client: TestClient[Any, Any], caller: dict[str, str], **request: Any) -> Answer:
-    # Uncompressed, so that the serving origin (tracking links carry it, and it differs
-    # between the two test servers) can be blanked out of the body.
-    headers = {"Accept-Encoding": "identity", **caller, **request.pop("headers", {})}
-    response = await client.request("POST", "/graphql", headers=headers, **request)
-    origin = f"{client.host}:{client.port}".encode()
-    body = await response.read()
-    volatile = VOLATILE_HEADERS | ({"Content-Length"} if origin in body else set())
-    kept = sorted((k, v) for k, v in response.headers.items() if k not in volatile)
-    return response.status, kept, body.replace(origin, b"ORIGIN")
 
 
 def _view(client: TestClient[Any, Any]) -> GraphQLView:
@@ -113,14 +99,14 @@ async def test_every_root_field_answers_the_same_bytes_on_both_paths(
     requests = list(every_query_request(fixture))
     for _label, persona, query, variables in requests:  # first sight: Strawberry's path
         for client in (walk_client, off_client):
-            await _raw(client, persona.headers, json={"query": query, "variables": variables})
+            await raw_answer(client, persona.headers, json={"query": query, "variables": variables})
     differing, handed_on = [], []
     for label, persona, query, variables in requests:
         body = {"query": query, "variables": variables}
         # When each operation runs again, on the lean path and with it off
         before = answered[0]
-        ours = await _raw(walk_client, persona.headers, json=body)
-        theirs = await _raw(off_client, persona.headers, json=body)
+        ours = await raw_answer(walk_client, persona.headers, json=body)
+        theirs = await raw_answer(off_client, persona.headers, json=body)
         if answered[0] == before:
             handed_on.append((label, ours[2]))
         # Then status, headers and body are identical
@@ -166,9 +152,9 @@ class Pair:
         self.monkeypatch.setattr(accesslog, "ERROR_LINES", LogThrottle(burst=10, window=60))
         self.caplog.clear()
         started = time.time()
-        ours = await _raw(self.lean, caller, **dict(request))
+        ours = await raw_answer(self.lean, caller, **dict(request))
         our_line = _access_line(self.caplog)
-        theirs = await _raw(self.off, caller, **dict(request))
+        theirs = await raw_answer(self.off, caller, **dict(request))
         their_line = _access_line(self.caplog)
         compared: tuple[Any, Any] = (ours, theirs)
         if int(started) != int(time.time()):
@@ -329,11 +315,11 @@ async def test_the_lean_path_answers_cached_documents_only(
     # Given the lean path counting its answers
     answered = count_lean_answers(walk_client)
     # When a document is sent for the first time, then again, then as a batch and via GET
-    first = await _raw(walk_client, {}, json={"query": TYPENAME})
+    first = await raw_answer(walk_client, {}, json={"query": TYPENAME})
     assert answered[0] == 0
-    again = await _raw(walk_client, {}, json={"query": TYPENAME})
+    again = await raw_answer(walk_client, {}, json={"query": TYPENAME})
     assert answered[0] == 1
-    batch = await _raw(walk_client, {}, json=[{"query": TYPENAME}])
+    batch = await raw_answer(walk_client, {}, json=[{"query": TYPENAME}])
     response = await walk_client.get("/graphql", params={"query": TYPENAME})
     # Then only the repeat took the lean path, with the same answer as the first
     assert answered[0] == 1
@@ -368,7 +354,7 @@ async def test_a_mutation_setting_a_cookie_on_the_lean_path(
     owner = next(s for s in alpha["staff"] if s["role"] == "owner")
     body = {"query": LOGIN_WITH_COOKIE, "variables": {"e": owner["email"], "p": owner["password"]}}
     cookie_mode = {"X-Refresh-Cookie": "1"}
-    await _raw(walk_client, cookie_mode, json=body)
+    await raw_answer(walk_client, cookie_mode, json=body)
     answered = count_lean_answers(walk_client)
     # When it logs in again, on the lean path and with it off
     answers = []

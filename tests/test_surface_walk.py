@@ -209,6 +209,27 @@ def every_query_request(fx: Fixture) -> Iterator[tuple[str, Persona, str, dict[s
                 yield f"{name} as {who}", persona, query, variables
 
 
+# One app's answer, comparable with another's: status, headers but the volatile ones, body.
+Answer = tuple[int, list[tuple[str, str]], bytes]
+VOLATILE_HEADERS = frozenset({"Date", "X-Request-ID"})
+
+
+async def raw_answer(
+    client: TestClient[Any, Any], caller: dict[str, str], **request: Any
+) -> Answer:
+    """POST /graphql as `caller` (its headers), for comparing two apps byte for byte.
+
+    Uncompressed, so that the serving origin (tracking links carry it, and it differs
+    between two test servers) can be blanked out of the body."""
+    headers = {**caller, "Accept-Encoding": "identity", **request.pop("headers", {})}
+    response = await client.request("POST", "/graphql", headers=headers, **request)
+    origin = f"{client.host}:{client.port}".encode()
+    body = await response.read()
+    volatile = VOLATILE_HEADERS | ({"Content-Length"} if origin in body else set())
+    kept = sorted((k, v) for k, v in response.headers.items() if k not in volatile)
+    return response.status, kept, body.replace(origin, b"ORIGIN")
+
+
 def variants(
     name: str, gql_field: GraphQLField, fx: Fixture, schema: GraphQLSchema, kind: PrincipalKind
 ) -> list[dict[str, Any]]:
