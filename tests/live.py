@@ -28,6 +28,17 @@ class Closed(Exception):
         self.reason = reason
 
 
+def close_code(ws: aiohttp.ClientWebSocketResponse, message: aiohttp.WSMessage) -> int | None:
+    """The code the server closed with: its close frame's own when `message` is that frame.
+
+    aiohttp's automatic close reply sets `ws.close_code` to 1006 when the server has already
+    dropped the TCP connection (RFC 6455: the server closes it first), a race seen in CI."""
+    if message.type == WSMsgType.CLOSE:
+        code: int = message.data
+        return code
+    return ws.close_code
+
+
 class LiveClient:
     """One graphql-transport-ws connection: init, subscribe, read messages."""
 
@@ -64,7 +75,7 @@ class LiveClient:
                     continue
                 return message
             if raw.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                raise Closed(self.ws.close_code, str(raw.extra or ""))
+                raise Closed(close_code(self.ws, raw), str(raw.extra or ""))
             raise AssertionError(f"unexpected frame {raw.type}")
 
     async def next_data(self, op_id: str, within: float = 10) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from gateway.storage.mongo import Database
 from tests.activations_fixtures import given_activation
 from tests.conftest import World, error_codes, only_error
 from tests.hardening_fixtures import JSON_HEADERS, MakeClient, make_client
-from tests.live import Closed, LiveClient
+from tests.live import Closed, LiveClient, close_code
 
 __all__ = ["make_client"]
 
@@ -259,7 +259,7 @@ async def test_a_json_array_before_init_closes_with_4400(client: TestClient[Any,
         await ws.send_str("[]")
         message = await ws.receive(timeout=10)
         assert message.type == WSMsgType.CLOSE
-        assert ws.close_code == 4400
+        assert close_code(ws, message) == 4400
 
 
 async def test_a_subscribe_over_the_token_limit_answers_an_error_message(

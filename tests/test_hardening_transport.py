@@ -20,6 +20,7 @@ from gateway.storage.mongo import Database
 from schema.extensions import MASKED_MESSAGE, public_error
 from tests.conftest import TEST_JWT_KEYS, World, error_codes, make_settings, only_error
 from tests.hardening_fixtures import JSON_HEADERS, MakeClient, make_client, post
+from tests.live import close_code
 
 __all__ = ["make_client"]
 
@@ -175,7 +176,7 @@ async def test_websocket_messages_over_the_cap_close_the_socket(
         message = await ws.receive()
         while message.type not in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
             message = await ws.receive()
-    assert ws.close_code == WSCloseCode.MESSAGE_TOO_BIG
+    assert close_code(ws, message) == WSCloseCode.MESSAGE_TOO_BIG
 
 
 # --- CORS --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import World
+from tests.live import close_code
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -20,7 +21,7 @@ async def init(client: TestClient[Any, Any], payload: Any) -> tuple[str, Any]:
         message = await ws.receive(timeout=10)
         if message.type == WSMsgType.TEXT:
             return "ack", message.json()
-        return "close", ws.close_code
+        return "close", close_code(ws, message)
 
 
 @pytest.mark.parametrize(
@@ -94,4 +95,4 @@ async def test_messages_before_init_are_refused(client: TestClient[Any, Any]) ->
         )
         message = await ws.receive(timeout=10)
         assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
-        assert ws.close_code == 4401
+        assert close_code(ws, message) == 4401
