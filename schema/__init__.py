@@ -15,7 +15,6 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -54,26 +53,6 @@ DOMAINS: tuple[ModuleType, ...] = (
 def _root(name: str) -> type | None:
     parts = tuple(getattr(m, name) for m in DOMAINS if hasattr(m, name))
     return merge_types(name, parts) if parts else None
-
-
-class CachedNameConverter(NameConverter):
-    """Strawberry's naming (camelCase), remembered per Python name.
-
-    Strawberry converts the name of every argument of every resolver call
-    (`convert_arguments`): on a list page with `history(first: 3)` per member, a
-    `to_camel_case` per argument per row, about 7% of the operation's CPU (issue 15).
-    The names are the schema's own (finite), and each converts to the same text every time.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(auto_camel_case=True)
-        self._names: dict[str, str] = {}
-
-    def apply_naming_config(self, name: str) -> str:
-        converted = self._names.get(name)
-        if converted is None:
-            converted = self._names[name] = super().apply_naming_config(name)
-        return converted
 
 
 class GatewaySchema(strawberry.Schema):
@@ -120,7 +99,6 @@ def build_schema(
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=FastExecutor if fast else None,
         config=StrawberryConfig(
-            name_converter=CachedNameConverter(),
             disable_field_suggestions=production,
             batching_config={"max_operations": max_batch} if max_batch else None,
         ),

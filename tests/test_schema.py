@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
-from hypothesis import strategies as st
 from strawberry.permission import PermissionExtension
-from strawberry.schema.name_converter import NameConverter
 
-from schema import CachedNameConverter, build_schema, schema_sdl
+from schema import build_schema, schema_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,13 +42,3 @@ def test_every_root_field_declares_its_guard() -> None:
             if not any(isinstance(ext, PermissionExtension) for ext in field.extensions):
                 unguarded.append(field.name)
     assert unguarded == []
-
-
-@given(st.lists(st.from_regex(r"[a-z_][a-z0-9_]{0,20}", fullmatch=True), min_size=1))
-def test_the_cached_name_converter_names_as_strawberry_does(names: list[str]) -> None:
-    # given Strawberry's converter and the schema's remembering one
-    strawberry_names, cached = NameConverter(), CachedNameConverter()
-    # when each name is converted twice (the second from memory)
-    # then both give Strawberry's camelCase every time
-    for name in names + names:
-        assert cached.apply_naming_config(name) == strawberry_names.apply_naming_config(name)
