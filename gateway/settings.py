@@ -207,6 +207,11 @@ class Settings(BaseSettings):
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
 
+    def may_introspect(self, operator: bool) -> bool:
+        """Whether a caller may introspect: everyone where introspection is on, else an
+        operator where `introspection_for_operator` allows it."""
+        return self.introspection_enabled or (self.introspection_for_operator and operator)
+
     @property
     def errors_masked(self) -> bool:
         return self.mask_errors if self.mask_errors is not None else self.is_production

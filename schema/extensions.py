@@ -153,10 +153,7 @@ def public_errors(
     """`public_error` for each error and, where the caller may not introspect, `conceal`:
     what `PublicErrors` does to an operation's errors (also the lean POST path's)."""
     public = [public_error(e, settings.errors_masked) for e in errors]
-    may_introspect = settings.introspection_enabled or (
-        settings.introspection_for_operator and principal_kind is PrincipalKind.OPERATOR
-    )
-    if may_introspect:
+    if settings.may_introspect(principal_kind is PrincipalKind.OPERATOR):
         return public
     names = _NAMES.get(id(schema))
     if names is None:

@@ -141,6 +141,28 @@ def install(app: web.Application) -> None:
     app.on_response_prepare.append(add_request_id)
 
 
+def note_operation(
+    request: web.Request,
+    principal: Principal,
+    name: str | None,
+    operation_type: str | None,
+    digest: str | None,
+) -> None:
+    """Record the caller and one operation (safe name, type, document hash) for the access
+    log line; the document itself never: inline literals may be passwords or tokens."""
+    request[LOG_PRINCIPAL] = principal
+    operations = request.get(OPERATIONS)
+    if operations is None or len(operations) >= MAX_OPERATIONS_LOGGED:
+        return
+    operations.append(
+        {
+            "name": name if name and SAFE_NAME.match(name) else None,
+            "type": operation_type,
+            "documentHash": digest,
+        }
+    )
+
+
 class OperationLog(SchemaExtension):
     """Notes the principal and each operation's name and type for the access log."""
 
@@ -155,20 +177,9 @@ class OperationLog(SchemaExtension):
         request = getattr(ctx.context, "request", None)
         if not isinstance(request, web.Request):
             return
-        request[LOG_PRINCIPAL] = ctx.context.principal
-        operations = request.get(OPERATIONS)
-        if operations is None or len(operations) >= MAX_OPERATIONS_LOGGED:
-            return
         try:
             op_type: str | None = ctx.operation_type.value
         except Exception:  # no parsable document: nothing to name
             op_type = None
-        name = ctx.operation_name
-        operations.append(
-            {
-                "name": name if name and SAFE_NAME.match(name) else None,
-                "type": op_type,
-                # The document itself never: inline literals may be passwords or tokens.
-                "documentHash": document_hash(ctx.query) if ctx.query else None,
-            }
-        )
+        digest = document_hash(ctx.query) if ctx.query else None
+        note_operation(request, ctx.context.principal, ctx.operation_name, op_type, digest)

@@ -50,12 +50,11 @@ from gateway.core.metrics import Metrics
 from gateway.http import accesslog
 from gateway.http.keys import SERVICES
 from gateway.http.protocol import APPLICATION_JSON, check_parameters
-from gateway.protection.documents import CACHE_SIZE, DocumentCache, Measures, sha256_hex
+from gateway.protection.documents import CACHE_SIZE, DocumentCache, sha256_hex
 from gateway.protection.limits import (
     OperationLimits,
+    cached_measures,
     longest_variable_string,
-    measure,
-    variable_key,
     violations,
 )
 from gateway.protection.persisted import PersistedOperations, PersistedTexts, _requested_hash
@@ -128,29 +127,6 @@ class LeanPost:
             return None
         return cls(schema, *caches)
 
-    def _measures(self, query: str, name: str | None, variables: Any) -> Measures | None:
-        # `OperationLimits._measures`, for a document given as text.
-        cache = self.cache
-        key = (query, name)
-        cached = cache.measures.get(key)
-        if cached is not None and not cached.uses_variables:
-            return cached
-        if cached is not None:
-            by_values = variable_key(query, name, cached, variables)
-            found = cache.variable_measures.get(by_values) if by_values else None
-            if found is not None:
-                return found
-        document = cache.documents.get(query)
-        if document is None:  # pragma: no cover - checked by the caller just before
-            return None
-        found = measure(self.graphql_schema, document, name, variables)
-        if found is not None:
-            cache.measures.put(key, found)
-            own = variable_key(query, name, found, variables)
-            if found.uses_variables and own is not None:
-                cache.variable_measures.put(own, found)
-        return found
-
     async def answer(
         self, view: GraphQLView, request: web.Request, principal: Principal
     ) -> web.Response | None:
@@ -213,11 +189,11 @@ class LeanPost:
             return None
 
         # OperationLimits: rules, measures and limits, validation (all cached and passing).
-        may_introspect = settings.introspection_enabled or (
-            settings.introspection_for_operator and principal.kind is PrincipalKind.OPERATOR
+        operator = principal.kind is PrincipalKind.OPERATOR
+        rules = RULES if settings.may_introspect(operator) else RULES_WITHOUT_INTROSPECTION
+        measures = cached_measures(
+            self.cache, self.graphql_schema, document, query, name, variables
         )
-        rules = RULES if may_introspect else RULES_WITHOUT_INTROSPECTION
-        measures = self._measures(query, name, variables)
         if measures is None or violations(self.cache.limits, measures):
             return None
         if longest_variable_string(variables) > self.cache.limits.string_length:
@@ -297,21 +273,10 @@ class LeanPost:
         operation_type: OperationType,
         query: str,
     ) -> None:
-        # `accesslog.OperationLog._note` for a parsed operation; the document's hash is
-        # remembered per text (documents are cached by text anyway).
-        request[accesslog.LOG_PRINCIPAL] = principal
-        operations = request.get(accesslog.OPERATIONS)
-        if operations is None or len(operations) >= accesslog.MAX_OPERATIONS_LOGGED:
-            return
+        # The document's hash is remembered per text (documents are cached by text anyway).
         digest = self._hashes.get(query)
         if digest is None:
             if len(self._hashes) >= CACHE_SIZE:
                 self._hashes.clear()
             digest = self._hashes[query] = accesslog.document_hash(query)
-        operations.append(
-            {
-                "name": name if name and accesslog.SAFE_NAME.match(name) else None,
-                "type": operation_type.value,
-                "documentHash": digest,
-            }
-        )
+        accesslog.note_operation(request, principal, name, operation_type.value, digest)

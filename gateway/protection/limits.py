@@ -314,6 +314,37 @@ def violations(limits: Limits, measures: Measures) -> list[OperationTooComplex]:
 # --- the extension --------------------------------------------------------------------
 
 
+def cached_measures(
+    cache: DocumentCache,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    query: str,
+    name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> Measures | None:
+    """The measures of an operation given as text, from `cache` when it has them (per text
+    and name, or per the values of the variables they depend on), else measured and kept."""
+    key = (query, name)
+    cached = cache.measures.get(key)
+    if cached is not None and not cached.uses_variables:
+        return cached
+    if cached is not None:
+        by_values = variable_key(query, name, cached, variables)
+        found = cache.variable_measures.get(by_values) if by_values else None
+        if found is not None:
+            return found
+    found = measure(schema, document, name, variables)
+    if found is not None:
+        cache.measures.put(key, found)
+        # Stored under the variables this walk read: a walk with the same values for them
+        # reads the same variables and measures the same (its path depends on nothing else),
+        # whichever earlier walk's names the lookup above used.
+        own = variable_key(query, name, found, variables)
+        if found.uses_variables and own is not None:
+            cache.variable_measures.put(own, found)
+    return found
+
+
 class OperationLimits(SchemaExtension):
     """Parse (cached, token-limited), limits, validation (cached) and rate limiting."""
 
@@ -324,13 +355,8 @@ class OperationLimits(SchemaExtension):
     def _rules_for(self, context: Context) -> tuple[type[ASTValidationRule], ...]:
         rules = self.execution_context.validation_rules
         settings = context.settings
-        if not settings.introspection_enabled:
-            exempt = (
-                settings.introspection_for_operator
-                and context.principal.kind is PrincipalKind.OPERATOR
-            )
-            if not exempt:
-                rules = (*rules, NoSchemaIntrospectionCustomRule)
+        if not settings.may_introspect(context.principal.kind is PrincipalKind.OPERATOR):
+            rules = (*rules, NoSchemaIntrospectionCustomRule)
         return rules
 
     def on_operation(self) -> Iterator[None]:
@@ -359,26 +385,9 @@ class OperationLimits(SchemaExtension):
         schema = ctx.schema._schema
         if ctx.query is None:
             return measure(schema, document, ctx.operation_name, ctx.variables)
-        key = (ctx.query, ctx.operation_name)
-        cached = self.cache.measures.get(key)
-        if cached is not None and not cached.uses_variables:
-            return cached
-        by_values = None
-        if cached is not None:
-            by_values = variable_key(ctx.query, ctx.operation_name, cached, ctx.variables)
-            found = self.cache.variable_measures.get(by_values) if by_values else None
-            if found is not None:
-                return found
-        found = measure(schema, document, ctx.operation_name, ctx.variables)
-        if found is not None:
-            self.cache.measures.put(key, found)
-            # Stored under the variables this walk read: a walk with the same values for
-            # them reads the same variables and measures the same (its path depends on nothing
-            # else), whichever earlier walk's names the lookup above used.
-            own = variable_key(ctx.query, ctx.operation_name, found, ctx.variables)
-            if found.uses_variables and own is not None:
-                self.cache.variable_measures.put(own, found)
-        return found
+        return cached_measures(
+            self.cache, schema, document, ctx.query, ctx.operation_name, ctx.variables
+        )
 
     def _validate(self) -> list[GraphQLError]:
         ctx = self.execution_context
