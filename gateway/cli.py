@@ -25,6 +25,7 @@ from pymongo.errors import (
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.auth.scopes import Role
 from gateway.core.errors import BadUserInput, GatewayError
+from gateway.core.heap import settle_heap
 from gateway.http.malformed import MalformedRequestLog
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.storage.runtime import connected, resolved_store
@@ -228,8 +229,6 @@ def _listen_socket(host: str, port: int) -> socket.socket:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.app import create_app
-
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     sock = _listen_socket(host, port)
@@ -241,11 +240,26 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"gateway: listening on http://{shown}:{bound}", file=sys.stderr, flush=True)
 
     with sock, resolved_store(settings) as resolved:
-        app = create_app(resolved)
+        app = serving_app(resolved)
         web.run_app(
             app, sock=sock, print=announce, access_log=None, logger=MalformedRequestLog()
         )
     return 0
+
+
+def serving_app(settings: Settings) -> web.Application:
+    """The app `gateway serve` runs: `create_app`'s, settling the collector once started
+    (`gateway.core.heap`; not in `create_app`: tests build many apps in one process)."""
+    from gateway.app import create_app
+
+    app = create_app(settings)
+    app.on_startup.append(settle_heap_once_started)
+    return app
+
+
+async def settle_heap_once_started(_: web.Application) -> None:
+    # Runs after the app's own start-up (cleanup contexts: store connected, caches built).
+    settle_heap()
 
 
 def _run_with_db(settings: Settings, work: Callable[[Any, Settings], Awaitable[Any]]) -> Any:

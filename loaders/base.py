@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,7 +76,17 @@ class ScopedLoader(DataLoader[K, V], Generic[K, V]):
         super().__init__()
         self.db = db
         self.scope = scope
-        self.registry = registry
+        # Weak: the registry holds its loaders, and a strong reference back would make a
+        # cycle that keeps a request's cached documents alive until the cyclic collector runs.
+        self._registry = weakref.ref(registry)
+
+    @property
+    def registry(self) -> Loaders:
+        """The request's other loaders (to batch a related load or prime a cache)."""
+        registry = self._registry()
+        if registry is None:  # pragma: no cover - loaders run while their request does
+            raise RuntimeError("the request's loaders are gone")
+        return registry
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
         return await self.load_batch(keys)

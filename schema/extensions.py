@@ -147,12 +147,34 @@ def _concealed(errors: list[GraphQLError], names: frozenset[str]) -> list[GraphQ
 _NAMES: dict[int, frozenset[str]] = {}
 
 
+def forget_tracebacks(error: BaseException) -> None:
+    """Drop the tracebacks of an error, its original error and their causes.
+
+    A traceback holds the frames an error passed through and a frame holds the error (a
+    local `error` where it was raised or handled): a cycle that leaves the operation behind
+    the frames (context, loaders, documents) to the cyclic collector. Once the errors are
+    public, logged where unexpected, nothing reads their tracebacks again.
+    """
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        linked = (getattr(current, "original_error", None), current.__cause__, current.__context__)
+        pending.extend(e for e in linked if isinstance(e, BaseException))
+
+
 def public_errors(
     errors: list[GraphQLError], settings: Any, principal_kind: PrincipalKind, schema: GraphQLSchema
 ) -> list[GraphQLError]:
     """`public_error` for each error and, where the caller may not introspect, `conceal`:
     what `PublicErrors` does to an operation's errors (also the lean POST path's)."""
     public = [public_error(e, settings.errors_masked) for e in errors]
+    for error in errors:
+        forget_tracebacks(error)
     if settings.may_introspect(principal_kind is PrincipalKind.OPERATOR):
         return public
     names = _NAMES.get(id(schema))

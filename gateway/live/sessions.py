@@ -93,8 +93,14 @@ class SessionCache:
         if current is None or (entry is not None and current is not entry):
             return
         del self._entries[session_id]
-        if current.listener is not None:
-            self.hub.unlisten(current.listener)
+        self._unlisten(current)
+
+    def _unlisten(self, entry: _Entry) -> None:
+        # The entry and its listener refer to each other: cut the link, and reference
+        # counting frees both at once (not the cyclic collector, later).
+        if entry.listener is not None:
+            self.hub.unlisten(entry.listener)
+            entry.listener = None
 
     async def is_live(self, db: Database, session_id: str, staff_id: str) -> bool:
         """Whether the session is live and belongs to `staff_id` (the store when unsure)."""
@@ -115,10 +121,10 @@ class SessionCache:
         try:
             expires_at = await _read(db, session_id, staff_id)
         except BaseException:
-            self.hub.unlisten(entry.listener)
+            self._unlisten(entry)
             raise
         if expires_at is None or entry.changed or session_id in self._entries:
-            self.hub.unlisten(entry.listener)
+            self._unlisten(entry)
             return expires_at is not None
         entry.staff_id, entry.expires_at, entry.cached_at = staff_id, expires_at, time.monotonic()
         self._entries[session_id] = entry

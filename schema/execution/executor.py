@@ -22,7 +22,7 @@ runs an operation corpus under both executors and compares the responses byte fo
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -31,9 +31,12 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     is_leaf_type,
 )
+from graphql.execution import ExecutionResult, ExperimentalIncrementalExecutionResults
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import CollectedErrors
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -148,14 +151,50 @@ def _compile(
     return compiled
 
 
+def _helpers_without_cycle(executor: StrawberryGraphQLCoreExecutionContext) -> Any:
+    """graphql-core's resolver helpers, reaching the executor through a weak reference.
+
+    graphql-core stores bound methods of the executor on the executor: a reference cycle
+    that kept every operation (its context, loaders and documents) alive until the cyclic
+    collector ran, so a request's rows were promoted and paid for in full collections (issue
+    15: a third of a `history` page's CPU was `gc`). Without the cycle, reference counting
+    frees an operation as soon as its response is built.
+    """
+    reference = weakref.ref(executor)
+
+    def live() -> StrawberryGraphQLCoreExecutionContext:
+        current = reference()
+        if current is None:  # pragma: no cover - resolvers run while their executor does
+            raise RuntimeError("the operation's executor has finished")
+        return current
+
+    def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+        return live().gather_async_work(values)
+
+    def track(values: Sequence[Any]) -> None:
+        live().track_async_work(values)
+
+    return GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor; plain fields skip the per-field machinery."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.async_helpers = _helpers_without_cycle(self)
         # Plans per selection set of this operation (graphql-core memoizes the selection
         # sets per field, so the rows of a list share one): keyed by id, kept alive here.
         self._compiled: dict[int, _Selection] = {}
+
+    def build_response(
+        self, data: dict[str, Any] | None
+    ) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
+        response = super().build_response(data)
+        # The result keeps the errors. Each error's traceback holds frames holding this
+        # executor: dropping the executor's hold on them breaks that cycle too.
+        self.collected_errors = CollectedErrors()
+        return response
 
     def _selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
