@@ -127,8 +127,10 @@ async def member_history(floor: Floor, principal: Principal, variables: Json) ->
     page = await member_data.list_members(
         floor.db, scope, None, None, "NEWEST", variables["first"], None
     )
-    # The gateway's loader class, called once with every key: the same single command.
-    loader = Loaders(floor.db, scope).get(member_data.WatchHistoryLoader)
+    # The gateway's loader class, called once with every key: the same single command (its
+    # registry is kept while it runs: loaders hold theirs weakly).
+    registry = Loaders(floor.db, scope)
+    loader = registry.get(member_data.WatchHistoryLoader)
     keys = [member_data.history_key(d["_id"], 3, None) for d in page.rows]
     histories = await loader.load_batch(keys) if keys else []
     edges = []

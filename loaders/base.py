@@ -96,7 +96,10 @@ class ScopedLoader(DataLoader[K, V], Generic[K, V]):
 
 
 class Loaders:
-    """Per-request registry: each loader class is created lazily, once per request."""
+    """Per-request registry: each loader class is created lazily, once per request.
+
+    Its loaders refer back to it weakly: whoever uses them keeps the registry (a request's
+    context does)."""
 
     def __init__(self, db: Database, scope: Scope) -> None:
         self.db = db

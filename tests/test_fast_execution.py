@@ -75,14 +75,14 @@ def _first_difference(fast: tuple[int, bytes], slow: tuple[int, bytes]) -> str:
 
 
 async def under_both_executors(
-    schema: strawberry.Schema, document: DocumentNode
+    schema: strawberry.Schema, document: DocumentNode, variables: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The formatted results (data, errors) of `FastExecutor` and of graphql-core's own."""
     formatted = []
     for executor in (FastExecutor, StrawberryGraphQLCoreExecutionContext):
         result = execute(
             schema._schema, document, executor_class=executor,
-            variable_values={"yes": True, "no": False},
+            variable_values=variables or {"yes": True, "no": False},
         )  # fmt: skip
         if isawaitable(result):
             result = await result

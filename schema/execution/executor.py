@@ -41,6 +41,7 @@ from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cance
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
+from schema.execution.fields import ArgumentsOnce
 from schema.execution.rows import (
     FALLBACK,
     K_LEAF_LIST,
@@ -177,8 +178,9 @@ def _helpers_without_cycle(executor: StrawberryGraphQLCoreExecutionContext) -> A
     return GraphQLResolveInfoHelpers(gather=gather, track=track)
 
 
-class FastExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; plain fields skip the per-field machinery."""
+class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor; plain fields skip the per-field machinery, and a field's
+    arguments are coerced once per operation (`schema.execution.fields`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
