@@ -21,13 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from gateway.cli import serving_app, settle_heap_once_started
 from gateway.core.heap import YOUNG_COLLECTION_EVERY
 from gateway.settings import Settings
+from gateway.storage.mongo import Database
+from tests import test_subscription_payloads as payloads
 from tests import test_surface_walk as walk
-from tests.conftest import Persona
+from tests.conftest import GraphQL, Persona, World
+from tests.live import LiveClient, until_subscribed
+from tests.portal_fixtures import given_voucher
+from tests.test_subscriptions import REGISTER, auth, registration
 from tests.test_surface_walk import Fixture, every_query_request, raw_answer
 
 pytestmark = pytest.mark.slow
@@ -86,6 +92,29 @@ async def test_no_query_leaves_a_cycle_as_any_principal(
         await _send(walk_client, requests)
     # Then reference counting alone freed every one of them, answers and refusals alike
     assert len(requests) > 100
+    assert found == Counter()
+
+
+async def test_a_subscription_and_the_mutations_feeding_it_leave_no_cycle(
+    app: web.Application, client: TestClient[Any, Any], gql: GraphQL, db: Database, world: World
+) -> None:
+    # Given a staff socket on `memberJoined` selecting every field, one event already seen
+    live = await LiveClient.connect(client, payload=auth(world.a_owner))
+    await live.subscribe("m", payloads.subscription("memberJoined"))
+    await until_subscribed(app, 1)
+
+    async def join(email: str) -> None:
+        voucher = await given_voucher(db, world.partner_a)
+        body = await gql(REGISTER, registration(voucher["code"], email), as_=world.a_app)
+        assert "errors" not in body, body
+        assert (await live.next_data("m"))["memberJoined"]["email"] == email
+
+    await join("first@example.com")
+    # When members register (a mutation each) and their events reach the socket
+    with cyclic_garbage() as found:
+        for i in range(3):
+            await join(f"member{i}@example.com")
+    # Then reference counting alone freed every operation, event and execution
     assert found == Counter()
 
 

@@ -541,19 +541,6 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
 
         return get_completed()
 
-    async def _await_completed(
-        self,
-        completed: Awaitable[Any],
-        return_type: GraphQLOutputType,
-        field_details_list: FieldDetailsList,
-        path: Path,
-    ) -> Any:
-        try:
-            return await completed
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, return_type, field_details_list, path)
-            return None
-
 
 
 class _Selection:

@@ -87,22 +87,22 @@ class ArgumentsOnce(Executor[Any]):
                 return_type, field_details_list, info, path, result, position_context
             )
             if self.is_awaitable(completed):
-                return _await_completed(self, completed, return_type, field_details_list, path)
+                return self._await_completed(completed, return_type, field_details_list, path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
         return completed
 
-
-async def _await_completed(
-    executor: Executor[Any],
-    completed: Awaitable[Any],
-    return_type: GraphQLOutputType,
-    field_details_list: FieldDetailsList,
-    path: Path,
-) -> Any:
-    try:
-        return await completed
-    except Exception as raw_error:
-        executor.handle_field_error(raw_error, return_type, field_details_list, path)
-        return None
+    async def _await_completed(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        """A completed value that was awaitable, an error in it handled as graphql-core does."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
