@@ -31,7 +31,7 @@ from gateway.auth.principal import Principal
 from gateway.auth.tokens import Keyring
 from gateway.core.clock import iso_utc
 from gateway.core.errors import GatewayError
-from gateway.core.heap import settle_heap
+from gateway.core.heap import settle_heap_once_started
 from gateway.core.ids import parse_id
 from gateway.core.metrics import Metrics
 from gateway.live.hub import ChangeHub
@@ -310,11 +310,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     app = create_floor(settings)
-
-    async def settle(_: web.Application) -> None:
-        settle_heap()  # the same collector settings as `gateway serve`
-
-    app.on_startup.append(settle)
+    app.on_startup.append(settle_heap_once_started)  # as `gateway serve` does
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
 
 

@@ -25,7 +25,7 @@ from pymongo.errors import (
 from gateway.auth.issue import keyring_from, operator_token
 from gateway.auth.scopes import Role
 from gateway.core.errors import BadUserInput, GatewayError
-from gateway.core.heap import settle_heap
+from gateway.core.heap import settle_heap_once_started
 from gateway.http.malformed import MalformedRequestLog
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.storage.runtime import connected, resolved_store
@@ -255,11 +255,6 @@ def serving_app(settings: Settings) -> web.Application:
     app = create_app(settings)
     app.on_startup.append(settle_heap_once_started)
     return app
-
-
-async def settle_heap_once_started(_: web.Application) -> None:
-    # Runs after the app's own start-up (cleanup contexts: store connected, caches built).
-    settle_heap()
 
 
 def _run_with_db(settings: Settings, work: Callable[[Any, Settings], Awaitable[Any]]) -> Any:

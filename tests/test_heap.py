@@ -24,8 +24,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.cli import serving_app, settle_heap_once_started
-from gateway.core.heap import YOUNG_COLLECTION_EVERY
+from gateway.cli import serving_app
+from gateway.core.heap import YOUNG_COLLECTION_EVERY, settle_heap_once_started
 from gateway.settings import Settings
 from gateway.storage.mongo import Database
 from tests import test_subscription_payloads as payloads

@@ -24,3 +24,9 @@ def settle_heap() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_COLLECTION_EVERY, middle, old)
+
+
+async def settle_heap_once_started(_: object) -> None:
+    """`settle_heap` as an aiohttp `on_startup` hook: appended last, it runs after the app's
+    own start-up (cleanup contexts: store connected, caches built)."""
+    settle_heap()

@@ -34,9 +34,7 @@ from graphql import (
     GraphQLResolveInfoHelpers,
     is_leaf_type,
 )
-from graphql.execution import ExecutionResult, ExperimentalIncrementalExecutionResults
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.execution.executor import CollectedErrors
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -152,7 +150,9 @@ def _compile(
     return compiled
 
 
-def _helpers_without_cycle(executor: StrawberryGraphQLCoreExecutionContext) -> Any:
+def _helpers_without_cycle(
+    executor: StrawberryGraphQLCoreExecutionContext,
+) -> GraphQLResolveInfoHelpers:
     """graphql-core's resolver helpers, reaching the executor through a weak reference.
 
     graphql-core stores bound methods of the executor on the executor: a reference cycle
@@ -188,15 +188,6 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
         # Plans per selection set of this operation (graphql-core memoizes the selection
         # sets per field, so the rows of a list share one): keyed by id, kept alive here.
         self._compiled: dict[int, _Selection] = {}
-
-    def build_response(
-        self, data: dict[str, Any] | None
-    ) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
-        response = super().build_response(data)
-        # The result keeps the errors. Each error's traceback holds frames holding this
-        # executor: dropping the executor's hold on them breaks that cycle too.
-        self.collected_errors = CollectedErrors()
-        return response
 
     def _selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet

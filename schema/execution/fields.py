@@ -16,7 +16,7 @@ import enum
 from collections.abc import Awaitable
 from typing import Any
 
-from graphql import FieldNode, GraphQLObjectType, GraphQLOutputType
+from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLOutputType
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values
@@ -32,11 +32,12 @@ class ArgumentsOnce(Executor[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Coerced arguments by field node (kept alive here, so an id is not reused).
+        # Coerced arguments by id of the field node, kept alive beside them (so no other
+        # node can take its id while the operation runs).
         self._arguments: dict[int, tuple[FieldNode, dict[str, Any]]] = {}
 
     def _arguments_of(
-        self, field_def: Any, field_details_list: FieldDetailsList
+        self, field_def: GraphQLField, field_details_list: FieldDetailsList
     ) -> dict[str, Any]:
         first = field_details_list[0]
         node = first.node
@@ -44,7 +45,7 @@ class ArgumentsOnce(Executor[Any]):
             return {}
         if first.fragment_variable_values is None:
             kept = self._arguments.get(id(node))
-            if kept is not None and kept[0] is node:
+            if kept is not None:
                 return kept[1]
         args = get_argument_values(
             field_def, node, self.variable_values, first.fragment_variable_values,
