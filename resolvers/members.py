@@ -201,10 +201,13 @@ async def record_watch(info: Info, class_id: str, minutes: int) -> Document:
     return await data.record_watch(info.context.db, member_doc, klass, minutes)
 
 
-async def history(info: Info, member_id: str, first: int | None, after: str | None) -> Page:
-    key = data.history_key(member_id, first, after)
-    page: Page = await info.context.loaders.get(data.WatchHistoryLoader).load(key)
-    return page
+async def histories(
+    info: Info, member_ids: list[str], first: int | None, after: str | None
+) -> list[Page]:
+    """A page of watch history per member (one command for all, through the loader)."""
+    keys = [data.history_key(member_id, first, after) for member_id in member_ids]
+    pages: list[Page] = await info.context.loaders.get(data.WatchHistoryLoader).load_many(keys)
+    return pages
 
 
 async def load_member(info: Info, member_id: str) -> Document | None:

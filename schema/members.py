@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import date as date_type
 from datetime import datetime
 from enum import Enum
@@ -17,6 +17,7 @@ from loaders import members as data
 from loaders.base import from_epoch_ms
 from resolvers import members as resolve
 from schema.connection import Connection
+from schema.execution.batch import batched, one
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow
 from schema.rows import build
 
@@ -75,6 +76,14 @@ class WatchEvent:
         })  # fmt: skip
 
 
+async def histories(
+    info: Info, members: Sequence[Member], first: int | None = None, after: str | None = None
+) -> list[Connection[WatchEvent]]:
+    """`Member.history` of many members: one loader call (batched field)."""
+    pages = await resolve.histories(info, [member.id for member in members], first, after)
+    return [Connection.of(page, WatchEvent.from_doc) for page in pages]
+
+
 @strawberry.type(description="A member of a partner's app (joined by redeeming a voucher).")
 class Member:
     id: strawberry.ID = strawberry.field(description="Member id (`mem_…`).")
@@ -87,12 +96,14 @@ class Member:
     total_watch_minutes: int = strawberry.field(description="Minutes watched in total.")
     classes_watched: int = strawberry.field(description="Classes watched in total (views).")
 
-    @strawberry.field(description="Viewing history, newest first.")
+    @strawberry.field(description="Viewing history, newest first.", metadata=batched(histories))
     async def history(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[WatchEvent]:
-        page = await resolve.history(info, self.id, first, after)
-        return Connection.of(page, WatchEvent.from_doc)
+        history: Connection[WatchEvent] = await one(
+            histories, info, self, first=first, after=after
+        )
+        return history
 
     @classmethod
     def from_doc(cls, doc: Document) -> Member:

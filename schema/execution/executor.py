@@ -21,11 +21,13 @@ runs an operation corpus under both executors and compares the responses byte fo
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 from graphql import (
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -36,15 +38,19 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
+from graphql.pyutils.undefined import UndefinedType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from schema.execution.fields import ArgumentsOnce
+from schema.execution.batch import BatchResolver, batch_resolver
+from schema.execution.fields import IMMUTABLE, ArgumentsOnce
 from schema.execution.rows import (
     FALLBACK,
     K_LEAF_LIST,
     K_OBJECT,
     K_OBJECT_LIST,
+    K_PREFETCHED,
     K_TYPENAME,
     PLAIN_TYPES,
     UNKNOWN,
@@ -61,6 +67,8 @@ DEFINITION = "strawberry-definition"
 COMPLETED = frozenset({str, int, float, bool, dict, list})
 # Selection-set plans one operation keeps at most.
 MAX_PLANS = 512
+# How deep below a list item (through plain object fields) batched fields are looked for.
+MAX_BATCH_DEPTH = 3
 
 
 class _Item(NamedTuple):
@@ -85,6 +93,18 @@ class _Plain(NamedTuple):
     nullable: bool
     items: _Item | None = None
     coerce: Callable[[Any], Any] | None = None  # the leaf's coerce_output_value
+
+
+class _Batch(NamedTuple):
+    """A batched field below the items of a list: the plain attributes leading from an
+    item to the field's source, the source's type, and the field."""
+
+    attributes: tuple[str, ...]
+    parent_type: GraphQLObjectType
+    field_details_list: FieldDetailsList
+    field_def: GraphQLField
+    definition: StrawberryField
+    resolver: BatchResolver
 
 
 # Leaf plans per object type, built once per type (a schema's types live as long as it).
@@ -188,6 +208,9 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
         # Plans per selection set of this operation (graphql-core memoizes the selection
         # sets per field, so the rows of a list share one): keyed by id, kept alive here.
         self._compiled: dict[int, _Selection] = {}
+        # Values of batched fields resolved for a whole list, by (id of the field node, id
+        # of the source): (source, value), the source kept alive beside its id.
+        self._prefetched: dict[tuple[int, int], tuple[Any, Any]] = {}
 
     def _selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
@@ -212,14 +235,18 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
     def _build_row(self, parent_type: GraphQLObjectType, selection: _Selection) -> Row | None:
         entries: list[Entry] = []
         for response_name, field_details_list, plan in selection.fields:
-            if any(
-                details.node.directives or details.node.arguments for details in field_details_list
-            ):
+            if any(details.node.directives for details in field_details_list):
+                return None
+            if plan is not None and any(details.node.arguments for details in field_details_list):
                 return None
             if plan is None:
-                if field_details_list[0].node.name.value != "__typename":
+                if field_details_list[0].node.name.value == "__typename":
+                    entries.append((response_name, "", K_TYPENAME, False, parent_type.name))
+                    continue
+                prefetched = self._prefetched_entry(parent_type, response_name, field_details_list)
+                if prefetched is None:
                     return None
-                entries.append((response_name, "", K_TYPENAME, False, parent_type.name))
+                entries.append(prefetched)
                 continue
             if plan.leaf is not None:
                 kind, extra = leaf_kind(plan.leaf)
@@ -252,6 +279,27 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
                 return None
         return row_function(entries)
 
+    def _prefetched_entry(
+        self,
+        parent_type: GraphQLObjectType,
+        response_name: str,
+        field_details_list: FieldDetailsList,
+    ) -> Entry | None:
+        """A batched field of a plain object type as a row entry: its value comes from the
+        list's batch (a row whose source has none falls back to the general path)."""
+        batch = _batch_of(parent_type, field_details_list, (), self.schema)
+        if batch is None:
+            return None
+        return_type = batch.field_def.type
+        inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        if not isinstance(inner, GraphQLObjectType) or inner.is_type_of is not None:
+            return None
+        sub = self._sub_row(inner, field_details_list)
+        if sub is None:
+            return None
+        node_id = id(field_details_list[0].node)
+        return (response_name, "", K_PREFETCHED, inner is return_type, (node_id, sub))
+
     def _sub_row(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Row | None:
@@ -282,7 +330,7 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
             if row is UNKNOWN:
                 row = self._row_of(parent_type, selection)
             if row is not None:
-                done = row(source_value)
+                done = row(source_value, self._prefetched)
                 if done is not FALLBACK:
                     return done  # type: ignore[no-any-return]
         results: dict[str, Any] = {}
@@ -454,12 +502,21 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
                 coerced.append(leaf_value)
             return coerced
         try:
-            return self._complete_object_items(
+            completed = self._complete_object_items(
                 items, field_details_list, path, value, position_context
             )
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
             return None
+        if completed is Undefined:
+            return self._complete_read(
+                parent_type, plan, field_details_list, path, value, position_context
+            )
+        if self.is_awaitable(completed):
+            # As graphql-core's `execute_field`: an item's error raised on to the list is
+            # this field's (null when it may be, else raised on to its parent).
+            return self._await_completed(completed, plan.return_type, field_details_list, path)
+        return completed
 
     def _complete_object_items(
         self,
@@ -470,30 +527,79 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """`complete_iterable_value` + `complete_list_item_value` for object items that are
-        present or allowed to be null (checked by the caller)."""
+        present or allowed to be null (checked by the caller). Batched fields below the
+        items are resolved first, once for the whole list (`schema.execution.batch`)."""
         object_type = items.object_type
         if object_type is None:  # pragma: no cover - only object items come here
             raise TypeError("not an object list")
-        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
-            object_type, field_details_list
-        )
+        try:
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+                object_type, field_details_list
+            )
+        except Exception:
+            return Undefined  # graphql-core raises it, with the first item's path
+        plain = not new_defer_usages and position_context is None
+        selection = self._selection(object_type, grouped_field_set)
+        row = self._row_of(object_type, selection) if plain else None
+        if plain and value:
+            prefetching = self._prefetch_below(object_type, selection, value, path)
+            if prefetching is not None:
+                return self._items_after(
+                    prefetching, object_type, items, field_details_list, path, value,
+                    grouped_field_set, row,
+                )  # fmt: skip
+        return self._complete_items(
+            object_type, items, field_details_list, path, value, grouped_field_set,
+            new_defer_usages, position_context, row,
+        )  # fmt: skip
+
+    async def _items_after(
+        self,
+        prefetching: Awaitable[None],
+        object_type: GraphQLObjectType,
+        items: _Item,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: list[Any],
+        grouped_field_set: GroupedFieldSet,
+        row: Row | None,
+    ) -> list[Any]:
+        """The items completed once their batched fields are resolved."""
+        await prefetching
+        completed = self._complete_items(
+            object_type, items, field_details_list, path, value, grouped_field_set, (), None,
+            row,
+        )  # fmt: skip
+        if self.is_awaitable(completed):
+            completed = await completed
+        return completed  # type: ignore[no-any-return]
+
+    def _complete_items(
+        self,
+        object_type: GraphQLObjectType,
+        items: _Item,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: list[Any],
+        grouped_field_set: GroupedFieldSet,
+        new_defer_usages: Any,
+        position_context: Any,
+        row: Row | None,
+    ) -> Any:
         execute = self.execute_collected_subfields
         is_awaitable = self.is_awaitable
+        prefetched = self._prefetched
         item_type = items.item_type
         completed: list[Any] = []
         append = completed.append
         awaitable_indices: list[int] = []
-        row = (
-            None if new_defer_usages or position_context is not None
-            else self._row_of(object_type, self._selection(object_type, grouped_field_set))
-        )  # fmt: skip
         try:
             for index, item in enumerate(value):
                 if item is None:
                     append(None)
                     continue
                 if row is not None:
-                    done = row(item)
+                    done = row(item, prefetched)
                     if done is not FALLBACK:
                         append(done)
                         continue
@@ -532,12 +638,234 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
 
         return get_completed()
 
+    # --- batched fields (schema.execution.batch) -----------------------------------------
+
+    def _batches_of(
+        self,
+        parent_type: GraphQLObjectType,
+        selection: _Selection,
+        attributes: tuple[str, ...],
+        depth: int,
+    ) -> list[_Batch]:
+        """The batched fields of a selection and of its plain objects' selections."""
+        found: list[_Batch] = []
+        for _, field_details_list, plan in selection.fields:
+            if any(details.node.directives for details in field_details_list):
+                continue
+            if plan is None:
+                batch = _batch_of(parent_type, field_details_list, attributes, self.schema)
+                if batch is not None:
+                    found.append(batch)
+            elif plan.object_type is not None and depth < MAX_BATCH_DEPTH:
+                grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+                    plan.object_type, field_details_list
+                )
+                if not new_defer_usages:
+                    found += self._batches_of(
+                        plan.object_type,
+                        self._selection(plan.object_type, grouped_field_set),
+                        (*attributes, plan.attribute),
+                        depth + 1,
+                    )
+        return found
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """graphql-core's, after resolving the batched fields below a list of objects that
+        a resolver returned (plain list fields complete in `_complete_list`)."""
+        item_type = return_type.of_type
+        inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if (
+            type(result) is list
+            and result
+            and position_context is None
+            and isinstance(inner, GraphQLObjectType)
+            and inner.is_type_of is None
+            and not any(details.node.directives for details in field_details_list)
+        ):
+            prefetching = self._prefetch_list(inner, field_details_list, result, path)
+            if prefetching is not None:
+                return self._list_after(
+                    prefetching, return_type, field_details_list, info, path, result
+                )
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _prefetch_list(
+        self,
+        object_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        value: list[Any],
+        path: Path,
+    ) -> Awaitable[None] | None:
+        try:
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+                object_type, field_details_list
+            )
+        except Exception:
+            return None  # graphql-core raises it, with the first item's path
+        if new_defer_usages:
+            return None
+        selection = self._selection(object_type, grouped_field_set)
+        return self._prefetch_below(object_type, selection, value, path)
+
+    async def _list_after(
+        self,
+        prefetching: Awaitable[None],
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Path,
+        result: list[Any],
+    ) -> list[Any]:
+        await prefetching
+        completed = super().complete_list_value(
+            return_type, field_details_list, info, path, result, None
+        )
+        if self.is_awaitable(completed):
+            completed = await completed
+        return completed  # type: ignore[return-value]
+
+    def _prefetch_below(
+        self,
+        object_type: GraphQLObjectType,
+        selection: _Selection,
+        value: list[Any],
+        path: Path,
+    ) -> Awaitable[None] | None:
+        """Resolves the batched fields below a list's items, or None when there are none
+        (or a field middleware, which must see every field, is installed)."""
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return None
+        batches = selection.batches
+        if batches is UNKNOWN:
+            batches = selection.batches = self._batches_of(object_type, selection, (), 0)
+        return self._prefetch(batches, value, path) if batches else None
+
+    def _prefetch(
+        self, batches: list[_Batch], value: list[Any], path: Path
+    ) -> Awaitable[None] | None:
+        """Calls each batched field's batch resolver once for the sources below the items;
+        None when there is nothing to resolve."""
+        calls: list[tuple[list[tuple[int, int]], list[Any], Awaitable[Sequence[Any]]]] = []
+        for batch in batches:
+            node_id = id(batch.field_details_list[0].node)
+            keys: list[tuple[int, int]] = []
+            sources: list[Any] = []
+            seen: set[int] = set()
+            for item in value:
+                source = _follow(item, batch.attributes)
+                if source is None or id(source) in seen:
+                    continue
+                seen.add(id(source))
+                keys.append((node_id, id(source)))
+                sources.append(source)
+            call = self._batch_call(batch, sources, path) if sources else None
+            if call is not None:
+                calls.append((keys, sources, call))
+        if not calls:
+            return None
+        return self._store_batches(calls)
+
+    def _batch_call(
+        self, batch: _Batch, sources: list[Any], path: Path
+    ) -> Awaitable[Sequence[Any]] | None:
+        """The batch resolver's awaitable, or None where the rows must resolve one by one
+        (arguments that do not coerce or convert, or are not all immutable)."""
+        nodes = [details.node for details in batch.field_details_list]
+        info = self.build_resolve_info(batch.field_def, nodes, batch.parent_type, path)
+        strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        converter = strawberry_schema.schema_converter
+        try:
+            arguments = self._arguments_of(batch.field_def, batch.field_details_list)
+            if not all(isinstance(v, IMMUTABLE) for v in arguments.values()):
+                return None
+            strawberry_info = strawberry_schema.config.info_class(
+                _raw_info=info, _field=batch.definition
+            )
+            kwargs = convert_arguments(
+                arguments, batch.definition.arguments,
+                scalar_registry=converter.scalar_registry, config=strawberry_schema.config,
+                info=strawberry_info,
+            )  # fmt: skip
+            call = batch.resolver(strawberry_info, sources, **kwargs)
+        except Exception:
+            return None  # each row reports its own error
+        return call
+
+    async def _store_batches(
+        self, calls: list[tuple[list[tuple[int, int]], list[Any], Awaitable[Sequence[Any]]]]
+    ) -> None:
+        """Awaits the batch resolvers together (their loaders batch as one) and keeps each
+        source's value; a batch that fails leaves its rows to their own resolvers, which
+        report their own errors with their own paths."""
+        outcomes = await asyncio.gather(*(call for _, _, call in calls), return_exceptions=True)
+        prefetched = self._prefetched
+        for (keys, sources, _), values in zip(calls, outcomes, strict=True):
+            if isinstance(values, BaseException) or len(values) != len(sources):
+                if isinstance(values, asyncio.CancelledError):
+                    raise values
+                continue
+            for key, source, field_value in zip(keys, sources, values, strict=True):
+                prefetched[key] = (source, field_value)
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any] | UndefinedType:
+        prefetched = self._prefetched
+        if prefetched:
+            hit = prefetched.get((id(field_details_list[0].node), id(source)))
+            if hit is not None and hit[0] is source:
+                return self._complete_prefetched(
+                    parent_type, field_details_list, path, hit[1], position_context
+                )
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def _complete_prefetched(
+        self,
+        parent_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_field` with the resolver's value already in hand (an
+        exception value is the field's error, as if its resolver had raised it)."""
+        nodes = [details.node for details in field_details_list]
+        field_def = parent_type.fields[nodes[0].name.value]
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, nodes, parent_type, path)
+        try:
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, value, position_context
+            )
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
 
 
 class _Selection:
     """One selection set of an operation: its fields' plans and, once asked, its row plan."""
 
-    __slots__ = ("fields", "grouped_field_set", "row")
+    __slots__ = ("batches", "fields", "grouped_field_set", "row")
 
     def __init__(
         self,
@@ -547,6 +875,7 @@ class _Selection:
         self.grouped_field_set = grouped_field_set
         self.fields = fields
         self.row: Row | None = UNKNOWN
+        self.batches: list[_Batch] = UNKNOWN
 
 
 
@@ -575,3 +904,44 @@ def _coerced(leaf: GraphQLLeafType, value: Any) -> Any:
     except Exception:
         return Undefined
     return Undefined if coerced is None else coerced
+
+
+def _batch_of(
+    parent_type: GraphQLObjectType,
+    field_details_list: FieldDetailsList,
+    attributes: tuple[str, ...],
+    schema: Any,
+) -> _Batch | None:
+    """The field as a batched field, if it declares a batch resolver and nothing else
+    could make a row's answer differ from the batch's: no field extension (permissions),
+    no exception handler, no fragment variables."""
+    field_def = parent_type.fields.get(field_details_list[0].node.name.value)
+    if field_def is None or field_details_list[0].fragment_variable_values is not None:
+        return None
+    definition = (field_def.extensions or {}).get(DEFINITION)
+    if not isinstance(definition, StrawberryField) or definition.extensions:
+        return None
+    resolver = batch_resolver(definition.metadata)
+    if resolver is None:
+        return None
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    converter = getattr(strawberry_schema, "schema_converter", None)
+    if converter is None or converter._get_field_exception_handlers(definition):
+        return None
+    return _Batch(attributes, parent_type, field_details_list, field_def, definition, resolver)
+
+
+def _follow(item: Any, attributes: tuple[str, ...]) -> Any:
+    """The object the plain attributes lead to from a list item, or None where the rows'
+    own completion must decide (a null, an error, an awaitable or another odd value)."""
+    source = item
+    for attribute in attributes:
+        try:
+            source = getattr(source, attribute)
+        except Exception:
+            return None
+        if source is None:
+            return None
+    if not plain_value(source) or type(source) in COMPLETED:
+        return None
+    return source

@@ -41,11 +41,15 @@ from graphql.type.scalars import (
 # attributes again and reports the errors with their paths. So a row that completes here
 # is exactly what graphql-core would have answered, without its per-field machinery.
 
-K_STR, K_INT, K_BOOL, K_FLOAT, K_ENUM, K_LEAF, K_OBJECT, K_LEAF_LIST, K_OBJECT_LIST, K_TYPENAME = (
-    range(10)
-)
+(
+    K_STR, K_INT, K_BOOL, K_FLOAT, K_ENUM, K_LEAF, K_OBJECT, K_LEAF_LIST, K_OBJECT_LIST,
+    K_TYPENAME, K_PREFETCHED,
+) = range(11)  # fmt: skip
 Entry = tuple[str, str, int, bool, Any]
-Row = Callable[[Any], Any]  # one object's response dict, or FALLBACK
+# One object's response dict, or FALLBACK; the second argument holds the operation's values
+# of batched fields by (id of the field node, id of the source): (source, value).
+Prefetched = dict[tuple[int, int], tuple[Any, Any]]
+Row = Callable[[Any, Prefetched], Any]
 FALLBACK: Any = object()
 UNKNOWN: Any = object()
 MIN_INT, MAX_INT = -(2**31), 2**31 - 1
@@ -127,7 +131,7 @@ def _leaf_value(kind: int, extra: Any, value: Any) -> Any:
     return FALLBACK if coerced is None or coerced is Undefined else coerced
 
 
-def _object_list_value(row: Row, nullable: bool, value: Any) -> Any:
+def _object_list_value(row: Row, nullable: bool, value: Any, prefetched: Prefetched) -> Any:
     if type(value) is not list:
         return FALLBACK
     completed: list[Any] = []
@@ -140,7 +144,7 @@ def _object_list_value(row: Row, nullable: bool, value: Any) -> Any:
             continue
         if not (PLAIN_TYPES.get(type(item)) or plain_type(type(item))):
             return FALLBACK
-        done = row(item)
+        done = row(item, prefetched)
         if done is FALLBACK:
             return FALLBACK
         append(done)
@@ -192,7 +196,7 @@ def _compile_row(entries: list[Entry]) -> Row:
         "MAX": MAX_INT, "PLAIN": PLAIN_TYPES, "plain_type": plain_type,
         "enum_name": _enum_name, "objects": _object_list_value, "leaves": _leaf_list_value,
     }  # fmt: skip
-    lines = ["def row(src):", "    try:"]
+    lines = ["def row(src, pre):", "    try:"]
     keys = []
     for index, (response_name, attribute, kind, nullable, extra) in enumerate(entries):
         v = f"v{index}"
@@ -201,7 +205,17 @@ def _compile_row(entries: list[Entry]) -> Row:
             namespace[f"x{index}"] = extra
             lines.append(f"        {v} = x{index}")
             continue
-        if attribute.isidentifier() and not iskeyword(attribute):
+        if kind == K_PREFETCHED:
+            # A batched field's value, resolved for the whole list before its rows; a row
+            # whose source was not among them takes the general path (its own resolver).
+            namespace[f"x{index}"] = extra[1]
+            lines += [
+                f"        hit = pre.get(({extra[0]!r}, id(src)))",
+                "        if hit is None or hit[0] is not src:",
+                "            return FB",
+                f"        {v} = hit[1]",
+            ]
+        elif attribute.isidentifier() and not iskeyword(attribute):
             lines.append(f"        {v} = src.{attribute}")
         else:  # pragma: no cover - Strawberry's python names are identifiers
             lines.append(f"        {v} = getattr(src, {attribute!r})")
@@ -235,19 +249,20 @@ def _compile_row(entries: list[Entry]) -> Row:
                 f"if {v} is None or {v} is Undefined:",
                 "    return FB",
             ]
-        elif kind == K_OBJECT:
-            namespace[f"x{index}"] = extra
+        elif kind in (K_OBJECT, K_PREFETCHED):
+            if kind == K_OBJECT:
+                namespace[f"x{index}"] = extra
             body = [
                 f"if not (PLAIN.get(type({v})) or plain_type(type({v}))):",
                 "    return FB",
-                f"{v} = x{index}({v})",
+                f"{v} = x{index}({v}, pre)",
                 f"if {v} is FB:",
                 "    return FB",
             ]
         elif kind == K_OBJECT_LIST:
             namespace[f"x{index}"] = extra[0]
             body = [
-                f"{v} = objects(x{index}, {extra[1]!r}, {v})",
+                f"{v} = objects(x{index}, {extra[1]!r}, {v}, pre)",
                 f"if {v} is FB:",
                 "    return FB",
             ]
