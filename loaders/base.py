@@ -105,13 +105,35 @@ class Loaders:
         self.db = db
         self.scope = scope
         self._made: dict[type[Any], Any] = {}
+        # Rows to prime a loader with when it is first made (`prime_rows`).
+        self._pending: dict[type[Any], list[Sequence[Document]]] = {}
 
     def get(self, loader_cls: type[L]) -> L:
         loader = self._made.get(loader_cls)
         if loader is None:
             loader = loader_cls(self.db, self.scope, self)
             self._made[loader_cls] = loader
+            for rows in self._pending.pop(loader_cls, ()):
+                for row in rows:
+                    loader.prime(row["_id"], row)
         return loader
+
+    def prime_rows(
+        self, loader_cls: type[ScopedLoader[str, Any]], rows: Sequence[Document]
+    ) -> None:
+        """Prime a by-id loader with documents a page read (by their `_id`).
+
+        Lazily: a list page's rows are primed only if the request uses that loader at all
+        (each primed key is a future; most pages never load their rows by id again), and
+        then exactly as `prime` would have done when the rows were read (the first primed
+        value of a key is kept).
+        """
+        loader = self._made.get(loader_cls)
+        if loader is None:
+            self._pending.setdefault(loader_cls, []).append(rows)
+            return
+        for row in rows:
+            loader.prime(row["_id"], row)
 
 
 # --- filters -----------------------------------------------------------------------------

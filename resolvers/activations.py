@@ -98,9 +98,7 @@ async def activations(
     page = await data.list_activations(
         info.context.db, info.context.scope, status, requested, first, after
     )
-    loader = info.context.loaders.get(data.ActivationByIdLoader)
-    for row in page.rows:
-        loader.prime(row["_id"], row)
+    info.context.loaders.prime_rows(data.ActivationByIdLoader, page.rows)
     return page
 
 

@@ -170,17 +170,13 @@ async def members(
     page = await data.list_members(
         info.context.db, info.context.scope, search, status, sort, first, after
     )
-    loader = info.context.loaders.get(data.MemberByIdLoader)
-    for row in page.rows:
-        loader.prime(row["_id"], row)
+    info.context.loaders.prime_rows(data.MemberByIdLoader, page.rows)
     return page
 
 
 async def classes(info: Info, category: str | None, first: int | None, after: str | None) -> Page:
     page = await data.list_classes(info.context.db, info.context.scope, category, first, after)
-    loader = info.context.loaders.get(data.ClassByIdLoader)
-    for row in page.rows:
-        loader.prime(row["_id"], row)
+    info.context.loaders.prime_rows(data.ClassByIdLoader, page.rows)
     return page
 
 

@@ -59,9 +59,7 @@ async def products(
     page = await data.list_products(
         info.context.db, info.context.scope, status, product_type, search, sort, first, after
     )
-    loader = info.context.loaders.get(data.ProductByIdLoader)
-    for row in page.rows:
-        loader.prime(row["_id"], row)
+    info.context.loaders.prime_rows(data.ProductByIdLoader, page.rows)
     return page
 
 

@@ -73,9 +73,7 @@ async def campaigns(
         else None  # fmt: skip
     bid = parse_id(brand_id, "brd", "brandId") if brand_id is not None else None
     page = await data.list_campaigns(info.context.db, bid, statuses, first, after)
-    loader = info.context.loaders.get(data.CampaignByIdLoader)
-    for row in page.rows:
-        loader.prime(row["_id"], row)
+    info.context.loaders.prime_rows(data.CampaignByIdLoader, page.rows)
     return page, viewer
 
 
