@@ -19,7 +19,7 @@ from resolvers import members as resolve
 from schema.connection import Connection
 from schema.execution.batch import batched, one
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow
-from schema.rows import build
+from schema.rows import document_rows
 
 
 @strawberry.enum(description="Whether a member watched anything in the last 30 days.")
@@ -68,12 +68,16 @@ class WatchEvent:
 
     @classmethod
     def from_doc(cls, doc: Document) -> WatchEvent:
-        return build(cls, {
-            "id": doc["_id"], "minutes": int(doc["minutes"]),
-            "watched_at": from_epoch_ms(doc["ts"]) or doc["watched_at"],
-            "class_title": doc["class_title"], "category": doc["category"],
-            "class_id": doc["class_id"],
-        })  # fmt: skip
+        """The event of a stored document; each field is computed when first read."""
+        return _watch_event_row(doc)
+
+
+_watch_event_row = document_rows(WatchEvent, {
+    "id": lambda doc: doc["_id"], "minutes": lambda doc: int(doc["minutes"]),
+    "watched_at": lambda doc: from_epoch_ms(doc["ts"]) or doc["watched_at"],
+    "class_title": lambda doc: doc["class_title"], "category": lambda doc: doc["category"],
+    "class_id": lambda doc: doc["class_id"],
+})  # fmt: skip
 
 
 async def histories(
@@ -107,19 +111,22 @@ class Member:
 
     @classmethod
     def from_doc(cls, doc: Document) -> Member:
-        get = doc.get
-        return build(cls, {
-            "id": doc["_id"], "name": doc["name"], "email": doc["email"],
-            "status": STATUSES[data.member_status(doc)], "joined_at": doc["created_at"],
-            "voucher_code": doc["voucher_code"],
-            "last_watched_at": from_epoch_ms(get("last_watched_ms") or None),
-            "total_watch_minutes": int(get("watch_minutes") or 0),
-            "classes_watched": int(get("classes_watched") or 0),
-        })  # fmt: skip
+        """The member of a stored document; each field is computed when first read."""
+        return _member_row(doc)
 
 
 # Status members by value (`member_status` gives one of them).
 STATUSES = {member.value: member for member in MemberStatus}
+
+_member_row = document_rows(Member, {
+    "id": lambda doc: doc["_id"], "name": lambda doc: doc["name"],
+    "email": lambda doc: doc["email"],
+    "status": lambda doc: STATUSES[data.member_status(doc)],
+    "joined_at": lambda doc: doc["created_at"], "voucher_code": lambda doc: doc["voucher_code"],
+    "last_watched_at": lambda doc: from_epoch_ms(doc.get("last_watched_ms") or None),
+    "total_watch_minutes": lambda doc: int(doc.get("watch_minutes") or 0),
+    "classes_watched": lambda doc: int(doc.get("classes_watched") or 0),
+})  # fmt: skip
 
 
 async def load_member(info: Info, member_id: str) -> Member | None:

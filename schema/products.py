@@ -17,7 +17,7 @@ from resolvers import products as resolve
 from schema.connection import Connection
 from schema.partners import Partner, load_partner
 from schema.permissions import APP, MEMBER, OPERATOR, STAFF, allow
-from schema.rows import build
+from schema.rows import document_rows
 
 
 @strawberry.enum(description="Publication status; the app sees active products only.")
@@ -60,18 +60,27 @@ class Product:
 
     @classmethod
     def from_doc(cls, doc: Document) -> Product:
-        status = doc["status"]
-        return build(cls, {
-            "id": doc["_id"], "name": doc["name"], "description": doc["description"],
-            "image": doc["image"], "price": data.format_price(doc["price_minor"], doc["currency"]),
-            "price_minor": int(doc["price_minor"]), "currency": doc["currency"],
-            "external_url": doc["external_url"], "product_type": doc["product_type"],
-            "featured": bool(doc["featured"]),
-            "status": STATUSES.get(status) or ProductStatus(status),
-            "sort_order": int(doc["sort_order"]), "created_at": doc["created_at"],
-            "updated_at": from_epoch_ms(doc["updated_ms"]) or doc["created_at"],
-            "partner_id": doc["partner_id"],
-        })  # fmt: skip
+        """The product of a stored document; each field is computed when first read."""
+        return _product_row(doc)
+
+
+def _product_status(doc: Document) -> ProductStatus:
+    status = doc["status"]
+    return STATUSES.get(status) or ProductStatus(status)
+
+
+_product_row = document_rows(Product, {
+    "id": lambda doc: doc["_id"], "name": lambda doc: doc["name"],
+    "description": lambda doc: doc["description"], "image": lambda doc: doc["image"],
+    "price": lambda doc: data.format_price(doc["price_minor"], doc["currency"]),
+    "price_minor": lambda doc: int(doc["price_minor"]), "currency": lambda doc: doc["currency"],
+    "external_url": lambda doc: doc["external_url"],
+    "product_type": lambda doc: doc["product_type"],
+    "featured": lambda doc: bool(doc["featured"]), "status": _product_status,
+    "sort_order": lambda doc: int(doc["sort_order"]), "created_at": lambda doc: doc["created_at"],
+    "updated_at": lambda doc: from_epoch_ms(doc["updated_ms"]) or doc["created_at"],
+    "partner_id": lambda doc: doc["partner_id"],
+})  # fmt: skip
 
 
 # Status members by stored value (the enum's own lookup is a Python call per row).

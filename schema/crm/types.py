@@ -15,7 +15,7 @@ from loaders import crm as data
 from resolvers import crm as resolve
 from schema.connection import Connection
 from schema.permissions import CRM_KEY, OPERATOR, STAFF, allow
-from schema.rows import build
+from schema.rows import document_rows
 
 # CRM API keys (seed 002): a public key reads, a secret key also writes (see gateway.auth.scopes).
 READ = allow(STAFF, OPERATOR, CRM_KEY, scope=Scope.CRM_READ)
@@ -163,36 +163,52 @@ class Fan:
 
     @classmethod
     def from_doc(cls, doc: Document) -> Fan:
-        get = doc.get
-        first_name, last_name, gender = doc["first_name"], doc["last_name"], doc["gender"]
-        created_at = doc["created_at"]
-        return build(cls, {
-            "id": doc["_id"], "partner_id": doc["partner_id"],
-            "email": get("email"), "phone": get("phone"),
-            "first_name": first_name or None, "last_name": last_name or None,
-            "display_name": doc["display_name"] or None,
-            "gender": (GENDERS.get(gender) or FanGender(gender)) if gender else None,
-            "birth_date": date.fromisoformat(doc["birth_date"]) if doc["birth_date"] else None,
-            "is_subscribed": bool(doc["is_subscribed"]),
-            "is_phone_subscribed": bool(doc["is_phone_subscribed"]),
-            "is_optout": bool(doc["is_optout"]),
-            "business_opt_ins": list(doc["business_opt_ins"]),
-            "tags": list(doc["tags"]), "fields": _kv(doc["fields"]),
-            "country_code": doc["country_code"] or None, "province": doc["province"] or None,
-            "city": doc["city"] or None, "postal_code": doc["postal_code"] or None,
-            "source": doc["source"] or None, "created_at": created_at,
-            "updated_at": data.from_ms(doc["updated_ms"]) or created_at,
-            "first_purchase_at": data.from_ms(get("first_purchase_ms")),
-            "last_active_at": data.from_ms(get("last_active_ms")),
-            "last_campaign_title": get("last_campaign_title") or None,
-            "last_campaign_id": get("last_campaign_id") or None,
-            "fan_time_key": data.sync.time_key(doc),
-            "name": " ".join(p for p in (first_name, last_name) if p) or None,
-            "rating": int(get("rating") or 0), "latitude": get("latitude"),
-            "longitude": get("longitude"), "metro_area": get("metro_area") or None,
-            "ip_address": get("ip_address") or None, "networks": list(get("networks") or []),
-            "idol_names": list(get("idol_names") or []),
-        })  # fmt: skip
+        """The fan of a stored document; each field is computed when first read."""
+        return _fan_row(doc)
+
+
+def _fan_name(doc: Document) -> str | None:
+    return " ".join(p for p in (doc["first_name"], doc["last_name"]) if p) or None
+
+
+def _gender(doc: Document) -> FanGender | None:
+    gender = doc["gender"]
+    return (GENDERS.get(gender) or FanGender(gender)) if gender else None
+
+
+_fan_row = document_rows(Fan, {
+    "id": lambda doc: doc["_id"], "partner_id": lambda doc: doc["partner_id"],
+    "email": lambda doc: doc.get("email"), "phone": lambda doc: doc.get("phone"),
+    "first_name": lambda doc: doc["first_name"] or None,
+    "last_name": lambda doc: doc["last_name"] or None,
+    "display_name": lambda doc: doc["display_name"] or None,
+    "gender": _gender,
+    "birth_date": lambda doc: date.fromisoformat(doc["birth_date"]) if doc["birth_date"] else None,
+    "is_subscribed": lambda doc: bool(doc["is_subscribed"]),
+    "is_phone_subscribed": lambda doc: bool(doc["is_phone_subscribed"]),
+    "is_optout": lambda doc: bool(doc["is_optout"]),
+    "business_opt_ins": lambda doc: list(doc["business_opt_ins"]),
+    "tags": lambda doc: list(doc["tags"]), "fields": lambda doc: _kv(doc["fields"]),
+    "country_code": lambda doc: doc["country_code"] or None,
+    "province": lambda doc: doc["province"] or None,
+    "city": lambda doc: doc["city"] or None,
+    "postal_code": lambda doc: doc["postal_code"] or None,
+    "source": lambda doc: doc["source"] or None,
+    "created_at": lambda doc: doc["created_at"],
+    "updated_at": lambda doc: data.from_ms(doc["updated_ms"]) or doc["created_at"],
+    "first_purchase_at": lambda doc: data.from_ms(doc.get("first_purchase_ms")),
+    "last_active_at": lambda doc: data.from_ms(doc.get("last_active_ms")),
+    "last_campaign_title": lambda doc: doc.get("last_campaign_title") or None,
+    "last_campaign_id": lambda doc: doc.get("last_campaign_id") or None,
+    "fan_time_key": data.sync.time_key,
+    "name": _fan_name,
+    "rating": lambda doc: int(doc.get("rating") or 0),
+    "latitude": lambda doc: doc.get("latitude"), "longitude": lambda doc: doc.get("longitude"),
+    "metro_area": lambda doc: doc.get("metro_area") or None,
+    "ip_address": lambda doc: doc.get("ip_address") or None,
+    "networks": lambda doc: list(doc.get("networks") or []),
+    "idol_names": lambda doc: list(doc.get("idol_names") or []),
+})  # fmt: skip
 
 
 # Gender members by stored value (the enum's own lookup is a Python call per row).

@@ -277,7 +277,8 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
                     )  # fmt: skip
             else:  # pragma: no cover - every plan is one of the three
                 return None
-        return row_function(entries)
+        definition = (parent_type.extensions or {}).get(DEFINITION)
+        return row_function(entries, getattr(definition, "origin", None))
 
     def _prefetched_entry(
         self,

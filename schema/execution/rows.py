@@ -28,6 +28,8 @@ from graphql.type.scalars import (
     serialize_string,
 )
 
+from schema.rows import DOCUMENT, DOCUMENT_FIELDS
+
 # --- rows: a selection set of plain fields only, completed without paths or infos ---------
 #
 # A row plan is a tuple of entries (response name, attribute, kind, nullable, extra). It
@@ -173,32 +175,63 @@ def _leaf_list_value(kind: int, nullable: bool, extra: Any, value: Any) -> Any:
 
 
 # Compiled rows by plan: operations with the same selections share them (bounded).
-_ROWS: dict[tuple[Entry, ...], Row] = {}
+_ROWS: dict[tuple[tuple[Entry, ...], type | None], Row] = {}
 MAX_ROWS = 1024
 
 
-def row_function(entries: list[Entry]) -> Row:
-    """The compiled function of a row plan (the same plan: the same function)."""
-    key = tuple(entries)
+def row_function(entries: list[Entry], document_type: type | None = None) -> Row:
+    """The compiled function of a row plan (the same plan: the same function).
+
+    `document_type`: the object type's class when it is document-backed
+    (`schema.rows.document_rows`): a row of that class holding only its document is read
+    straight from the document by the fields' own computations (no attribute, no descriptor).
+    """
+    key = (tuple(entries), document_type)
     row = _ROWS.get(key)
     if row is None:
         if len(_ROWS) >= MAX_ROWS:
             _ROWS.clear()
-        row = _ROWS[key] = _compile_row(entries)
+        row = _ROWS[key] = _compile_row(entries, document_type)
     return row
 
 
-def _compile_row(entries: list[Entry]) -> Row:
-    """Python source for one row plan, compiled: one attribute read and an exact type test
-    per field, the response dict built in one expression (no loop over the plan)."""
+def _reads(
+    entries: list[Entry], document_type: type | None, namespace: dict[str, Any]
+) -> list[str]:
+    """The lines reading each attribute entry's value into `v<index>`."""
+    attributes = [
+        (index, entry[1]) for index, entry in enumerate(entries)
+        if entry[2] not in (K_TYPENAME, K_PREFETCHED)
+    ]  # fmt: skip
+    by_attribute = [f"        v{index} = src.{attribute}" for index, attribute in attributes]
+    computes = DOCUMENT_FIELDS.get(document_type) if document_type is not None else None
+    if not attributes or computes is None or any(a not in computes for _, a in attributes):
+        return by_attribute
+    namespace["C"] = document_type
+    lines = [
+        "        if type(src) is C and len(src.__dict__) == 1:",
+        f"            d = src.{DOCUMENT}",
+    ]
+    for index, attribute in attributes:
+        namespace[f"c{index}"] = computes[attribute]
+        lines.append(f"            v{index} = c{index}(d)")
+    return [*lines, "        else:", *(f"    {line}" for line in by_attribute)]
+
+
+def _compile_row(entries: list[Entry], document_type: type | None) -> Row:
+    """Python source for one row plan, compiled: one attribute read (or, for a row holding
+    only its document, one computation from it) and an exact type test per field, the
+    response dict built in one expression (no loop over the plan)."""
     namespace: dict[str, Any] = {
         "FB": FALLBACK, "Undefined": Undefined, "isfinite": isfinite, "MIN": MIN_INT,
         "MAX": MAX_INT, "PLAIN": PLAIN_TYPES, "plain_type": plain_type,
         "enum_name": _enum_name, "objects": _object_list_value, "leaves": _leaf_list_value,
     }  # fmt: skip
-    lines = ["def row(src, pre):", "    try:"]
+    if any(not entry[1].isidentifier() or iskeyword(entry[1]) for entry in entries if entry[1]):
+        raise ValueError("row attributes are Python identifiers")  # Strawberry's python names
+    lines = ["def row(src, pre):", "    try:", *_reads(entries, document_type, namespace)]
     keys = []
-    for index, (response_name, attribute, kind, nullable, extra) in enumerate(entries):
+    for index, (response_name, _, kind, nullable, extra) in enumerate(entries):
         v = f"v{index}"
         keys.append(f"{response_name!r}: {v}")
         if kind == K_TYPENAME:
@@ -215,10 +248,6 @@ def _compile_row(entries: list[Entry]) -> Row:
                 "            return FB",
                 f"        {v} = hit[1]",
             ]
-        elif attribute.isidentifier() and not iskeyword(attribute):
-            lines.append(f"        {v} = src.{attribute}")
-        else:  # pragma: no cover - Strawberry's python names are identifiers
-            lines.append(f"        {v} = getattr(src, {attribute!r})")
         test = {
             K_STR: f"type({v}) is not str",
             K_INT: f"type({v}) is not int or not MIN <= {v} <= MAX",
