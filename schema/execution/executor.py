@@ -27,6 +27,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 from graphql import (
+    BREAK,
+    DirectiveNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -34,7 +38,14 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfoHelpers,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    ValueNode,
+    VariableNode,
+    Visitor,
     is_leaf_type,
+    visit,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
@@ -198,6 +209,88 @@ def _helpers_without_cycle(
     return GraphQLResolveInfoHelpers(gather=gather, track=track)
 
 
+class _OperationPlan:
+    """What the executions of one operation share when its field collection cannot depend
+    on variables (no variable in a directive, no `@defer`/`@stream`, no fragment arguments):
+    the root fields collected by its first execution, the collected sub-fields and the
+    compiled selections. A cached document is executed again and again (issue 15): its
+    fields are then collected and compiled once, not per request."""
+
+    __slots__ = ("operation", "root", "selections", "static", "sub_fields")
+
+    def __init__(self, operation: OperationDefinitionNode, static: bool) -> None:
+        self.operation = operation  # kept alive: plans are found by its id
+        self.static = static
+        self.root: GroupedFieldSet | None = None
+        self.sub_fields: dict[Any, Any] = {}
+        self.selections: dict[int, _Selection] = {}
+
+
+# Plans per operation, kept on each schema (they hold its types) and bounded.
+PLANS_ATTRIBUTE = "_gateway_operation_plans"
+MAX_OPERATION_PLANS = 256
+
+
+def _operation_plan(
+    schema: Any,
+    operation: OperationDefinitionNode,
+    fragment_definitions: dict[str, FragmentDefinitionNode],
+) -> _OperationPlan | None:
+    plans: dict[int, _OperationPlan] | None = getattr(schema, PLANS_ATTRIBUTE, None)
+    if plans is None:
+        plans = {}
+        setattr(schema, PLANS_ATTRIBUTE, plans)
+    plan = plans.get(id(operation))
+    if plan is None or plan.operation is not operation:
+        if len(plans) >= MAX_OPERATION_PLANS:
+            plans.clear()
+        static = _collection_is_static(operation, fragment_definitions)
+        plan = plans[id(operation)] = _OperationPlan(operation, static)
+    return plan if plan.static else None
+
+
+def _collection_is_static(
+    operation: OperationDefinitionNode, fragment_definitions: dict[str, FragmentDefinitionNode]
+) -> bool:
+    """Whether collecting the operation's fields gives the same result for any variables."""
+
+    class Finder(Visitor):
+        dynamic = False
+
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> Any:
+            if node.name.value in ("defer", "stream") or any(
+                _has_variable(argument.value) for argument in node.arguments or ()
+            ):
+                self.dynamic = True
+                return BREAK
+            return None
+
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> Any:
+            if getattr(node, "arguments", None):
+                self.dynamic = True
+                return BREAK
+            return None
+
+    if any(getattr(f, "variable_definitions", None) for f in fragment_definitions.values()):
+        return False  # fragment arguments (experimental)
+    for node in (operation, *fragment_definitions.values()):
+        finder = Finder()
+        visit(node, finder)
+        if finder.dynamic:
+            return False
+    return True
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(field.value) for field in value.fields)
+    return False
+
+
 class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor; plain fields skip the per-field machinery, and a field's
     arguments are coerced once per operation (`schema.execution.fields`)."""
@@ -211,6 +304,31 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
         # Values of batched fields resolved for a whole list, by (id of the field node, id
         # of the source): (source, value), the source kept alive beside its id.
         self._prefetched: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self._plan = _operation_plan(self.schema, self.operation, self.fragment_definitions)
+        if self._plan is not None:
+            # Collected and compiled once for all executions of the operation.
+            self._relevant_sub_fields = self._plan.sub_fields
+            self._compiled = self._plan.selections
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[Any],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        plan = self._plan
+        if plan is not None and not new_defer_usages:
+            # The operation's first collection stands for this one (the same fields, for
+            # any variables), so its sub-fields and selections are found in the plan.
+            if plan.root is None:
+                plan.root = grouped_field_set
+            else:
+                grouped_field_set = plan.root
+        return super().execute_collected_root_fields(
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
 
     def _selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
