@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -470,13 +471,13 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = None
                         continue
                     result = self._complete_read(
-                        parent_type, plan, field_details_list,
+                        parent_type, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
                 elif plan is None or not (plain_types.get(type(value)) or plain_value(value)):
                     if plan is not None and isinstance(value, Exception):
                         result = self._complete_read(
-                            parent_type, plan, field_details_list,
+                            parent_type, field_details_list,
                             Path(path, response_name, parent_type.name), value,
                             position_context,
                         )  # fmt: skip
@@ -499,7 +500,7 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
                         continue
                     # A coercion that fails or gives null: graphql-core raises its error.
                     result = self._complete_read(
-                        parent_type, plan, field_details_list,
+                        parent_type, field_details_list,
                         Path(path, response_name, parent_type.name), value, position_context,
                     )  # fmt: skip
                 elif plan.items is not None:
@@ -539,26 +540,19 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
     def _complete_read(
         self,
         parent_type: GraphQLObjectType,
-        plan: _Plain,
         field_details_list: FieldDetailsList,
         path: Path,
         value: Any,
         position_context: Any,
     ) -> Any:
-        """graphql-core's `execute_field` after its resolver call, for a value read here."""
+        """graphql-core's `execute_field` with the resolver's value already in hand (read
+        here, or resolved by a batch): its completion, errors handled as the field's."""
         nodes = [details.node for details in field_details_list]
         field_def = parent_type.fields[nodes[0].name.value]
         info = self.build_resolve_info(field_def, nodes, parent_type, path)
-        try:
-            completed = self.complete_value(
-                plan.return_type, field_details_list, info, path, value, position_context
-            )
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
-            return None
-        if self.is_awaitable(completed):  # pragma: no cover - leaves complete synchronously
-            return self._await_completed(completed, plan.return_type, field_details_list, path)
-        return completed
+        return self.complete_resolved(
+            field_def.type, field_details_list, info, path, value, position_context
+        )
 
     def _complete_object(
         self,
@@ -603,7 +597,7 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
             raise TypeError("not a list field")
         if type(value) is not list or not _list_items_plain(value, items, field_details_list):
             return self._complete_read(
-                parent_type, plan, field_details_list, path, value, position_context
+                parent_type, field_details_list, path, value, position_context
             )
         leaf = items.leaf
         if leaf is not None:
@@ -616,7 +610,7 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
                 if leaf_value is Undefined:
                     # A coercion that fails or gives null: graphql-core raises its error.
                     return self._complete_read(
-                        parent_type, plan, field_details_list, path, value, position_context
+                        parent_type, field_details_list, path, value, position_context
                     )
                 coerced.append(leaf_value)
             return coerced
@@ -629,7 +623,7 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
             return None
         if completed is Undefined:
             return self._complete_read(
-                parent_type, plan, field_details_list, path, value, position_context
+                parent_type, field_details_list, path, value, position_context
             )
         if self.is_awaitable(completed):
             # As graphql-core's `execute_field`: an item's error raised on to the list is
@@ -663,35 +657,27 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
         if plain and value:
             prefetching = self._prefetch_below(object_type, selection, value, path)
             if prefetching is not None:
-                return self._items_after(
-                    prefetching, object_type, items, field_details_list, path, value,
-                    grouped_field_set, row,
+                return self._after(
+                    prefetching,
+                    partial(
+                        self._complete_items, object_type, items, field_details_list, path,
+                        value, grouped_field_set, (), None, row,
+                    ),
                 )  # fmt: skip
         return self._complete_items(
             object_type, items, field_details_list, path, value, grouped_field_set,
             new_defer_usages, position_context, row,
         )  # fmt: skip
 
-    async def _items_after(
-        self,
-        prefetching: Awaitable[None],
-        object_type: GraphQLObjectType,
-        items: _Item,
-        field_details_list: FieldDetailsList,
-        path: Path,
-        value: list[Any],
-        grouped_field_set: GroupedFieldSet,
-        row: Row | None,
+    async def _after(
+        self, prefetching: Awaitable[None], complete: Callable[[], AwaitableOrValue[list[Any]]]
     ) -> list[Any]:
-        """The items completed once their batched fields are resolved."""
+        """A list's items completed once the batched fields below them are resolved."""
         await prefetching
-        completed = self._complete_items(
-            object_type, items, field_details_list, path, value, grouped_field_set, (), None,
-            row,
-        )  # fmt: skip
+        completed = complete()
         if self.is_awaitable(completed):
             completed = await completed
-        return completed  # type: ignore[no-any-return]
+        return completed  # type: ignore[return-value]
 
     def _complete_items(
         self,
@@ -811,9 +797,13 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
         ):
             prefetching = self._prefetch_list(inner, field_details_list, result, path)
             if prefetching is not None:
-                return self._list_after(
-                    prefetching, return_type, field_details_list, info, path, result
-                )
+                return self._after(
+                    prefetching,
+                    partial(
+                        super().complete_list_value,
+                        return_type, field_details_list, info, path, result, None,
+                    ),
+                )  # fmt: skip
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -835,23 +825,6 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
             return None
         selection = self._selection(object_type, grouped_field_set)
         return self._prefetch_below(object_type, selection, value, path)
-
-    async def _list_after(
-        self,
-        prefetching: Awaitable[None],
-        return_type: GraphQLList[GraphQLOutputType],
-        field_details_list: FieldDetailsList,
-        info: Any,
-        path: Path,
-        result: list[Any],
-    ) -> list[Any]:
-        await prefetching
-        completed = super().complete_list_value(
-            return_type, field_details_list, info, path, result, None
-        )
-        if self.is_awaitable(completed):
-            completed = await completed
-        return completed  # type: ignore[return-value]
 
     def _prefetch_below(
         self,
@@ -948,37 +921,12 @@ class FastExecutor(ArgumentsOnce, StrawberryGraphQLCoreExecutionContext):
         if prefetched:
             hit = prefetched.get((id(field_details_list[0].node), id(source)))
             if hit is not None and hit[0] is source:
-                return self._complete_prefetched(
+                return self._complete_read(
                     parent_type, field_details_list, path, hit[1], position_context
                 )
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
-
-    def _complete_prefetched(
-        self,
-        parent_type: GraphQLObjectType,
-        field_details_list: FieldDetailsList,
-        path: Path,
-        value: Any,
-        position_context: Any,
-    ) -> Any:
-        """graphql-core's `execute_field` with the resolver's value already in hand (an
-        exception value is the field's error, as if its resolver had raised it)."""
-        nodes = [details.node for details in field_details_list]
-        field_def = parent_type.fields[nodes[0].name.value]
-        return_type = field_def.type
-        info = self.build_resolve_info(field_def, nodes, parent_type, path)
-        try:
-            completed = self.complete_value(
-                return_type, field_details_list, info, path, value, position_context
-            )
-            if self.is_awaitable(completed):
-                return self._await_completed(completed, return_type, field_details_list, path)
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, return_type, field_details_list, path)
-            return None
-        return completed
 
 
 class _Selection:

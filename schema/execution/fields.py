@@ -16,7 +16,13 @@ import enum
 from collections.abc import Awaitable
 from typing import Any
 
-from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLOutputType
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+)
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values
@@ -84,6 +90,25 @@ class ArgumentsOnce(Executor[Any]):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, position_context
                 )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return self.complete_resolved(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def complete_resolved(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """The rest of graphql-core's `execute_field` once the resolver returned `result`
+        (not awaitable): its completion, an error in it handled as the field's."""
+        try:
             completed = self.complete_value(
                 return_type, field_details_list, info, path, result, position_context
             )
