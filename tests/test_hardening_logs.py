@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -112,9 +113,13 @@ async def test_errors_and_unsafe_request_ids(
         "/graphql", json={"query": "{ nope }"}, headers={"X-Request-ID": unsafe}
     )
     generated = response.headers["X-Request-ID"]
-    assert generated != unsafe and len(generated) == 32
+    assert generated != unsafe and re.fullmatch("[0-9a-f]{32}", generated)
     (line,) = access_lines(caplog)
     assert line["requestId"] == generated
+    # without the header too, and a fresh one per request
+    again = await client.post("/graphql", json={"query": "{ nope }"})
+    assert re.fullmatch("[0-9a-f]{32}", again.headers["X-Request-ID"])
+    assert again.headers["X-Request-ID"] != generated
     assert (line["outcome"], line["errorCodes"]) == ("error", ["BAD_USER_INPUT"])
     assert line["principal"] == {"kind": "anonymous", "id": None}
     assert line["mongoCommands"] == 0

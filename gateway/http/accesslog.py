@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
@@ -56,8 +56,13 @@ def document_hash(text: str) -> str:
 
 
 def request_id_for(request: web.Request) -> str:
-    incoming = request.headers.get("X-Request-ID", "")
-    return incoming if SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    """The caller's `X-Request-ID` when it is safe to log and echo, else a fresh id: 32
+    lowercase hex digits from the OS's CSPRNG (as unguessable as `uuid4().hex` and as
+    long, without building a UUID object: a fifth of its cost, issue 15)."""
+    incoming = request.headers.get("X-Request-ID")
+    if incoming is not None and SAFE_REQUEST_ID.match(incoming):
+        return incoming
+    return os.urandom(16).hex()
 
 
 def note_errors(request: web.Request | None, errors: Iterable[GraphQLError]) -> None:
