@@ -133,3 +133,22 @@ async def test_paths_are_logged_without_query_strings(
     (line,) = access_lines(caplog)
     assert line["path"] == "/api/partner-stats/act_abcdefghijkl"
     assert line["status"] == 404
+
+
+async def test_no_line_is_made_while_the_access_log_is_off(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the access log switched off (its logger above INFO)
+    caplog.set_level(logging.WARNING, logger=ACCESS)
+    # When a caller sends more failing requests than a minute's error lines (10)
+    for _ in range(12):
+        response = await client.post("/graphql", json={"query": "{ nope }"})
+        assert response.status == 200
+        assert re.fullmatch("[0-9a-f]{32}", response.headers["X-Request-ID"])
+    # Then no line was written, nor made and counted against the minute's error lines:
+    # once the log is on again, the next one is written, with nothing suppressed
+    assert access_lines(caplog) == []
+    caplog.set_level(logging.INFO, logger=ACCESS)
+    await client.post("/graphql", json={"query": "{ nope }"})
+    (line,) = access_lines(caplog)
+    assert line["errorCodes"] == ["BAD_USER_INPUT"] and "suppressed" not in line

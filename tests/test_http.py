@@ -78,6 +78,29 @@ async def test_metrics_expose_the_named_series(client: TestClient[Any, Any], gql
         assert name in text, name
 
 
+async def test_request_durations_are_counted_by_route_and_status_class(
+    client: TestClient[Any, Any], gql: GraphQL
+) -> None:
+    def counts(text: str) -> dict[str, float]:
+        prefix = "gateway_http_request_duration_seconds_count"
+        return {
+            line.split("{", 1)[1].split("}", 1)[0]: float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith(prefix + "{")
+        }
+
+    graphql_ok = 'route="/graphql",status="2xx"'
+    unmatched = 'route="unmatched",status="4xx"'
+    before = counts(await (await client.get("/metrics")).text())
+    for _ in range(3):  # the same series each time (children are looked up once)
+        await gql(VIEWER)
+        assert (await client.get("/no-such-page")).status == 404
+    after = counts(await (await client.get("/metrics")).text())
+    assert after[graphql_ok] == before.get(graphql_ok, 0) + 3
+    assert after[unmatched] == before.get(unmatched, 0) + 3
+    assert after['route="/metrics",status="2xx"'] >= 1
+
+
 async def test_mongo_command_counter_counts_sent_commands(
     client: TestClient[Any, Any], gql: GraphQL, world: World
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -12,6 +13,12 @@ class Metrics:
     """Every metric the gateway exports (names fixed by docs/api: clients scrape them)."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    # `http_duration`'s children by (route, status class): `labels()` validates and joins
+    # its values on every call (~1.8 us, once per request: issue 15). Routes are the app's
+    # canonical ones, so this stays as small as the metric's own label sets.
+    _http_children: dict[tuple[str, int], Any] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.mongo_commands = Counter(
@@ -60,3 +67,12 @@ class Metrics:
             ["collection"],
             registry=self.registry,
         )
+
+    def http_duration_child(self, route: str, status: int) -> Any:
+        """`http_duration`'s child for a route and an HTTP status (labelled by its class,
+        `2xx`), looked up once per route and class."""
+        key = (route, status // 100)
+        child = self._http_children.get(key)
+        if child is None:
+            child = self._http_children[key] = self.http_duration.labels(route, f"{key[1]}xx")
+        return child

@@ -101,38 +101,44 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         elapsed = time.perf_counter() - started
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[SERVICES].metrics.http_duration.labels(route, f"{status // 100}xx").observe(
-            elapsed
-        )
-        principal = request.get(LOG_PRINCIPAL)
-        noted: set[str] = request[ERROR_CODES]
-        codes = sorted(noted)
-        record = {
-            "requestId": request_id,
-            "method": request.method,
-            "path": request.path,  # no query string, ever
-            "status": status,
-            "durationMs": round(elapsed * 1000, 2),
-            "principal": {
-                "kind": principal.kind.value if principal else None,
-                "id": principal.subject_id if principal else None,
-            },
-            "operations": request[OPERATIONS],
-            "outcome": "error" if status >= 400 or codes else "ok",
-            "errorCodes": codes,
-            "mongoCommands": commands[0],
-        }
-        suppressed: int | None = 0
-        if record["outcome"] == "error":
-            # Repeated errors of one caller (same route, status and codes) are counted, not
-            # written: a hostile client's request rate does not become log volume. The route,
-            # not the path: random ids or unknown paths must not make every line a new key.
-            caller = (principal.kind.value, principal.subject_id) if principal else request.remote
-            suppressed = ERROR_LINES.admit((route, status, tuple(codes), caller))
-        if suppressed:
-            record["suppressed"] = suppressed
-        if suppressed is not None:
-            log.info(orjson.dumps(record).decode())
+        request.app[SERVICES].metrics.http_duration_child(route, status).observe(elapsed)
+        # No line to build where the access log is switched off (a level above INFO).
+        if log.isEnabledFor(logging.INFO):
+            _log_line(request, request_id, status, elapsed, route, commands[0])
+
+
+def _log_line(
+    request: web.Request, request_id: str, status: int, elapsed: float, route: str, commands: int
+) -> None:
+    principal = request.get(LOG_PRINCIPAL)
+    noted: set[str] = request[ERROR_CODES]
+    codes = sorted(noted)
+    record = {
+        "requestId": request_id,
+        "method": request.method,
+        "path": request.path,  # no query string, ever
+        "status": status,
+        "durationMs": round(elapsed * 1000, 2),
+        "principal": {
+            "kind": principal.kind.value if principal else None,
+            "id": principal.subject_id if principal else None,
+        },
+        "operations": request[OPERATIONS],
+        "outcome": "error" if status >= 400 or codes else "ok",
+        "errorCodes": codes,
+        "mongoCommands": commands,
+    }
+    suppressed: int | None = 0
+    if record["outcome"] == "error":
+        # Repeated errors of one caller (same route, status and codes) are counted, not
+        # written: a hostile client's request rate does not become log volume. The route,
+        # not the path: random ids or unknown paths must not make every line a new key.
+        caller = (principal.kind.value, principal.subject_id) if principal else request.remote
+        suppressed = ERROR_LINES.admit((route, status, tuple(codes), caller))
+    if suppressed:
+        record["suppressed"] = suppressed
+    if suppressed is not None:
+        log.info(orjson.dumps(record).decode())
 
 
 def install(app: web.Application) -> None:
