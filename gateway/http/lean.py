@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import hdrs, web
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, execute
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, execute
 from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.execution import optimized_is_awaitable
 from strawberry.http.parse_content_type import parse_content_type
@@ -59,6 +59,7 @@ from gateway.protection.limits import (
 )
 from gateway.protection.persisted import PersistedOperations, PersistedTexts, _requested_hash
 from gateway.protection.ratelimit import charge_operation
+from gateway.settings import Settings
 from schema import GatewaySchema
 from schema.extensions import OperationMetrics, PublicErrors, public_errors
 
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
 
     from gateway.http.view import GraphQLView
 
+# An operation's name, type, the type's value and the document's SHA-256.
+Operation = tuple[str | None, OperationType, str, str]
 POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 # The rules `OperationLimits` validates with: Strawberry's default, plus the introspection
 # refusal for callers who may not introspect (the validation cache is keyed by them).
@@ -108,7 +111,13 @@ class LeanPost:
         self.cache = cache
         self.texts = texts
         self.executor_class = schema.execution_context_class
-        self._hashes: dict[str, str] = {}  # document text -> SHA-256, for the access log
+        # (document text, operationName) -> the operation's name and type, and what the access
+        # log notes (the type's value, the text's SHA-256): found once per text and name, as
+        # documents are cached by text.
+        self._operations: dict[tuple[str, str | None], Operation] = {}
+        # Rules by whether the caller is an operator, for `self._rules_settings` (frozen).
+        self._rules_settings: Settings | None = None
+        self._rules: dict[bool, tuple[Any, ...]] = {}
         self._counters: dict[tuple[int, OperationType, bool], tuple[Any, Any]] = {}
 
     @classmethod
@@ -176,21 +185,15 @@ class LeanPost:
         if document is None:
             return None
 
-        # The operation as Strawberry's ExecutionContext names and types it.
-        name = provided_name
-        if name is None:
-            first: OperationDefinitionNode | None = get_first_operation(document)
-            name = first.name.value if first is not None and first.name is not None else None
-        try:
-            operation_type = get_operation_type(document, name)
-        except RuntimeError:
+        operation = self._operation(document, query, provided_name)
+        if operation is None:
             return None
+        name, operation_type, type_value, digest = operation
         if operation_type not in POST_OPERATIONS:
             return None
 
         # OperationLimits: rules, measures and limits, validation (all cached and passing).
-        operator = principal.kind is PrincipalKind.OPERATOR
-        rules = RULES if settings.may_introspect(operator) else RULES_WITHOUT_INTROSPECTION
+        rules = self._rules_for(settings, principal.kind is PrincipalKind.OPERATOR)
         measures = cached_measures(
             self.cache, self.graphql_schema, document, query, name, variables
         )
@@ -242,16 +245,53 @@ class LeanPost:
                 self._operations_counter(services.metrics, operation_type, bool(errors)).inc()
         finally:
             # `OperationLog` notes the operation whatever happened (its hook's `finally`).
-            self._note_operation(request, context.principal, name, operation_type, query)
+            accesslog.note_operation(request, context.principal, name, type_value, digest)
         processed = await view.process_result(
             request, ExecutionResult(data=result_data, errors=errors)
         )
         # What `view.create_response` leaves (Strawberry's text setter, then the media type
         # and charset), without encoding the JSON to str and back to bytes.
         sub_response.body = orjson.dumps(processed)
-        sub_response.content_type = getattr(sub_response, "media_type", APPLICATION_JSON)
-        sub_response.charset = "utf-8"
+        media_type = getattr(sub_response, "media_type", APPLICATION_JSON)
+        if hdrs.CONTENT_TYPE in sub_response.headers:  # set by a resolver: keep its parameters
+            sub_response.content_type = media_type
+            sub_response.charset = "utf-8"
+        else:  # the header those two setters write, without their parsing (2% of the path)
+            sub_response.headers[hdrs.CONTENT_TYPE] = media_type + "; charset=utf-8"
         return sub_response
+
+    def _operation(
+        self, document: DocumentNode, query: str, provided_name: str | None
+    ) -> Operation | None:
+        """The operation as Strawberry's ExecutionContext names and types it, and the
+        document's SHA-256 for the access log; None when the name matches no operation."""
+        key = (query, provided_name)
+        found = self._operations.get(key)
+        if found is not None:
+            return found
+        name = provided_name
+        if name is None:
+            first: OperationDefinitionNode | None = get_first_operation(document)
+            name = first.name.value if first is not None and first.name is not None else None
+        try:
+            operation_type = get_operation_type(document, name)
+        except RuntimeError:
+            return None
+        if len(self._operations) >= CACHE_SIZE:
+            self._operations.clear()
+        digest = accesslog.document_hash(query)
+        found = self._operations[key] = (name, operation_type, operation_type.value, digest)
+        return found
+
+    def _rules_for(self, settings: Settings, operator: bool) -> tuple[Any, ...]:
+        # `Settings.may_introspect` reads three properties of the (frozen) settings.
+        if settings is not self._rules_settings:
+            self._rules = {
+                who: RULES if settings.may_introspect(who) else RULES_WITHOUT_INTROSPECTION
+                for who in (False, True)
+            }
+            self._rules_settings = settings
+        return self._rules[operator]
 
     def _operations_counter(
         self, metrics: Metrics, operation_type: OperationType, failed: bool
@@ -264,19 +304,3 @@ class LeanPost:
             outcome = "error" if failed else "ok"
             child = self._counters[key] = (counter, counter.labels(operation_type.value, outcome))
         return child[1]
-
-    def _note_operation(
-        self,
-        request: web.Request,
-        principal: Principal,
-        name: str | None,
-        operation_type: OperationType,
-        query: str,
-    ) -> None:
-        # The document's hash is remembered per text (documents are cached by text anyway).
-        digest = self._hashes.get(query)
-        if digest is None:
-            if len(self._hashes) >= CACHE_SIZE:
-                self._hashes.clear()
-            digest = self._hashes[query] = accesslog.document_hash(query)
-        accesslog.note_operation(request, principal, name, operation_type.value, digest)
