@@ -102,7 +102,8 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         media_type = request[MEDIA_TYPE] = negotiate(request.headers.get("Accept"))
         principal: Principal | None = None
-        if not self.is_websocket_request(request):
+        websocket = self.is_websocket_request(request)
+        if not websocket:
             try:
                 principal = await principal_for_request(request.app[SERVICES], request)
             except GatewayError as exc:
@@ -125,10 +126,11 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
                 413, f"Request body too large (limit {limit} bytes).", content_type=media_type
             )
         finally:
-            guard = request.get(GUARD_KEY)
-            if guard is not None:
-                guard.stop()
-            self.sockets.pop(id(request), None)
+            if websocket:  # only a WebSocket has a guard or an entry in `sockets`
+                guard = request.get(GUARD_KEY)
+                if guard is not None:
+                    guard.stop()
+                self.sockets.pop(id(request), None)
 
     async def close_websockets(self, app: web.Application) -> None:
         """On shutdown: close open WebSockets with 1001 so clients reconnect elsewhere."""
@@ -276,17 +278,18 @@ class GraphQLView(StrawberryAiohttpView[Context, None]):
     async def process_result(
         self, request: web.Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        if not result.errors:  # nothing to code, count or turn into a status
+            return process_result(result)
         # Parse errors never reach schema extensions; give them their public code here too.
-        if result.errors:
-            masked = request.app[SERVICES].settings.errors_masked
-            result.errors = [public_error(e, masked) for e in result.errors]
-            note_errors(request, result.errors)
+        masked = request.app[SERVICES].settings.errors_masked
+        result.errors = [public_error(e, masked) for e in result.errors]
+        note_errors(request, result.errors)
         processed = process_result(result)
         sub_response = request.get(SUB_RESPONSE)
         if sub_response is None:  # pragma: no cover - WebSocket results are not processed here
             return processed
         if any(
-            (error.extensions or {}).get("code") == "RATE_LIMITED" for error in result.errors or ()
+            (error.extensions or {}).get("code") == "RATE_LIMITED" for error in result.errors
         ):
             sub_response.set_status(429)  # Retry-After and X-RateLimit-*: security.install
         elif request.get(MEDIA_TYPE) == GRAPHQL_RESPONSE_JSON and is_request_error(
