@@ -15,7 +15,6 @@ from gateway.core.metrics import Metrics
 from gateway.http import (
     accesslog,
     affiliate_exports,
-    compression,
     exports,
     health,
     pages,
@@ -23,6 +22,7 @@ from gateway.http import (
     security,
     tracking,
 )
+from gateway.http.edge import edge_middleware
 from gateway.http.keys import SERVICES, SETTINGS, STORE_HEALTH
 from gateway.http.view import GraphQLView
 from gateway.live.hub import ChangeHub
@@ -53,14 +53,11 @@ def create_app(settings: Settings) -> web.Application:
     `settings.mongodb_uri` must be set by then (the CLI fills it in with the
     embedded store's URI when the environment has none).
     """
+    # The supervisor is known when this process runs the embedded store at that URI.
+    store_health = StoreHealth(supervised_store(settings.mongodb_uri or ""))
     app = web.Application(
-        middlewares=[
-            accesslog.access_log_middleware,
-            compression.compression_middleware,
-            *security.middlewares(settings),
-            *pages.middlewares(settings),
-            health.store_outage_middleware,
-        ],
+        # Access log, compression, transport guard, GraphiQL page, store outage: one layer.
+        middlewares=[edge_middleware(settings, store_health)],
         client_max_size=settings.max_body_bytes,
     )
     security.install(app, settings)
@@ -68,8 +65,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     metrics = Metrics()
     app[TALLY] = CommandTally(metrics)
-    # The supervisor is known when this process runs the embedded store at that URI.
-    store_health = app[STORE_HEALTH] = StoreHealth(supervised_store(settings.mongodb_uri or ""))
+    app[STORE_HEALTH] = store_health
     schema = gateway_schema(settings)
 
     async def mongo_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -2,7 +2,8 @@
 
 The GraphQL view (`view`, POST/GET/WebSocket at /graphql), the seed-000 partner-stats REST
 endpoint, the CSV exports, health/readiness/metrics handlers, access logs, the transport
-middlewares (CSRF, CORS, body caps, security headers) and the pages people use (`pages`:
+guards (CSRF, CORS, body caps, security headers; run with the others by the one middleware,
+`edge`) and the pages people use (`pages`:
 the partners' dashboard, the event host's page, GraphiQL; their files in `static/`). It may
 import every other layer; nothing below it (data layers, live engine, protection, storage,
 core) imports it.

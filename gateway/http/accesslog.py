@@ -21,7 +21,8 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from contextvars import Token
 from typing import Any
 
 import orjson
@@ -35,8 +36,6 @@ from gateway.http.keys import SERVICES
 from gateway.storage.mongo import REQUEST_COMMANDS
 
 log = logging.getLogger("gateway.access")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SAFE_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
@@ -77,34 +76,35 @@ def note_errors(request: web.Request | None, errors: Iterable[GraphQLError]) -> 
         codes.add(code if isinstance(code, str) else "UNKNOWN")
 
 
-@web.middleware
-async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost middleware: request id, per-request command count, one log line, and the
-    request-duration histogram."""
+# What `start_request` hands to `finish_request`: the request id, the command count, the
+# context variable's reset token and the start time.
+Entry = tuple[str, list[int], Token[list[int] | None], float]
+
+
+def start_request(request: web.Request) -> Entry:
+    """Before anything else runs for a request (the edge middleware, `gateway.http.edge`):
+    its id, the lists the view fills, and the MongoDB command count from here on."""
     request_id = request_id_for(request)
     request[REQUEST_ID] = request_id
     request[OPERATIONS] = []
     request[ERROR_CODES] = set()
     commands = [0]
     token = REQUEST_COMMANDS.set(commands)
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        REQUEST_COMMANDS.reset(token)
-        elapsed = time.perf_counter() - started
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        request.app[SERVICES].metrics.http_duration_child(route, status).observe(elapsed)
-        # No line to build where the access log is switched off (a level above INFO).
-        if log.isEnabledFor(logging.INFO):
-            _log_line(request, request_id, status, elapsed, route, commands[0])
+    return request_id, commands, token, time.perf_counter()
+
+
+def finish_request(request: web.Request, entry: Entry, status: int) -> None:
+    """After everything (whatever happened; `status` 500 for an escaping exception): the
+    request-duration histogram and the log line."""
+    request_id, commands, token, started = entry
+    REQUEST_COMMANDS.reset(token)
+    elapsed = time.perf_counter() - started
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    request.app[SERVICES].metrics.http_duration_child(route, status).observe(elapsed)
+    # No line to build where the access log is switched off (a level above INFO).
+    if log.isEnabledFor(logging.INFO):
+        _log_line(request, request_id, status, elapsed, route, commands[0])
 
 
 def _log_line(

@@ -1,18 +1,14 @@
 """gzip when the client asks for it (`Accept-Encoding: gzip`): GraphQL answers, CSV exports.
 
 Small bodies are sent as they are (compressing a few hundred bytes costs more than it saves).
-Streamed responses (CSV exports) call `compress_stream` before `prepare`; buffered ones are
-handled by the middleware after the handler.
+Streamed responses (CSV exports) call `compress_stream` before `prepare`; buffered ones get
+`compress_buffered` from the edge middleware (`gateway.http.edge`) after the handler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import hdrs, web
 from aiohttp.web import ContentCoding
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MIN_COMPRESS_BYTES = 1024
 
@@ -32,9 +28,8 @@ def compress_stream(request: web.BaseRequest, response: web.StreamResponse) -> N
         response.enable_compression(ContentCoding.gzip)
 
 
-@web.middleware
-async def compression_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+def compress_buffered(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """gzip a buffered answer of 1 kB or more, not yet sent, if the client accepts it."""
     if (
         isinstance(response, web.Response)
         and not response.prepared
@@ -45,4 +40,3 @@ async def compression_middleware(request: web.Request, handler: Handler) -> web.
         and wants_gzip(request)
     ):
         response.enable_compression(ContentCoding.gzip)
-    return response

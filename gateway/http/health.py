@@ -1,4 +1,4 @@
-"""Plain HTTP endpoints (health, readiness, metrics) and the store-outage middleware.
+"""Plain HTTP endpoints (health, readiness, metrics) and the store-outage answers.
 
 During a store outage (see gateway.storage.health) every data route answers at once
 with 503, `Retry-After` and a GraphQL-shaped JSON error coded INTERNAL_SERVER_ERROR,
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -33,8 +32,6 @@ UNAVAILABLE_MESSAGE = STORE_UNAVAILABLE_MESSAGE
 UNGATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 log = logging.getLogger("gateway.http")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -88,20 +85,18 @@ def unavailable_response() -> web.Response:
     return response
 
 
-@web.middleware
-async def store_outage_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Fast, coded JSON answers while the store is down (see the module docstring)."""
-    if request.path in UNGATED_PATHS:
-        return await handler(request)
-    if not request.app[STORE_HEALTH].available:
+def store_error_response(request: web.Request, exc: PyMongoError) -> web.Response | None:
+    """A driver error that escaped a gated handler, as coded JSON (logged); None on a
+    WebSocket, whose socket is already open: nothing to answer with, the error goes on.
+
+    The edge middleware (`gateway.http.edge`) answers UNGATED_PATHS without the store check
+    and without this; other paths get `unavailable_response` at once while the store is down
+    (see the module docstring), and this when a driver error escapes.
+    """
+    if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+        return None
+    if isinstance(exc, ConnectionFailure):
+        log.warning("store unreachable during %s %s", request.method, request.path)
         return unavailable_response()
-    try:
-        return await handler(request)
-    except PyMongoError as exc:
-        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
-            raise  # the socket is already open: nothing to answer with
-        if isinstance(exc, ConnectionFailure):
-            log.warning("store unreachable during %s %s", request.method, request.path)
-            return unavailable_response()
-        log.exception("store error during %s %s", request.method, request.path)
-        return graphql_error_response(500, "Internal server error.", code="INTERNAL_SERVER_ERROR")
+    log.exception("store error during %s %s", request.method, request.path)
+    return graphql_error_response(500, "Internal server error.", code="INTERNAL_SERVER_ERROR")

@@ -12,16 +12,12 @@ and no inline script (GraphiQL's page also allows inline *styles*: its editor se
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from aiohttp import hdrs, web
 
 from gateway.settings import Settings
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 GRAPHQL_PATH = "/graphql"
@@ -73,18 +69,14 @@ def wants_ide(request: web.Request) -> bool:
     )
 
 
-def middlewares(settings: Settings) -> list[Any]:
-    """Answers a browser's GET /graphql with GraphiQL or the "disabled" page."""
-
-    @web.middleware
-    async def graphql_ide(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not wants_ide(request):
-            return await handler(request)
-        if settings.graphiql_enabled:
-            return html("graphiql.html", csp=GRAPHIQL_CSP)
-        return html("graphiql-disabled.html", status=404)
-
-    return [graphql_ide]
+def ide_page(request: web.Request, settings: Settings) -> web.Response | None:
+    """A browser's GET /graphql: GraphiQL or the "disabled" page; None for anything else
+    (called by the edge middleware, `gateway.http.edge`, before routing to the view)."""
+    if not wants_ide(request):
+        return None
+    if settings.graphiql_enabled:
+        return html("graphiql.html", csp=GRAPHIQL_CSP)
+    return html("graphiql-disabled.html", status=404)
 
 
 def register(app: web.Application) -> None:

@@ -18,8 +18,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -28,8 +26,6 @@ from strawberry.http.websocket_origin import normalize_origin
 
 from gateway.protection.ratelimit import RATE_DECISION
 from gateway.settings import Settings
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 GRAPHQL_PATH = "/graphql"
 NO_STORE_PREFIXES = ("/graphql", "/export/", "/api/")
@@ -127,20 +123,23 @@ class Cors:
         return headers
 
 
-async def _read_body(request: web.Request, settings: Settings) -> web.Response | None:
-    """Read the whole body up front, within GATEWAY_BODY_TIMEOUT_SECONDS.
+async def read_body(request: web.Request, settings: Settings) -> web.Response | None:
+    """Read the whole body up front, within GATEWAY_BODY_TIMEOUT_SECONDS; the refusal (408,
+    413) when it does not arrive in time or is too large, else None.
 
     A body that stops short of its Content-Length (or a trickled one) would otherwise hold
     the socket and its buffers for as long as the client likes. aiohttp caches what was read,
     so handlers read the same bytes again for free.
     """
     timeout = settings.body_timeout_seconds
-    # A body that came in whole with the headers (the usual small POST) is read without
-    # waiting: no timer to arm and cancel.
-    complete = request.content.is_eof()
     try:
-        async with contextlib.nullcontext() if complete else asyncio.timeout(timeout):
+        if request.content.is_eof():
+            # A body that came in whole with the headers (the usual small POST) is read
+            # without waiting: no timer to arm and cancel.
             await request.read()
+        else:
+            async with asyncio.timeout(timeout):
+                await request.read()
     except TimeoutError:
         response = graphql_error_response(
             408, f"The request body did not arrive within {timeout:g} s."
@@ -160,12 +159,18 @@ async def _read_body(request: web.Request, settings: Settings) -> web.Response |
     return None
 
 
-def middlewares(settings: Settings) -> list[Any]:
-    """The transport guards, outermost first (before authentication and routing)."""
-    cors = Cors(settings)
+class TransportGuard:
+    """The transport checks before authentication and routing (run by the edge middleware,
+    `gateway.http.edge`): CORS preflights, the declared body size, CSRF, then the body read
+    within its timeout (`read_body`)."""
 
-    @web.middleware
-    async def transport_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cors = Cors(settings)
+
+    def refusal(self, request: web.Request) -> web.Response | None:
+        """The answer to a preflight, or the refusal of a request; None to go on."""
+        settings, cors = self.settings, self.cors
         origin = request.headers.get(hdrs.ORIGIN)
         if request.method == hdrs.METH_OPTIONS and hdrs.ACCESS_CONTROL_REQUEST_METHOD in (
             request.headers
@@ -189,13 +194,7 @@ def middlewares(settings: Settings) -> list[Any]:
             )
         if needs_preflight_header(request) and not has_preflight_header(request):
             return graphql_error_response(400, CSRF_MESSAGE)
-        if request.body_exists:
-            refused = await _read_body(request, settings)
-            if refused is not None:
-                return refused
-        return await handler(request)
-
-    return [transport_guard]
+        return None
 
 
 def install(app: web.Application, settings: Settings) -> None:
