@@ -81,12 +81,18 @@ def _type_name(value: object) -> str:
     return "object"
 
 
+# `dict` first: what orjson decodes passes without `Mapping`'s ABC check (a Python call per
+# test), and JSON's scalars are not walked into at all (issue 15).
+MAPPINGS = (dict, Mapping)
+SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def nesting_depth_exceeds(value: object, limit: int) -> bool:
     """True when lists/objects inside `value` nest deeper than `limit` (iterative walk)."""
     stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, Mapping):
+        if isinstance(item, MAPPINGS):
             children: Any = item.values()
         elif isinstance(item, list):
             children = item
@@ -94,13 +100,13 @@ def nesting_depth_exceeds(value: object, limit: int) -> bool:
             continue
         if depth >= limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1) for child in children if type(child) not in SCALARS)
     return False
 
 
 def check_parameters(data: object) -> Mapping[str, Any]:
     """The request parameters, or HTTPException(400) saying which one is wrong and why."""
-    if not isinstance(data, Mapping):
+    if not isinstance(data, MAPPINGS):
         raise HTTPException(
             400, f"The request must be a JSON object with a `query`, not a {_type_name(data)}."
         )
@@ -112,7 +118,7 @@ def check_parameters(data: object) -> Mapping[str, Any]:
             )
     for name in OBJECT_PARAMETERS:
         value = data.get(name)
-        if value is not None and not isinstance(value, Mapping):
+        if value is not None and not isinstance(value, MAPPINGS):
             raise HTTPException(
                 400, f"`{name}` must be an object or null, not a {_type_name(value)}."
             )
