@@ -1,7 +1,7 @@
 """Structured access logs: one JSON line per request on the `gateway.access` logger.
 
 Fields: `requestId` (the caller's `X-Request-ID` when it matches a safe pattern,
-else generated; echoed in the response header), `method`, `path` (never the query
+else 32 random hex digits; echoed in the response header), `method`, `path` (never the query
 string: tokens travel in some URLs), `status`, `durationMs`, `principal`
 (`{kind, id}`), `operations` (`[{name, type, documentHash}]`), `outcome` (`ok` |
 `error`), `errorCodes`, `mongoCommands` (MongoDB commands sent for the request), and
