@@ -29,6 +29,7 @@ from functools import partial
 from typing import Any
 
 from graphql import (
+    GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -41,6 +42,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from schema.execution.fields import ArgumentsOnce
 from schema.execution.operations import PlannedOperations
 from schema.execution.prefetch import Prefetching, batch_of
+from schema.execution.resolvers import direct_resolver
 from schema.execution.rows import (
     FALLBACK,
     K_LEAF_LIST,
@@ -107,12 +109,18 @@ class FastExecutor(
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.async_helpers = _helpers_without_cycle(self)
+        self._strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
         # Plans per selection set (graphql-core memoizes the selection sets per field, so
         # the rows of a list share one): keyed by id, kept alive here; in the operation's
         # plan when it has one, so its executions compile each selection once.
         self._compiled: dict[int, Selection] = (
             self._plan.selections if self._plan is not None else {}
         )
+
+    def resolver_of(self, field_def: GraphQLField) -> Any:
+        # Strawberry's resolver without its per-call wrapper chain, where that is the same.
+        direct = direct_resolver(field_def, self._strawberry_schema)
+        return direct if direct is not None else super().resolver_of(field_def)
 
     def _selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet

@@ -63,6 +63,10 @@ class ArgumentsOnce(Executor[Any]):
             self._arguments[id(node)] = (node, args)
         return args
 
+    def resolver_of(self, field_def: GraphQLField) -> Any:
+        """The function resolving the field (with no field middleware installed)."""
+        return field_def.resolve or self.field_resolver
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -77,9 +81,12 @@ class ArgumentsOnce(Executor[Any]):
             return Undefined
 
         return_type = field_def.type
-        resolve_fn = field_def.resolve or self.field_resolver
         if self.middleware_manager:
-            resolve_fn = self.middleware_manager.get_field_resolver(resolve_fn)
+            resolve_fn = self.middleware_manager.get_field_resolver(
+                field_def.resolve or self.field_resolver
+            )
+        else:
+            resolve_fn = self.resolver_of(field_def)
         info = self.build_resolve_info(
             field_def, [details.node for details in field_details_list], parent_type, path
         )
