@@ -23,7 +23,9 @@ scaling part runs `members(first: N) { history(first: 3) }` and `fans(first: N)`
 N = 5, 20, 50, 100 and prints server CPU microseconds per returned row.
 
 Ratios are what to read: other processes share the machine, so absolute numbers move;
-both servers are measured in the same run, alternately, under the same conditions.
+both servers are measured in the same run, alternately (who goes first alternates by round),
+under the same conditions. Each row also gives the median and range of the rounds' own CPU
+ratios: one round disturbed by the machine moves the total, not the median.
 Traffic goes only to 127.0.0.1. Linux only (taskset, /proc).
 """
 
@@ -337,13 +339,30 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
                 samples: dict[str, list[Sample]] = {"gateway": [], "floor": []}
                 for server in (gateway, floor):  # warm-up
                     await drive(session, server, body, headers, 1.0, concurrency)
-                for _ in range(args.rounds):
-                    for server in (gateway, floor):
+                for index in range(args.rounds):
+                    # Alternate who goes first: a drift of the machine's load between the
+                    # two halves of a round then weighs on both servers alike.
+                    for server in (gateway, floor) if index % 2 == 0 else (floor, gateway):
                         sample = await drive(
                             session, server, body, headers, args.seconds, concurrency
                         )
                         samples[server.name].append(sample)
-                return {k: _total(v) for k, v in samples.items()}
+                totals = {k: _total(v) for k, v in samples.items()}
+                round_ratios[name, concurrency, json.dumps(variables)] = sorted(
+                    g.cpu_ms / f.cpu_ms
+                    for g, f in zip(samples["gateway"], samples["floor"], strict=True)
+                )
+                return totals
+
+            # Per compared operation: the CPU ratio of each round, sorted.
+            round_ratios: dict[tuple[str, int, str], list[float]] = {}
+
+            def rounds_of(name: str, variables: dict[str, Any] | None, concurrency: int) -> str:
+                ratios = round_ratios[name, concurrency, json.dumps(variables)]
+                middle = ratios[len(ratios) // 2] if len(ratios) % 2 else (
+                    (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+                )  # fmt: skip
+                return f"{middle:.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
 
             print(f"\nconcurrency {args.concurrency}, {args.rounds} x {args.seconds:g} s each, "
                   f"servers on CPU {SERVER_CPU}, load generator on CPU {CLIENT_CPU}")  # fmt: skip
@@ -352,7 +371,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
             print(f"{'operation':28s} {'gateway req/s':>13s} {'floor req/s':>12s} "
                   f"{'gw CPU ms/req':>13s} {'floor CPU ms/req':>16s} {'CPU ratio':>9s} "
                   f"{'req/s ratio':>11s} {'cmds/req gw/floor':>17s} {'net gw ms/req':>13s} "
-                  f"{'net floor ms/req':>16s} {'net ratio':>9s}")  # fmt: skip
+                  f"{'net floor ms/req':>16s} {'net ratio':>9s}  "
+                  "rounds: median (range)")  # fmt: skip
             for name, variables in HEADLINE:
                 if args.only and name not in args.only:
                     continue
@@ -362,7 +382,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
                 print(f"{name:28s} {g.rps:13.0f} {f.rps:12.0f} {g.cpu_ms:13.2f} "
                       f"{f.cpu_ms:16.2f} {g.cpu_ms / f.cpu_ms:9.2f} {g.rps / f.rps:11.2f} "
                       f"{g.commands_per_request:8.2f}/{f.commands_per_request:<8.2f} "
-                      f"{net_g:13.3f} {net_f:16.3f} {net_g / max(net_f, 1e-9):9.2f}",
+                      f"{net_g:13.3f} {net_f:16.3f} {net_g / max(net_f, 1e-9):9.2f}  "
+                      f"{rounds_of(name, variables, args.concurrency)}",
                       flush=True)  # fmt: skip
 
             print(
@@ -379,7 +400,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
                     net = net_ms("gateway", g) / max(net_ms("floor", f), 1e-9)
                     print(f"{name + f'(first: {size})':28s} {per_row[0]:9.0f} us/row "
                           f"{per_row[1]:9.0f} us/row   CPU ratio {g.cpu_ms / f.cpu_ms:5.2f} "
-                          f"(net {net:5.2f})  "
+                          f"(net {net:5.2f}; rounds "
+                          f"{rounds_of(name, {'first': size}, args.scaling_concurrency)})  "
                           f"req/s {g.rps:6.0f} / {f.rps:6.0f}  cmds/req "
                           f"{g.commands_per_request:.2f} / {f.commands_per_request:.2f}",
                           flush=True)  # fmt: skip
