@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import strawberry
 from graphql import DocumentNode, ExecutionResult, execute, parse
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.execution import FastExecutor
@@ -22,6 +23,19 @@ class Row:
 
 
 @strawberry.type
+class Page:
+    rows: list[Row]
+    total: int
+
+
+class Refuse(BasePermission):
+    message = "Refused."
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def rows(self, count: int = 3) -> list[Row]:
@@ -30,6 +44,26 @@ class Query:
     @strawberry.field
     async def later(self, count: int = 2) -> list[Row]:
         return [Row(n=i * 10, label="later") for i in range(count)]
+
+    @strawberry.field
+    async def page(self, count: int = 2, bad: str = "") -> Page:
+        """`bad`: what is wrong with the answer (nothing, a raise, a null, a wrong value)."""
+        if bad == "raise":
+            raise ValueError("no page")
+        if bad == "null":
+            return None  # type: ignore[return-value]
+        rows = [Row(n=i, label=f"row {i}") for i in range(count)]
+        if bad == "wrong":
+            rows[-1] = Row(n=2**40, label=None)  # type: ignore[arg-type]
+        return Page(rows=rows, total=count)
+
+    @strawberry.field
+    async def maybe_page(self, bad: str = "") -> Page | None:
+        return await Query.page(self, 1, bad)  # type: ignore[arg-type]
+
+    @strawberry.field(extensions=[PermissionExtension([Refuse()])])
+    async def secret(self) -> Page | None:
+        raise AssertionError("never resolved")
 
 
 SCHEMA = strawberry.Schema(Query)
@@ -65,6 +99,54 @@ async def test_one_document_answers_every_variable_as_graphql_core_does(text: st
         slow = await run(StrawberryGraphQLCoreExecutionContext, document, variables)
         # Then each answer is graphql-core's
         assert fast == slow, variables
+
+
+ONE_ROOT_FIELD = (
+    "query($count: Int!) { __typename page(count: $count) { total rows { n label } } "
+    "t2: __typename }",
+    '{ page(bad: "raise") { total } }',
+    '{ page(bad: "null") { total } }',
+    '{ page(bad: "wrong") { total rows { n label } } }',
+    '{ maybePage(bad: "raise") { total } __typename }',
+    '{ maybePage(bad: "null") { total } }',
+    '{ maybePage(bad: "wrong") { rows { n label } } }',
+    "{ secret { total } }",
+    "{ __typename }",
+    "{ a: __typename b: __typename }",
+    "query($count: Int!) { __typename }",
+    "{ page { total } rows { n } }",
+)
+
+
+@pytest.mark.parametrize("text", ONE_ROOT_FIELD)
+async def test_a_planned_root_field_answers_as_graphql_core_does_run_after_run(text: str) -> None:
+    # Given one parsed document run again and again (from its second run on, a planned
+    # query with one root field is resolved and completed directly)
+    document = parse(text)
+    for variables in ({"count": 2}, {"count": 3}, {"count": 1}):
+        # When it runs (a missing variable included)
+        fast = await run(FastExecutor, document, variables)
+        slow = await run(StrawberryGraphQLCoreExecutionContext, document, variables)
+        # Then each answer is graphql-core's: data, errors, paths and null propagation
+        assert fast == slow, variables
+    no_variables = await run(FastExecutor, document, {})
+    assert no_variables == await run(StrawberryGraphQLCoreExecutionContext, document, {})
+
+
+async def test_one_root_field_queries_are_planned_and_others_are_not() -> None:
+    planned = {}
+    for text in ONE_ROOT_FIELD:
+        document = parse(text)
+        for _ in range(2):
+            executor = _executor(document, {"count": 1})
+            result = executor.execute_operation()
+            if isawaitable(result):
+                await result
+        assert executor._plan is not None
+        planned[text] = executor._plan.fast_root is not None
+    assert planned == dict.fromkeys(ONE_ROOT_FIELD, True) | {
+        "{ page { total } rows { n } }": False,  # two root fields
+    }
 
 
 def _executor(document: DocumentNode, variables: dict[str, Any]) -> FastExecutor:

@@ -39,10 +39,9 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.execution.fields import ArgumentsOnce
-from schema.execution.operations import PlannedOperations
 from schema.execution.prefetch import Prefetching, batch_of
 from schema.execution.resolvers import direct_resolver
+from schema.execution.roots import FastRoots
 from schema.execution.rows import (
     FALLBACK,
     K_LEAF_LIST,
@@ -98,13 +97,12 @@ def _helpers_without_cycle(
     return GraphQLResolveInfoHelpers(gather=gather, track=track)
 
 
-class FastExecutor(
-    Prefetching, PlannedOperations, ArgumentsOnce, StrawberryGraphQLCoreExecutionContext
-):
+class FastExecutor(Prefetching, FastRoots, StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor; plain fields skip the per-field machinery, a field's
     arguments are coerced once per operation (`schema.execution.fields`), batched fields
-    are resolved once per list (`schema.execution.prefetch`), and the executions of a
-    cached operation share its plan (`schema.execution.operations`)."""
+    are resolved once per list (`schema.execution.prefetch`), the executions of a
+    cached operation share its plan (`schema.execution.operations`), and a planned
+    one-field query is resolved and completed directly (`schema.execution.roots`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -29,11 +29,13 @@ from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.execution.executor import Executor
 from graphql.pyutils import AwaitableOrValue
 
+from schema.execution.rows import UNKNOWN
+
 
 class OperationPlan:
     """What the executions of one operation share (see the module docstring)."""
 
-    __slots__ = ("operation", "root", "selections", "static", "sub_fields")
+    __slots__ = ("fast_root", "operation", "root", "selections", "static", "sub_fields")
 
     def __init__(self, operation: OperationDefinitionNode, static: bool) -> None:
         self.operation = operation  # kept alive: plans are found by its id
@@ -41,6 +43,7 @@ class OperationPlan:
         self.root: GroupedFieldSet | None = None
         self.sub_fields: dict[Any, Any] = {}
         self.selections: dict[int, Any] = {}  # schema.execution.selections.Selection
+        self.fast_root: Any = UNKNOWN  # schema.execution.roots.FastRoot, or None
 
 
 # Plans per operation, kept on each schema (they hold its types) and bounded.
