@@ -46,7 +46,6 @@ class Batch(NamedTuple):
     resolver: BatchResolver
 
 
-
 class Prefetching(ArgumentsOnce):
     """An executor mixin resolving the batched fields below a list's items in one call each
     (see the module docstring); the executor provides its selections and completion."""
@@ -236,7 +235,14 @@ class Prefetching(ArgumentsOnce):
         """Awaits the batch resolvers together (their loaders batch as one) and keeps each
         source's value; a batch that fails leaves its rows to their own resolvers, which
         report their own errors with their own paths."""
-        outcomes = await asyncio.gather(*(call for _, _, call in calls), return_exceptions=True)
+        outcomes: list[Any]
+        if len(calls) == 1:  # the usual case: no task to gather one awaitable
+            try:
+                outcomes = [await calls[0][2]]
+            except Exception as error:
+                outcomes = [error]
+        else:
+            outcomes = await asyncio.gather(*(call for _, _, call in calls), return_exceptions=True)
         prefetched = self._prefetched
         for (keys, sources, _), values in zip(calls, outcomes, strict=True):
             if isinstance(values, BaseException) or len(values) != len(sources):
