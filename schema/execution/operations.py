@@ -26,16 +26,18 @@ from graphql import (
     visit,
 )
 from graphql.execution.collect_fields import GroupedFieldSet
-from graphql.execution.executor import Executor
 from graphql.pyutils import AwaitableOrValue
 
+from schema.execution.fields import IMMUTABLE, ArgumentsOnce
 from schema.execution.rows import UNKNOWN
 
 
 class OperationPlan:
     """What the executions of one operation share (see the module docstring)."""
 
-    __slots__ = ("fast_root", "operation", "root", "selections", "static", "sub_fields")
+    __slots__ = (
+        "arguments", "fast_root", "operation", "root", "selections", "static", "sub_fields",
+    )
 
     def __init__(self, operation: OperationDefinitionNode, static: bool) -> None:
         self.operation = operation  # kept alive: plans are found by its id
@@ -44,11 +46,15 @@ class OperationPlan:
         self.sub_fields: dict[Any, Any] = {}
         self.selections: dict[int, Any] = {}  # schema.execution.selections.Selection
         self.fast_root: Any = UNKNOWN  # schema.execution.roots.FastRoot, or None
+        # Coerced field arguments per variable values (schema.execution.fields.ArgumentsOnce).
+        self.arguments: dict[tuple[Any, ...], dict[int, Any]] = {}
 
 
 # Plans per operation, kept on each schema (they hold its types) and bounded.
 PLANS_ATTRIBUTE = "_gateway_operation_plans"
 MAX_OPERATION_PLANS = 256
+# Sets of variable values whose coerced arguments a plan keeps at most.
+MAX_ARGUMENT_SETS = 64
 
 
 def operation_plan(
@@ -111,15 +117,23 @@ def _has_variable(value: ValueNode) -> bool:
     return False
 
 
-class PlannedOperations(Executor[Any]):
+class PlannedOperations(ArgumentsOnce):
     """An executor mixin: an operation's plan shared by its executions (`_plan`, None when
-    its collection depends on variables); the executor keeps its selections in it."""
+    its collection depends on variables); the executor keeps its selections in it, and the
+    coerced arguments of its fields per variable values."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plan = operation_plan(self.schema, self.operation, self.fragment_definitions)
         if self._plan is not None:
             self._relevant_sub_fields = self._plan.sub_fields
+            key = _values_key(self.variable_values.coerced)
+            if key is not None:
+                # Immutable arguments coerced once for all executions with these values.
+                shared = self._plan.arguments
+                if key not in shared and len(shared) >= MAX_ARGUMENT_SETS:
+                    shared.clear()
+                self._arguments = shared.setdefault(key, {})
 
     def execute_collected_root_fields(
         self,
@@ -140,3 +154,10 @@ class PlannedOperations(Executor[Any]):
         return super().execute_collected_root_fields(
             root_type, root_value, grouped_field_set, serially, new_defer_usages
         )
+
+
+def _values_key(values: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The variable values as a key, when every one is an immutable value (else None)."""
+    if not all(isinstance(value, IMMUTABLE) for value in values.values()):
+        return None
+    return tuple(sorted(values.items()))

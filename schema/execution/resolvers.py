@@ -6,7 +6,8 @@ its way through three coroutine frames (`await_maybe`, `PermissionExtension.reso
 `await_maybe` again) around the resolver (issue 15: a root field's plumbing cost more than
 a row). `direct_resolver` gives, once per field, an `async` resolve function doing the same
 steps in the same order with the same functions: Strawberry's `Info`, its `get_arguments`
-(conversion, then the extensions' `map_arguments`), each permission's `has_permission`
+(conversion, then the extensions' `map_arguments`, kept per argument values when all are
+immutable, then `self`, `Parent`, root and `Info` parameters), each permission's `has_permission`
 with the same checks and refusal (`PermissionExtension._on_unauthorized`), then the
 resolver through `StrawberryField.get_result`. Only the plain cases take it: an `async`
 resolver (not a subscription) with no field extension but a `PermissionExtension` that does
@@ -22,12 +23,21 @@ from typing import Any
 from graphql import GraphQLField, GraphQLResolveInfo
 from strawberry.exceptions import PermissionReturnedNonBooleanError
 from strawberry.permission import PermissionExtension
-from strawberry.schema.schema_converter import get_arguments
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+
+from schema.execution.fields import IMMUTABLE
 
 DEFINITION = "strawberry-definition"
 
 Resolve = Callable[..., Coroutine[Any, Any, Any]]
+
+# How many sets of converted arguments a field keeps.
+MAX_CONVERTED = 64
+
+
+def _immutable(values: dict[str, Any]) -> bool:
+    return all(isinstance(value, IMMUTABLE) for value in values.values())
 
 # Per field of a schema, kept on the schema (fields are not hashable): (field, its direct
 # resolve function or None, when Strawberry's own resolver stays).
@@ -83,12 +93,44 @@ def _build(field_def: GraphQLField, strawberry_schema: Any) -> Resolve | None:
     get_result = definition.get_result
     isawaitable = inspect.isawaitable
 
+    base_resolver = definition.base_resolver
+    field_extensions = tuple(definition.extensions)
+    # Converted arguments by the coerced ones, when all are immutable values (the same
+    # conversion every time; input objects and lists are converted per call).
+    converted: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def arguments_of(
+        source: Any, strawberry_info: Any, kwargs: dict[str, Any]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """Strawberry's `get_arguments`, its conversion kept per argument values."""
+        key = tuple(sorted(kwargs.items())) if _immutable(kwargs) else None
+        values = converted.get(key) if key is not None else None
+        if values is None:
+            values = convert_arguments(
+                kwargs, definition.arguments, scalar_registry=registry, config=config,
+                info=strawberry_info,
+            )  # fmt: skip
+            for extension in field_extensions:
+                values = extension.map_arguments(values)
+            if key is not None and _immutable(values):
+                if len(converted) >= MAX_CONVERTED:
+                    converted.clear()
+                converted[key] = values
+        field_kwargs = dict(values)
+        field_args: list[Any] = []
+        if base_resolver.self_parameter:
+            field_args.append(source)
+        if parent_parameter := base_resolver.parent_parameter:
+            field_kwargs[parent_parameter.name] = source
+        if root_parameter := base_resolver.root_parameter:
+            field_kwargs[root_parameter.name] = source
+        if info_parameter := base_resolver.info_parameter:
+            field_kwargs[info_parameter.name] = strawberry_info
+        return field_args, field_kwargs
+
     async def resolve(_source: Any, info: GraphQLResolveInfo[Any], **kwargs: Any) -> Any:
         strawberry_info = info_class(_raw_info=info, _field=definition)
-        field_args, field_kwargs = get_arguments(
-            field=definition, source=_source, info=strawberry_info, kwargs=kwargs,
-            config=config, scalar_registry=registry,
-        )  # fmt: skip
+        field_args, field_kwargs = arguments_of(_source, strawberry_info, kwargs)
         requested_info = "info" in field_kwargs
         if requested_info:
             field_kwargs.pop("info")
