@@ -91,6 +91,30 @@ class ScopedLoader(DataLoader[K, V], Generic[K, V]):
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
         return await self.load_batch(keys)
 
+    async def load_all(self, keys: Sequence[K]) -> list[V]:
+        """The values of many keys at once (a batch resolver's): the keys this request has
+        not loaded yet in one batch of their own, then primed, as `load` caches them; no
+        future is awaited per key (`load_many` gathers one per key, each woken on its own).
+        One key is loaded with `load`, so that rows resolving one key each still share one
+        batch. A batch that fails raises, as `load_many` would."""
+        if len(keys) == 1:
+            return [await self.load(keys[0])]
+        cache = self._cache
+        cache_key = self.get_cache_key
+        missing = [key for key in dict.fromkeys(keys) if cache_key(key) not in cache]
+        if missing:
+            values = await self.load_batch(missing)
+            if len(values) != len(missing):
+                raise TypeError(f"{type(self).__name__} answered {len(values)} values for "
+                                f"{len(missing)} keys")  # fmt: skip
+            for key, value in zip(missing, values, strict=True):
+                self.prime(key, value)
+        loaded: list[V] = []
+        for key in keys:
+            future = cache[cache_key(key)]
+            loaded.append(future.result() if future.done() else await future)
+        return loaded
+
     async def load_batch(self, keys: list[K]) -> list[V]:
         raise NotImplementedError
 

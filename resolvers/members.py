@@ -202,7 +202,7 @@ async def histories(
 ) -> list[Page]:
     """A page of watch history per member (one command for all, through the loader)."""
     keys = [data.history_key(member_id, first, after) for member_id in member_ids]
-    pages: list[Page] = await info.context.loaders.get(data.WatchHistoryLoader).load_many(keys)
+    pages: list[Page] = await info.context.loaders.get(data.WatchHistoryLoader).load_all(keys)
     return pages
 
 

@@ -1,14 +1,17 @@
-"""The per-request loader registry (`loaders.base.Loaders`): rows a page read prime the
-by-id loaders lazily, with exactly `prime`'s outcome, on the real store."""
+"""The per-request loader registry and loaders (`loaders.base`) on the real store: rows a
+page read prime the by-id loaders lazily, with exactly `prime`'s outcome; `load_all` loads
+many keys in one batch, and one key per row still in one batch."""
 
 from __future__ import annotations
 
+import asyncio
+
 from gateway.auth.principal import Principal, PrincipalKind
-from gateway.storage.mongo import Database
+from gateway.storage.mongo import REQUEST_COMMANDS, Database
 from loaders.base import Loaders, Scope
-from loaders.members import MemberByIdLoader
+from loaders.members import MemberByIdLoader, WatchHistoryLoader, history_key
 from tests.conftest import World
-from tests.portal_fixtures import given_member
+from tests.portal_fixtures import given_class, given_member, given_watches
 
 
 def _registry(db: Database, world: World) -> Loaders:
@@ -43,3 +46,40 @@ async def test_rows_primed_after_the_loader_exists_prime_it_at_once(
     registry.prime_rows(MemberByIdLoader, [{**member, "name": "primed"}])
     loaded = await loader.load(member["_id"])
     assert loaded is not None and loaded["name"] == "primed"
+
+
+async def test_load_all_sends_one_batch_and_single_keys_still_share_one(
+    db: Database, world: World
+) -> None:
+    # Given four members with watch history
+    klass = await given_class(db, world.partner_a)
+    members = [await given_member(db, world.partner_a, name=f"M{i}") for i in range(4)]
+    for i, member in enumerate(members):
+        await given_watches(db, member, klass, [i + 1, i + 2])
+    keys = [history_key(member["_id"], 3, None) for member in members]
+    sent = [0]
+    counting = REQUEST_COMMANDS.set(sent)
+    try:
+        # When a batch resolver loads three pages at once
+        registry = _registry(db, world)  # loaders hold theirs weakly: keep it
+        loader = registry.get(WatchHistoryLoader)
+        pages = await loader.load_all(keys[:3])
+        # Then one command loads them, in key order
+        assert sent[0] == 1
+        assert [len(page.rows) for page in pages] == [2, 2, 2]
+        assert [page.rows[0]["member_id"] for page in pages] == [m["_id"] for m in members[:3]]
+        # and a later call loads only what is not loaded yet, answering every key
+        sent[0] = 0
+        again = await loader.load_all([keys[3], keys[0], keys[3]])
+        assert sent[0] == 1
+        assert again[1] is pages[0] and again[0] is again[2]
+        # When rows each load their own key at once (the per-row resolver's path)
+        sent[0] = 0
+        other_registry = _registry(db, world)
+        other = other_registry.get(WatchHistoryLoader)
+        alone = await asyncio.gather(*(other.load_all([key]) for key in keys))
+        # Then they still share one batch
+        assert sent[0] == 1
+        assert [page[0].rows[0]["member_id"] for page in alone] == [m["_id"] for m in members]
+    finally:
+        REQUEST_COMMANDS.reset(counting)

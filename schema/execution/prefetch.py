@@ -22,11 +22,11 @@ from graphql import GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from graphql.pyutils.undefined import UndefinedType
-from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from schema.execution.batch import BatchResolver, batch_resolver
 from schema.execution.fields import IMMUTABLE, ArgumentsOnce
+from schema.execution.resolvers import Convert, argument_converter
 from schema.execution.rows import UNKNOWN, plain_value
 from schema.execution.selections import COMPLETED, DEFINITION, Selection
 
@@ -44,6 +44,7 @@ class Batch(NamedTuple):
     field_def: GraphQLField
     definition: StrawberryField
     resolver: BatchResolver
+    convert: Convert  # its arguments' conversion (`schema.execution.resolvers`)
 
 
 class Prefetching(ArgumentsOnce):
@@ -211,7 +212,6 @@ class Prefetching(ArgumentsOnce):
         nodes = [details.node for details in batch.field_details_list]
         info = self.build_resolve_info(batch.field_def, nodes, batch.parent_type, path)
         strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
-        converter = strawberry_schema.schema_converter
         try:
             arguments = self._arguments_of(batch.field_def, batch.field_details_list)
             if not all(isinstance(v, IMMUTABLE) for v in arguments.values()):
@@ -219,11 +219,7 @@ class Prefetching(ArgumentsOnce):
             strawberry_info = strawberry_schema.config.info_class(
                 _raw_info=info, _field=batch.definition
             )
-            kwargs = convert_arguments(
-                arguments, batch.definition.arguments,
-                scalar_registry=converter.scalar_registry, config=strawberry_schema.config,
-                info=strawberry_info,
-            )  # fmt: skip
+            kwargs = batch.convert(arguments, strawberry_info)
             call = batch.resolver(strawberry_info, sources, **kwargs)
         except Exception:
             return None  # each row reports its own error
@@ -294,7 +290,10 @@ def batch_of(
     converter = getattr(strawberry_schema, "schema_converter", None)
     if converter is None or converter._get_field_exception_handlers(definition):
         return None
-    return Batch(attributes, parent_type, field_details_list, field_def, definition, resolver)
+    return Batch(
+        attributes, parent_type, field_details_list, field_def, definition, resolver,
+        argument_converter(definition, strawberry_schema),
+    )
 
 
 def follow(item: Any, attributes: tuple[str, ...]) -> Any:

@@ -62,6 +62,38 @@ def direct_resolver(field_def: GraphQLField, strawberry_schema: Any) -> Resolve 
     return resolve
 
 
+Convert = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def argument_converter(definition: StrawberryField, strawberry_schema: Any) -> Convert:
+    """Strawberry's conversion of a field's coerced arguments (its `convert_arguments`,
+    then the field extensions' `map_arguments`), kept per argument values when all of them
+    are immutable (the same conversion every time; input objects and lists are converted
+    per call): `convert(arguments, info)` gives a fresh dict the caller may change."""
+    config = strawberry_schema.config
+    registry = strawberry_schema.schema_converter.scalar_registry
+    extensions = tuple(definition.extensions)
+    converted: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def convert(arguments: dict[str, Any], info: Any) -> dict[str, Any]:
+        key = tuple(sorted(arguments.items())) if _immutable(arguments) else None
+        values = converted.get(key) if key is not None else None
+        if values is None:
+            values = convert_arguments(
+                arguments, definition.arguments, scalar_registry=registry, config=config,
+                info=info,
+            )  # fmt: skip
+            for extension in extensions:
+                values = extension.map_arguments(values)
+            if key is not None and _immutable(values):
+                if len(converted) >= MAX_CONVERTED:
+                    converted.clear()
+                converted[key] = values
+        return dict(values)
+
+    return convert
+
+
 def _build(field_def: GraphQLField, strawberry_schema: Any) -> Resolve | None:
     definition = (field_def.extensions or {}).get(DEFINITION)
     converter = getattr(strawberry_schema, "schema_converter", None)
@@ -87,36 +119,18 @@ def _build(field_def: GraphQLField, strawberry_schema: Any) -> Resolve | None:
             return None
         permission_extension = only
     permissions = tuple(permission_extension.permissions) if permission_extension else ()
-    config = strawberry_schema.config
-    registry = converter.scalar_registry
-    info_class = config.info_class
+    info_class = strawberry_schema.config.info_class
     get_result = definition.get_result
     isawaitable = inspect.isawaitable
 
     base_resolver = definition.base_resolver
-    field_extensions = tuple(definition.extensions)
-    # Converted arguments by the coerced ones, when all are immutable values (the same
-    # conversion every time; input objects and lists are converted per call).
-    converted: dict[tuple[Any, ...], dict[str, Any]] = {}
+    convert = argument_converter(definition, strawberry_schema)
 
     def arguments_of(
         source: Any, strawberry_info: Any, kwargs: dict[str, Any]
     ) -> tuple[list[Any], dict[str, Any]]:
         """Strawberry's `get_arguments`, its conversion kept per argument values."""
-        key = tuple(sorted(kwargs.items())) if _immutable(kwargs) else None
-        values = converted.get(key) if key is not None else None
-        if values is None:
-            values = convert_arguments(
-                kwargs, definition.arguments, scalar_registry=registry, config=config,
-                info=strawberry_info,
-            )  # fmt: skip
-            for extension in field_extensions:
-                values = extension.map_arguments(values)
-            if key is not None and _immutable(values):
-                if len(converted) >= MAX_CONVERTED:
-                    converted.clear()
-                converted[key] = values
-        field_kwargs = dict(values)
+        field_kwargs = convert(kwargs, strawberry_info)
         field_args: list[Any] = []
         if base_resolver.self_parameter:
             field_args.append(source)
