@@ -65,3 +65,26 @@ def test_the_cache_is_bounded(keyring: Keyring, monkeypatch: pytest.MonkeyPatch)
     assert len(keyring._verified) == 3
     # the oldest went out; verifying it again still works (signature checked anew)
     assert keyring.verify(issued[0], TokenKind.PARTNER)["sub"] == "stf_0"
+
+
+def test_the_kind_of_a_token_comes_from_its_header_then_from_memory(
+    keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a member token, a token with an unknown typ and a string that is no JWT
+    token = keyring.issue(TokenKind.MEMBER, "mem_1", 600).token
+    other = tokens.jwt.encode({"sub": "x"}, KEYS["k1"], headers={"typ": "session+jwt"})
+    # then the header names the kind, or none
+    assert keyring.kind_of(token) is TokenKind.MEMBER
+    assert keyring.kind_of(other) is None
+    assert keyring.kind_of("not.a.jwt") is None
+    # when the token verified once, its header is not parsed again
+    keyring.verify(token, TokenKind.MEMBER)
+
+    def parse_refused(_token: str) -> dict[str, str]:
+        raise AssertionError("the header of a remembered token is parsed again")
+
+    monkeypatch.setattr(tokens.jwt, "get_unverified_header", parse_refused)
+    assert keyring.kind_of(token) is TokenKind.MEMBER
+    # while a token never verified is still read from its header
+    with pytest.raises(AssertionError):
+        keyring.kind_of(other)

@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import jwt
-
 from gateway.auth.principal import ANONYMOUS, Principal, PrincipalKind
 from gateway.auth.scopes import crm_key_scopes
 from gateway.auth.tokens import InvalidToken, Keyring, TokenKind
@@ -30,8 +28,6 @@ from loaders import identity
 log = logging.getLogger(__name__)
 
 INVALID_CREDENTIAL = "Invalid or expired credential."
-
-_KIND_BY_TYP = {f"{kind.value}+jwt": kind for kind in TokenKind}
 
 
 class SessionCheck(Protocol):
@@ -116,11 +112,7 @@ async def _from_crm_key(db: Database, public: str | None, secret: str | None) ->
 async def _from_bearer(
     db: Database, keyring: Keyring, token: str, app: Principal | None, sessions: SessionCheck | None
 ) -> Principal:
-    try:
-        typ = jwt.get_unverified_header(token).get("typ")
-    except jwt.PyJWTError:
-        raise Unauthenticated(INVALID_CREDENTIAL) from None
-    kind = _KIND_BY_TYP.get(typ) if isinstance(typ, str) else None
+    kind = keyring.kind_of(token)
     if kind is None:
         raise Unauthenticated(INVALID_CREDENTIAL)
     try:

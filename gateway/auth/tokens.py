@@ -32,6 +32,7 @@ class TokenKind(StrEnum):
 
 
 _TYP = {kind: f"{kind.value}+jwt" for kind in TokenKind}
+_KIND_BY_TYP = {typ: kind for kind, typ in _TYP.items()}
 
 
 class InvalidToken(Exception):
@@ -86,6 +87,22 @@ class Keyring:
             headers={"kid": self.signing_kid, "typ": _TYP[kind]},
         )
         return IssuedToken(token=token, jti=jti, expires_at=expires, expires_in=ttl_seconds)
+
+    def kind_of(self, token: str) -> TokenKind | None:
+        """The kind the token's `typ` header names (None: no kind, or not a JWT), unverified.
+
+        A token that verified before is answered from memory: its `typ` was checked then,
+        and a repeated bearer is not parsed once more before `verify` (issue 15: PyJWT checks
+        every character of all three segments, the signature's too).
+        """
+        for kind in TokenKind:
+            if (token, kind) in self._verified:
+                return kind
+        try:
+            typ = jwt.get_unverified_header(token).get("typ")
+        except jwt.PyJWTError:
+            return None
+        return _KIND_BY_TYP.get(typ) if isinstance(typ, str) else None
 
     def verify(self, token: str, kind: TokenKind) -> dict[str, Any]:
         """Claims of a valid token of `kind`; InvalidToken otherwise.
