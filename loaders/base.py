@@ -240,9 +240,14 @@ def _decode_value(value: Any) -> Any:
     raise ValueError("unexpected value in cursor")
 
 
+# base64's alphabet to the URL-safe one (what `base64.urlsafe_b64encode` translates).
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     raw = orjson.dumps([_encode_value(v) for v in values])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # `base64.urlsafe_b64encode` without its two Python frames (a cursor per row of a page).
+    return binascii.b2a_base64(raw, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:
@@ -268,6 +273,8 @@ def check_first(first: int | None, maximum: int = MAX_PAGE_SIZE) -> int:
 
 
 def _value_at(doc: Mapping[str, Any], path: str) -> Any:
+    if type(doc) is dict and "." not in path:  # a stored document's own field (most keys)
+        return doc.get(path)
     current: Any = doc
     for part in path.split("."):
         current = current.get(part) if isinstance(current, Mapping) else None

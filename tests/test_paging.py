@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.core.errors import BadUserInput
 from gateway.storage.mongo import CommandTally, Database, database, open_client
@@ -22,6 +24,7 @@ from loaders.base import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     Page,
+    _value_at,
     decode_cursor,
     encode_cursor,
     paginate,
@@ -268,6 +271,36 @@ def test_cursor_round_trips_strings_numbers_and_datetimes() -> None:
     assert cursor == base64.urlsafe_b64encode(
         base64.urlsafe_b64decode(cursor + "==")
     ).decode().rstrip("=")
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.integers(min_value=-(2**53), max_value=2**53),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.booleans(),
+            st.none(),
+            st.datetimes(timezones=st.just(UTC)),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_cursors_are_the_url_safe_base64_of_their_json(values: list[Any]) -> None:
+    # The oracle: the encoding as first written, with the standard library's base64.
+    expected = base64.urlsafe_b64encode(
+        orjson.dumps([{"$dt": v.isoformat()} if isinstance(v, datetime) else v for v in values])
+    )
+    assert encode_cursor(values) == expected.decode().rstrip("=")
+    assert decode_cursor(encode_cursor(values), len(values)) == values
+
+
+def test_sort_keys_are_read_at_top_level_and_along_dotted_paths() -> None:
+    doc = {"_id": "a", "stats": {"views": 3}, "flat": None}
+    assert [_value_at(doc, k) for k in ("_id", "stats.views", "flat", "gone", "_id.x")] == [
+        "a", 3, None, None, None,
+    ]  # fmt: skip
 
 
 def test_cursor_datetimes_are_normalised_to_utc() -> None:
