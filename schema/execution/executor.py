@@ -524,8 +524,6 @@ class FastExecutor(Prefetching, FastRoots, StrawberryGraphQLCoreExecutionContext
         return get_completed()
 
 
-
-
 def _list_items_plain(value: list[Any], items: Item, field_details_list: FieldDetailsList) -> bool:
     """True when every item is plain (or null where null is allowed) and no field node
     carries a directive (`@stream` is graphql-core's to handle)."""
@@ -550,6 +548,3 @@ def _coerced(leaf: GraphQLLeafType, value: Any) -> Any:
     except Exception:
         return Undefined
     return Undefined if coerced is None else coerced
-
-
-

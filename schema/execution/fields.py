@@ -13,7 +13,7 @@ a coercion error) is coerced per row exactly as before.
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from graphql import (
@@ -31,6 +31,16 @@ from graphql.pyutils.undefined import UndefinedType
 
 # Argument values a resolver cannot change in place.
 IMMUTABLE = (int, float, str, bool, enum.Enum, type(None))
+
+
+def immutable(values: Mapping[str, Any]) -> bool:
+    """True when every value is one a resolver cannot change in place."""
+    return all(isinstance(value, IMMUTABLE) for value in values.values())
+
+
+def immutable_key(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The values as a key (sorted by name) when every one is immutable, else None."""
+    return tuple(sorted(values.items())) if immutable(values) else None
 
 
 class ArgumentsOnce(Executor[Any]):
@@ -57,9 +67,7 @@ class ArgumentsOnce(Executor[Any]):
             field_def, node, self.variable_values, first.fragment_variable_values,
             self.hide_suggestions,
         )  # fmt: skip
-        if first.fragment_variable_values is None and all(
-            isinstance(value, IMMUTABLE) for value in args.values()
-        ):
+        if first.fragment_variable_values is None and immutable(args):
             self._arguments[id(node)] = (node, args)
         return args
 

@@ -28,7 +28,7 @@ from graphql import (
 from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue
 
-from schema.execution.fields import IMMUTABLE, ArgumentsOnce
+from schema.execution.fields import ArgumentsOnce, immutable_key
 from schema.execution.rows import UNKNOWN
 
 
@@ -127,7 +127,7 @@ class PlannedOperations(ArgumentsOnce):
         self._plan = operation_plan(self.schema, self.operation, self.fragment_definitions)
         if self._plan is not None:
             self._relevant_sub_fields = self._plan.sub_fields
-            key = _values_key(self.variable_values.coerced)
+            key = immutable_key(self.variable_values.coerced)
             if key is not None:
                 # Immutable arguments coerced once for all executions with these values.
                 shared = self._plan.arguments
@@ -155,9 +155,3 @@ class PlannedOperations(ArgumentsOnce):
             root_type, root_value, grouped_field_set, serially, new_defer_usages
         )
 
-
-def _values_key(values: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The variable values as a key, when every one is an immutable value (else None)."""
-    if not all(isinstance(value, IMMUTABLE) for value in values.values()):
-        return None
-    return tuple(sorted(values.items()))

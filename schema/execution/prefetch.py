@@ -25,7 +25,7 @@ from graphql.pyutils.undefined import UndefinedType
 from strawberry.types.field import StrawberryField
 
 from schema.execution.batch import BatchResolver, batch_resolver
-from schema.execution.fields import IMMUTABLE, ArgumentsOnce
+from schema.execution.fields import ArgumentsOnce, immutable
 from schema.execution.resolvers import Convert, argument_converter
 from schema.execution.rows import UNKNOWN, plain_value
 from schema.execution.selections import COMPLETED, DEFINITION, Selection
@@ -214,7 +214,7 @@ class Prefetching(ArgumentsOnce):
         strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
         try:
             arguments = self._arguments_of(batch.field_def, batch.field_details_list)
-            if not all(isinstance(v, IMMUTABLE) for v in arguments.values()):
+            if not immutable(arguments):
                 return None
             strawberry_info = strawberry_schema.config.info_class(
                 _raw_info=info, _field=batch.definition

@@ -26,18 +26,14 @@ from strawberry.permission import PermissionExtension
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from schema.execution.fields import IMMUTABLE
-
-DEFINITION = "strawberry-definition"
+from schema.execution.fields import immutable, immutable_key
+from schema.execution.selections import DEFINITION
 
 Resolve = Callable[..., Coroutine[Any, Any, Any]]
 
 # How many sets of converted arguments a field keeps.
 MAX_CONVERTED = 64
 
-
-def _immutable(values: dict[str, Any]) -> bool:
-    return all(isinstance(value, IMMUTABLE) for value in values.values())
 
 # Per field of a schema, kept on the schema (fields are not hashable): (field, its direct
 # resolve function or None, when Strawberry's own resolver stays).
@@ -76,7 +72,7 @@ def argument_converter(definition: StrawberryField, strawberry_schema: Any) -> C
     converted: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def convert(arguments: dict[str, Any], info: Any) -> dict[str, Any]:
-        key = tuple(sorted(arguments.items())) if _immutable(arguments) else None
+        key = immutable_key(arguments)
         values = converted.get(key) if key is not None else None
         if values is None:
             values = convert_arguments(
@@ -85,7 +81,7 @@ def argument_converter(definition: StrawberryField, strawberry_schema: Any) -> C
             )  # fmt: skip
             for extension in extensions:
                 values = extension.map_arguments(values)
-            if key is not None and _immutable(values):
+            if key is not None and immutable(values):
                 if len(converted) >= MAX_CONVERTED:
                     converted.clear()
                 converted[key] = values

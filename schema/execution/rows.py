@@ -60,7 +60,6 @@ MIN_INT, MAX_INT = -(2**31), 2**31 - 1
 _ENUM_NAMES: weakref.WeakKeyDictionary[GraphQLEnumType, _EnumNames] = weakref.WeakKeyDictionary()
 
 
-
 def leaf_kind(leaf: GraphQLLeafType) -> tuple[int, Any]:
     """How a row completes a leaf: by exact value type for graphql-core's own scalars
     (whose coercion returns such a value unchanged), by a cache of names for Strawberry
@@ -335,5 +334,3 @@ def plain_type(kind: type) -> bool:
         )
         PLAIN_TYPES[kind] = plain
     return plain
-
-

@@ -120,7 +120,6 @@ def compile_selection(
     return compiled
 
 
-
 class Selection:
     """One selection set of an operation: its fields' plans and, once asked, its row plan."""
 
