@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from gateway.storage.mongo import Document
+
 T = TypeVar("T")
 
 _FIELDS: dict[type, frozenset[str]] = {}
@@ -36,7 +38,6 @@ def field_names(cls: type) -> frozenset[str]:
     return names
 
 
-Document = dict[str, Any]
 Compute = Callable[[Document], Any]
 
 # The field computations of each document-backed type (`document_rows`), for the executor's
