@@ -26,6 +26,7 @@ from gateway.auth.issue import keyring_from, operator_token
 from gateway.auth.scopes import Role
 from gateway.core.errors import BadUserInput, GatewayError
 from gateway.core.heap import settle_heap_once_started
+from gateway.core.loglines import MessageFormatter
 from gateway.http.malformed import MalformedRequestLog
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.storage.runtime import connected, resolved_store
@@ -147,7 +148,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(MessageFormatter())  # lets access lines skip the record (loglines)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # Lines are the message alone: no record needs its caller's frame, thread or process
     # (logging's documented optimisation flags; the caller lookup walks the stack for
     # every access-log line).

@@ -31,6 +31,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gateway.auth.principal import Principal
+from gateway.core import loglines
 from gateway.core.logthrottle import LogThrottle
 from gateway.http.keys import SERVICES
 from gateway.storage.mongo import REQUEST_COMMANDS
@@ -138,7 +139,12 @@ def _log_line(
     if suppressed:
         record["suppressed"] = suppressed
     if suppressed is not None:
-        log.info(orjson.dumps(record).decode())
+        line = orjson.dumps(record).decode()
+        handler = loglines.direct_handler(log, logging.INFO)
+        if handler is None:
+            log.info(line)
+        else:  # the CLI's own stderr handler alone: the same text without a LogRecord
+            loglines.write(handler, log, logging.INFO, line)
 
 
 def install(app: web.Application) -> None:
