@@ -8,6 +8,7 @@ tenants.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import weakref
@@ -79,6 +80,10 @@ class ScopedLoader(DataLoader[K, V], Generic[K, V]):
         # Weak: the registry holds its loaders, and a strong reference back would make a
         # cycle that keeps a request's cached documents alive until the cyclic collector runs.
         self._registry = weakref.ref(registry)
+        # Values `load_all` read, by cache key, not yet in the futures' cache: a key becomes a
+        # (done) future only when `load` asks for it (issue 15: a page's batch of 100 keys
+        # made 100 futures that were read once and never awaited).
+        self._batched: dict[Any, V] = {}
 
     @property
     def registry(self) -> Loaders:
@@ -93,27 +98,65 @@ class ScopedLoader(DataLoader[K, V], Generic[K, V]):
 
     async def load_all(self, keys: Sequence[K]) -> list[V]:
         """The values of many keys at once (a batch resolver's): the keys this request has
-        not loaded yet in one batch of their own, then primed, as `load` caches them; no
-        future is awaited per key (`load_many` gathers one per key, each woken on its own).
-        One key is loaded with `load`, so that rows resolving one key each still share one
-        batch. A batch that fails raises, as `load_many` would."""
+        not loaded yet in one batch of their own, then kept as `prime` would keep them (the
+        first value of a key stays), without a future per key (`load_many` gathers one per
+        key, each woken on its own). One key is loaded with `load`, so that rows resolving
+        one key each still share one batch. A batch that fails raises, as `load_many` would."""
         if len(keys) == 1:
             return [await self.load(keys[0])]
-        cache = self._cache
+        cache, batched = self._cache, self._batched
         cache_key = self.get_cache_key
-        missing = [key for key in dict.fromkeys(keys) if cache_key(key) not in cache]
+        missing = [
+            key for key in dict.fromkeys(keys)
+            if (ck := cache_key(key)) not in cache and ck not in batched
+        ]  # fmt: skip
         if missing:
             values = await self.load_batch(missing)
             if len(values) != len(missing):
                 raise TypeError(f"{type(self).__name__} answered {len(values)} values for "
                                 f"{len(missing)} keys")  # fmt: skip
             for key, value in zip(missing, values, strict=True):
-                self.prime(key, value)
+                ck = cache_key(key)
+                if ck not in cache and ck not in batched:  # `load` may have come first
+                    batched[ck] = value
         loaded: list[V] = []
         for key in keys:
-            future = cache[cache_key(key)]
-            loaded.append(future.result() if future.done() else await future)
+            ck = cache_key(key)
+            future = cache.get(ck)
+            if future is None:
+                value = batched[ck]
+                if isinstance(value, Exception):  # as the primed future would raise it
+                    raise value
+                loaded.append(value)
+            else:
+                loaded.append(future.result() if future.done() else await future)
         return loaded
+
+    def load(self, key: K) -> asyncio.Future[V]:
+        """`DataLoader.load`, answering a key `load_all` read from its value."""
+        if self._batched and self.cache:
+            ck = self.get_cache_key(key)
+            if ck in self._batched:
+                super().prime(key, self._batched.pop(ck))
+        return super().load(key)
+
+    def prime(self, key: K, value: V) -> ScopedLoader[K, V]:
+        """`DataLoader.prime`; a key `load_all` read keeps that value (the first stays)."""
+        if self.get_cache_key(key) not in self._batched:
+            super().prime(key, value)
+        return self
+
+    def clear(self, key: K) -> ScopedLoader[K, V]:
+        """`DataLoader.clear`, also of a value `load_all` read."""
+        self._batched.pop(self.get_cache_key(key), None)
+        super().clear(key)
+        return self
+
+    def clear_all(self) -> ScopedLoader[K, V]:
+        """`DataLoader.clear_all`, also of the values `load_all` read."""
+        self._batched.clear()
+        super().clear_all()
+        return self
 
     async def load_batch(self, keys: list[K]) -> list[V]:
         raise NotImplementedError

@@ -3,8 +3,8 @@
 A list page builds one typed object per row (`Fan.from_doc`, ...). Strawberry types are
 dataclasses whose generated `__init__` takes every field as a keyword argument, computed
 whether selected or not: for a fan's 36 fields that cost more than the dozen a page selects
-(issue 15). `document_rows` builds rows that hold only their document and compute each field
-on first read, with the field names checked as the constructor would check them (a missing
+(issue 15). `document_rows` builds rows that hold only their document and compute a field
+when it is read, with the field names checked as the constructor would check them (a missing
 or unknown field is a TypeError when the type is declared, never a row without an attribute).
 """
 
@@ -47,8 +47,12 @@ DOCUMENT = "_doc"
 
 
 class _FromDocument:
-    """A field of a document-backed row: computed from the row's document on first read,
-    then kept on the instance (a non-data descriptor: the instance's value wins)."""
+    """A field of a document-backed row: computed from the row's document on each read,
+    never kept on the instance (a non-data descriptor: a value set on the instance wins).
+
+    Not kept, so a row read by a resolver (`member.id` for a batch's keys) still holds only
+    its document and stays on the compiled rows' direct path (`schema.execution.rows`); a
+    field is rarely read twice, and its computation is a dict read or two."""
 
     __slots__ = ("compute", "name")
 
@@ -59,9 +63,7 @@ class _FromDocument:
     def __get__(self, row: Any, owner: type | None = None) -> Any:
         if row is None:
             return self
-        value = self.compute(row.__dict__[DOCUMENT])
-        row.__dict__[self.name] = value
-        return value
+        return self.compute(row.__dict__[DOCUMENT])
 
 
 def document_rows(cls: type[T], fields: dict[str, Compute]) -> Callable[[Document], T]:
@@ -70,8 +72,8 @@ def document_rows(cls: type[T], fields: dict[str, Compute]) -> Callable[[Documen
 
     `fields` gives every field's computation from the document, as the constructor's
     arguments would have been computed (a missing or unknown field is a TypeError at once).
-    A row built so holds only its document; reading a field computes and keeps it, so the
-    row answers every read exactly as the eagerly built instance would, as long as the
+    A row built so holds only its document; reading a field computes it, so the row
+    answers every read as the eagerly built instance would (equal values), as long as the
     document is not changed afterwards (rows are built from read results, never written).
     The executor's compiled rows read the selected fields straight from the document.
     """

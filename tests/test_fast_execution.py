@@ -36,7 +36,7 @@ from schema.execution import FastExecutor, leaf_plans
 from schema.execution import rows as compiled_rows
 from schema.members import Member, MemberStatus, WatchEvent
 from schema.products import Product, ProductStatus
-from schema.rows import document_rows, field_names
+from schema.rows import DOCUMENT, document_rows, field_names
 from schema.scalars import SCALAR_OVERRIDES, DateTimeScalar
 from tests import test_surface_walk as walk
 from tests.conftest import Persona
@@ -683,6 +683,23 @@ def test_document_rows_complete_from_their_document_as_from_their_attributes(
     assert completed is not compiled_rows.FALLBACK
     assert completed == from_attributes(_fan_by_constructor(doc), {})
     assert len(entries) > 25
+
+
+@given(doc=FAN_DOCS)
+def test_reading_a_document_row_keeps_it_holding_only_its_document(
+    doc: dict[str, Any],
+) -> None:
+    # Given a fan row, read by a resolver as a batch reads its sources' ids
+    doc = {**doc, "city": "Lyon"}
+    fan = Fan.from_doc(doc)
+    assert (fan.id, fan.city) == (doc["_id"], "Lyon")
+    # Then it still holds only its document (the compiled row's direct path stays open)
+    assert vars(fan) == {DOCUMENT: doc}
+    # and a value set on the row wins, in reads and in its compiled row (attribute reads)
+    fan.city = "Paris"
+    entries = [e for e in _plain_entries("Fan") if e[0] == "city"]
+    assert fan.city == "Paris"
+    assert compiled_rows.row_function(entries, Fan)(fan, {}) == {"city": "Paris"}
 
 
 def test_a_document_row_whose_field_fails_falls_back() -> None:

@@ -7,11 +7,17 @@ from __future__ import annotations
 import asyncio
 
 from gateway.auth.principal import Principal, PrincipalKind
-from gateway.storage.mongo import REQUEST_COMMANDS, Database
+from gateway.storage.mongo import REQUEST_COMMANDS, Database, Document
 from loaders.base import Loaders, Scope
 from loaders.members import MemberByIdLoader, WatchHistoryLoader, history_key
 from tests.conftest import World
 from tests.portal_fixtures import given_class, given_member, given_watches
+
+
+def _name(doc: Document | None) -> str:
+    assert doc is not None
+    name: str = doc["name"]
+    return name
 
 
 def _registry(db: Database, world: World) -> Loaders:
@@ -83,3 +89,58 @@ async def test_load_all_sends_one_batch_and_single_keys_still_share_one(
         assert [page[0].rows[0]["member_id"] for page in alone] == [m["_id"] for m in members]
     finally:
         REQUEST_COMMANDS.reset(counting)
+
+
+async def test_keys_load_all_read_answer_load_prime_and_clear_as_primed_keys(
+    db: Database, world: World
+) -> None:
+    # Given two stored members read by a batch resolver (`load_all`)
+    first = await given_member(db, world.partner_a, name="First")
+    second = await given_member(db, world.partner_a, name="Second")
+    registry = _registry(db, world)
+    loader = registry.get(MemberByIdLoader)
+    sent = [0]
+    counting = REQUEST_COMMANDS.set(sent)
+    try:
+        read = await loader.load_all([first["_id"], second["_id"]])
+        assert sent[0] == 1
+        # When a resolver loads one of them by id, and another primes the other
+        loaded = await loader.load(first["_id"])
+        loader.prime(second["_id"], {**second, "name": "primed later"})
+        # Then the batch's values answer, with no command (the first value of a key stays)
+        assert loaded is read[0]
+        assert _name(await loader.load(second["_id"])) == "Second"
+        assert (await loader.load_all([second["_id"], first["_id"]])) == [read[1], read[0]]
+        assert sent[0] == 1
+        # When a key is cleared (a mutation changed its document)
+        await db.members.update_one({"_id": second["_id"]}, {"$set": {"name": "Renamed"}})
+        loader.clear(second["_id"])
+        sent[0] = 0
+        # Then the next load reads the store again
+        again = await loader.load_all([first["_id"], second["_id"]])
+        assert sent[0] == 1
+        assert again[0] is read[0] and _name(again[1]) == "Renamed"
+        # and after clearing everything, both are read again
+        loader.clear_all()
+        sent[0] = 0
+        assert [_name(m) for m in await loader.load_all([first["_id"], second["_id"]])] == [
+            "First",
+            "Renamed",
+        ]
+        assert sent[0] == 1
+    finally:
+        REQUEST_COMMANDS.reset(counting)
+
+
+async def test_a_load_in_flight_is_shared_by_load_all(db: Database, world: World) -> None:
+    # Given a key already being loaded by one resolver
+    member = await given_member(db, world.partner_a, name="Shared")
+    other = await given_member(db, world.partner_a, name="Other")
+    registry = _registry(db, world)
+    loader = registry.get(MemberByIdLoader)
+    pending = loader.load(member["_id"])
+    # When a batch resolver asks for it and another key at once
+    both = await loader.load_all([member["_id"], other["_id"]])
+    # Then it gets the in-flight load's value (one value per key in this request)
+    assert both[0] is await pending
+    assert _name(both[1]) == "Other"
