@@ -19,6 +19,8 @@ class Metrics:
     _http_children: dict[tuple[str, int], Any] = field(
         default_factory=dict, init=False, repr=False
     )
+    # `mongo_commands`' children by command name, for the same reason (once per command).
+    _command_children: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.mongo_commands = Counter(
@@ -67,6 +69,14 @@ class Metrics:
             ["collection"],
             registry=self.registry,
         )
+
+    def mongo_command_child(self, command: str) -> Any:
+        """`mongo_commands`' child for a command name, looked up once per name (the
+        driver's command names: a small, fixed set)."""
+        child = self._command_children.get(command)
+        if child is None:
+            child = self._command_children[command] = self.mongo_commands.labels(command)
+        return child
 
     def http_duration_child(self, route: str, status: int) -> Any:
         """`http_duration`'s child for a route and an HTTP status (labelled by its class,

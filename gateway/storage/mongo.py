@@ -50,7 +50,7 @@ class CommandTally(monitoring.CommandListener):
         if per_request is not None:
             per_request[0] += 1
         if self._metrics is not None:
-            self._metrics.mongo_commands.labels(command=event.command_name).inc()
+            self._metrics.mongo_command_child(event.command_name).inc()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
