@@ -54,10 +54,9 @@ class _FromDocument:
     its document and stays on the compiled rows' direct path (`schema.execution.rows`); a
     field is rarely read twice, and its computation is a dict read or two."""
 
-    __slots__ = ("compute", "name")
+    __slots__ = ("compute",)
 
-    def __init__(self, name: str, compute: Compute) -> None:
-        self.name = name
+    def __init__(self, compute: Compute) -> None:
         self.compute = compute
 
     def __get__(self, row: Any, owner: type | None = None) -> Any:
@@ -82,7 +81,7 @@ def document_rows(cls: type[T], fields: dict[str, Compute]) -> Callable[[Documen
         unknown = sorted(fields.keys() - field_names(cls))
         raise TypeError(f"{cls.__name__}: missing fields {missing}, unknown fields {unknown}")
     for name, compute in fields.items():
-        setattr(cls, name, _FromDocument(name, compute))
+        setattr(cls, name, _FromDocument(compute))
     DOCUMENT_FIELDS[cls] = dict(fields)
     new = object.__new__
 
