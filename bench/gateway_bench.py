@@ -18,7 +18,10 @@ CPU time is read from `/proc/<pid>/stat` (utime + stime) before and after. Print
 operation: req/s and CPU ms per request for both, and the ratios gateway / floor ("raw":
 all CPU of the run), then the same net of idle CPU: before the load both servers sit idle
 for `--idle-seconds` and their background CPU per second (rate-limit syncs, change-stream
-`getMore`s) times each run's seconds is subtracted ("net"). The
+`getMore`s) times each run's seconds is subtracted ("net"). That idle CPU is measured at
+rest; under load the change-stream polling costs far less (README, 2026-12-08: with it slowed
+to every 2 s the history rows' CPU per row hardly moved), so "net" over-subtracts where the
+background is a large share, the store-bound rows at ~10-25 req/s: read "raw" there. The
 scaling part runs `members(first: N) { history(first: 3) }` and `fans(first: N)` for
 N = 5, 20, 50, 100 and prints server CPU microseconds per returned row.
 
@@ -367,7 +370,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], creds: dict[str, An
             print(f"\nconcurrency {args.concurrency}, {args.rounds} x {args.seconds:g} s each, "
                   f"servers on CPU {SERVER_CPU}, load generator on CPU {CLIENT_CPU}")  # fmt: skip
             print("raw = all server CPU over the run / requests; net = the same less the idle "
-                  "CPU per second above x the run's seconds")  # fmt: skip
+                  "CPU per second above x the run's seconds (measured at rest: it over-subtracts "
+                  "on store-bound rows, read raw there)")  # fmt: skip
             print(f"{'operation':28s} {'gateway req/s':>13s} {'floor req/s':>12s} "
                   f"{'gw CPU ms/req':>13s} {'floor CPU ms/req':>16s} {'CPU ratio':>9s} "
                   f"{'req/s ratio':>11s} {'cmds/req gw/floor':>17s} {'net gw ms/req':>13s} "
