@@ -8,16 +8,20 @@ way these tests could see a fresh window).
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.storage.mongo import Database
+from gateway.protection import ratelimit
+from gateway.storage.mongo import CommandTally, Database, database, open_client
 from loaders import hardening as data
 from loaders.base import utcnow
 from resolvers.identity import LOGIN_FAILED
-from tests.conftest import World, error_codes, only_error
+from tests.conftest import World, error_codes, make_settings, only_error
 from tests.hardening_fixtures import MakeClient, make_client
 
 __all__ = ["make_client"]
@@ -233,3 +237,43 @@ async def test_case_variants_of_an_email_share_one_lock(
         await login(client, variant, "not-the-password")
     _, body = await login(client, email, password)
     assert only_error(body)["message"] == LOGIN_FAILED
+
+
+def _busy_until(fraction: float) -> int:
+    """Spin until the clock's fraction of a second reaches `fraction`; its whole second."""
+    while (now := time.time()) % 1 < fraction:
+        pass
+    return int(now)
+
+
+async def test_the_seconds_to_reset_step_down_as_the_clock_passes_a_whole_second(
+    mongo_uri: str, db_name: str, tmp_path: Path
+) -> None:
+    # Given a limiter of its own (its own database handle) with day-long windows
+    settings = make_settings(
+        mongo_uri, db_name, tmp_path, rate_limit=True, rate_limit_window_seconds=DAY
+    )
+    client = open_client(mongo_uri, CommandTally())
+    db = database(client, db_name)
+    try:
+        for _ in range(5):
+            # When it is charged in the last 3 ms of a second, once more in its last 0.7 ms,
+            # and once just after the second has passed
+            await asyncio.sleep(1.99 - time.time() % 1)  # the next second's end is near
+            second = _busy_until(0.997)
+            early = await ratelimit.charge(db, settings, "ip:reset-test", 100, 1)
+            _busy_until(0.9993)
+            late = await ratelimit.charge(db, settings, "ip:reset-test", 100, 1)
+            if int(time.time()) != second:
+                continue  # the process was held up past the second: try again
+            while int(time.time()) == second:
+                pass
+            after = await ratelimit.charge(db, settings, "ip:reset-test", 100, 1)
+            # Then both answers within the second agree, and the next second's is one less
+            assert early.reset_seconds == late.reset_seconds
+            assert after.reset_seconds == early.reset_seconds - 1
+            return
+        pytest.fail("five attempts were held up past the second")
+    finally:
+        await ratelimit.close_limiter(db)
+        await client.close()

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,7 +126,9 @@ class RateLimiter:
         window.pending += amount
         used = window.known + window.pending
         self.start()
-        reset = max(1, int(window.end - now + 0.999))
+        # Whole seconds until the window ends, rounded up: it steps down exactly as the clock
+        # passes a whole second, so all answers within one second of the clock agree.
+        reset = max(1, math.ceil(window.end - now))
         return RateDecision(
             limit=limit, remaining=max(0, limit - used), reset_seconds=reset, allowed=used <= limit
         )
