@@ -117,8 +117,8 @@ class ScopedLoader(DataLoader[K, V], Generic[K, V]):
                                 f"{len(missing)} keys")  # fmt: skip
             for key, value in zip(missing, values, strict=True):
                 ck = cache_key(key)
-                if ck not in cache and ck not in batched:  # `load` may have come first
-                    batched[ck] = value
+                if ck not in cache:  # else `load` came first: its value stays, as `prime` does
+                    batched.setdefault(ck, value)
         loaded: list[V] = []
         for key in keys:
             ck = cache_key(key)

@@ -13,14 +13,11 @@ class Metrics:
     """Every metric the gateway exports (names fixed by docs/api: clients scrape them)."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    # `http_duration`'s children by (route, status class): `labels()` validates and joins
-    # its values on every call (~1.8 us, once per request: issue 15). Routes are the app's
-    # canonical ones, so this stays as small as the metric's own label sets.
-    _http_children: dict[tuple[str, int], Any] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    # `mongo_commands`' children by command name, for the same reason (once per command).
-    _command_children: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    # Children of the metrics fed per request or per command, by (metric, label values):
+    # `labels()` validates and joins its values on every call (~1.8 us: issue 15). Their
+    # values are routes, status classes and command names, so this stays as small as the
+    # metrics' own label sets.
+    _children: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.mongo_commands = Counter(
@@ -71,18 +68,17 @@ class Metrics:
         )
 
     def mongo_command_child(self, command: str) -> Any:
-        """`mongo_commands`' child for a command name, looked up once per name (the
-        driver's command names: a small, fixed set)."""
-        child = self._command_children.get(command)
-        if child is None:
-            child = self._command_children[command] = self.mongo_commands.labels(command)
-        return child
+        """`mongo_commands`' child for a command name, looked up once per name."""
+        return self._child(self.mongo_commands, command)
 
     def http_duration_child(self, route: str, status: int) -> Any:
         """`http_duration`'s child for a route and an HTTP status (labelled by its class,
         `2xx`), looked up once per route and class."""
-        key = (route, status // 100)
-        child = self._http_children.get(key)
+        return self._child(self.http_duration, route, f"{status // 100}xx")
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (metric, *values)
+        child = self._children.get(key)
         if child is None:
-            child = self._http_children[key] = self.http_duration.labels(route, f"{key[1]}xx")
+            child = self._children[key] = metric.labels(*values)
         return child
